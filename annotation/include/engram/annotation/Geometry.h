@@ -1,0 +1,56 @@
+#pragma once
+// The sampling grid of a volume in patient space. World coordinates are LPS millimetres, as DICOM and ITK
+// use them: world = origin + direction * diag(spacing) * index, where column j of `direction` is the unit
+// world direction of index axis j. Every voxel <-> world conversion in Engram goes through this type.
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace engram {
+
+using Vec3 = std::array<double, 3>;
+using Index3 = std::array<std::int64_t, 3>;
+using Mat3 = std::array<std::array<double, 3>, 3>;  // [row][column]
+
+struct ImageGeometry {
+    Index3 size{0, 0, 0};
+    Vec3 spacing{1.0, 1.0, 1.0};
+    Vec3 origin{0.0, 0.0, 0.0};
+    Mat3 direction{{{1.0, 0.0, 0.0}, {0.0, 1.0, 0.0}, {0.0, 0.0, 1.0}}};
+
+    std::int64_t voxelCount() const { return size[0] * size[1] * size[2]; }
+    bool empty() const { return voxelCount() == 0; }
+    // Linear offset of a voxel in the buffer (i fastest, then j, then k).
+    std::int64_t offset(std::int64_t i, std::int64_t j, std::int64_t k) const {
+        return i + size[0] * (j + size[1] * k);
+    }
+    bool contains(const Index3& idx) const {
+        return idx[0] >= 0 && idx[1] >= 0 && idx[2] >= 0 && idx[0] < size[0] && idx[1] < size[1] &&
+               idx[2] < size[2];
+    }
+
+    // Continuous index (voxel centres at integers) -> LPS world point, and back.
+    Vec3 indexToWorld(const Vec3& index) const;
+    Vec3 worldToIndex(const Vec3& world) const;
+    // Nearest voxel to a world point (may lie outside the grid: check with contains()).
+    Index3 worldToNearestVoxel(const Vec3& world) const;
+
+    // 4x4 voxel -> world matrix in RAS (the NIfTI/nibabel convention), row-major.
+    std::array<double, 16> rasAffine() const;
+
+    // Axis codes of the index axes in the RAS+ convention nibabel prints ("RAS", "LPS", "LIA", ...).
+    std::string orientationCode() const;
+
+    // True when the direction columns are unit length and mutually orthogonal within `tolerance`.
+    bool hasOrthonormalDirection(double tolerance = 1e-4) const;
+
+    // Same size, and spacing and origin equal within `tolerance` mm, direction entries within `tolerance`.
+    // The default allows for NIfTI's float32 storage of the affine.
+    bool sameGrid(const ImageGeometry& other, double tolerance = 1e-3) const;
+
+    // One line for logs and `engram-cli info`: size, spacing, origin, orientation.
+    std::string describe() const;
+};
+
+}  // namespace engram

@@ -1,0 +1,44 @@
+#pragma once
+// Reading and writing volumes and label maps as files: NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr), MetaImage
+// (.mha, .mhd) through ITK, and FreeSurfer MGH (.mgh, .mgz, read only) through Engram's own reader.
+// Geometry follows ITK exactly (NIfTI: sform when its code is set, else qform), converted to LPS.
+// DICOM folders are read with DicomSeries.h. Every function throws InputError / OutputError with a message
+// naming the file; Cancelled when the reporter was cancelled.
+
+#include <engram/annotation/LabelMap.h>
+#include <engram/annotation/Progress.h>
+#include <engram/annotation/Volume.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace engram {
+
+// True when the extension is one this module reads.
+bool isVolumeFile(const std::filesystem::path& path);
+
+Volume readVolumeFile(const std::filesystem::path& path, const ProgressReporter& progress = {});
+
+// Writes the volume atomically in the format given by the extension (NIfTI, NRRD, MetaImage). The voxel
+// type is the source's when it was integral and every value fits it, float32 otherwise.
+void writeVolumeFile(const Volume& volume, const std::filesystem::path& path);
+
+struct LabelFileImport {
+    LabelMap labels;
+    // File value -> label value, for files whose values exceed 255 (e.g. FreeSurfer's aseg codes); values
+    // were renumbered 1..N in ascending order. Empty when values were used as they are.
+    std::map<std::int64_t, std::uint8_t> renumbered;
+};
+
+// Reads a label file. Values must be integers >= 0; at most 255 distinct non-zero values.
+LabelFileImport readLabelFile(const std::filesystem::path& path);
+// As above, and checks that the file's grid is `grid`; throws InputError describing both grids otherwise.
+LabelFileImport readLabelFile(const std::filesystem::path& path, const ImageGeometry& grid);
+
+// Writes an unsigned 8-bit label image atomically (NIfTI, NRRD or MetaImage by extension), on exactly the
+// label map's grid.
+void writeLabelFile(const LabelMap& labels, const std::filesystem::path& path);
+
+}  // namespace engram

@@ -1,0 +1,370 @@
+#include <engram/annotation/DicomSeries.h>
+#include <engram/annotation/Errors.h>
+
+#include "DcmtkSetup.h"
+#include "ItkBridge.h"
+
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <itkGDCMImageIO.h>
+#include <itkImageFileReader.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace engram {
+namespace {
+
+constexpr const char* kSegmentationStorage = "1.2.840.10008.5.1.4.1.1.66.4";
+constexpr const char* kLabelMapSegmentationStorage = "1.2.840.10008.5.1.4.1.1.66.7";
+
+std::string getString(DcmItem& item, const DcmTagKey& tag) {
+    OFString v;
+    if (item.findAndGetOFStringArray(tag, v).good()) {
+        std::string s = v.c_str();
+        while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
+        return s;
+    }
+    return {};
+}
+
+template <std::size_t N>
+std::optional<std::array<double, N>> getDoubles(DcmItem& item, const DcmTagKey& tag) {
+    std::array<double, N> out{};
+    for (std::size_t i = 0; i < N; ++i) {
+        Float64 v;
+        if (item.findAndGetFloat64(tag, v, static_cast<unsigned long>(i)).bad() || !std::isfinite(v)) return std::nullopt;
+        out[i] = v;
+    }
+    return out;
+}
+
+struct ScannedFile {
+    DicomImageHeader header;
+    DicomSeriesInfo series;  // series-level attributes of this file (images empty)
+};
+
+std::optional<ScannedFile> readHeader(const fs::path& path) {
+    DcmFileFormat ff;
+    if (ff.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect, DCM_PixelData)
+            .bad())
+        return std::nullopt;
+    DcmDataset& ds = *ff.getDataset();
+    ScannedFile f;
+    DicomImageHeader& h = f.header;
+    h.file = path.string();
+    h.sopClassUid = getString(ds, DCM_SOPClassUID);
+    if (h.sopClassUid.empty()) h.sopClassUid = getString(*ff.getMetaInfo(), DCM_MediaStorageSOPClassUID);
+    h.sopInstanceUid = getString(ds, DCM_SOPInstanceUID);
+    Uint16 u16 = 0;
+    if (ds.findAndGetUint16(DCM_Rows, u16).good()) h.rows = u16;
+    if (ds.findAndGetUint16(DCM_Columns, u16).good()) h.columns = u16;
+    Sint32 frames = 1;
+    if (ds.findAndGetSint32(DCM_NumberOfFrames, frames).good() && frames > 1) h.frames = frames;
+    if (auto p = getDoubles<3>(ds, DCM_ImagePositionPatient)) h.position = Vec3{(*p)[0], (*p)[1], (*p)[2]};
+    h.orientation = getDoubles<6>(ds, DCM_ImageOrientationPatient);
+    h.pixelSpacing = getDoubles<2>(ds, DCM_PixelSpacing);
+    if (auto t = getDoubles<1>(ds, DCM_SliceThickness)) h.sliceThickness = (*t)[0];
+    if (auto t = getDoubles<1>(ds, DCM_GantryDetectorTilt)) h.gantryTilt = (*t)[0];
+    Sint32 inst = 0;
+    if (ds.findAndGetSint32(DCM_InstanceNumber, inst).good()) h.instanceNumber = inst;
+
+    DicomSeriesInfo& s = f.series;
+    s.patientName = getString(ds, DCM_PatientName);
+    s.patientId = getString(ds, DCM_PatientID);
+    s.studyInstanceUid = getString(ds, DCM_StudyInstanceUID);
+    s.studyDate = getString(ds, DCM_StudyDate);
+    s.studyDescription = getString(ds, DCM_StudyDescription);
+    s.seriesInstanceUid = getString(ds, DCM_SeriesInstanceUID);
+    s.seriesNumber = getString(ds, DCM_SeriesNumber);
+    s.seriesDescription = getString(ds, DCM_SeriesDescription);
+    s.modality = getString(ds, DCM_Modality);
+    s.frameOfReferenceUid = getString(ds, DCM_FrameOfReferenceUID);
+    s.isSegmentation = h.sopClassUid == kSegmentationStorage || h.sopClassUid == kLabelMapSegmentationStorage ||
+                       s.modality == "SEG";
+    return f;
+}
+
+// Series Instance UID when present; otherwise every attribute that tells series apart, plus the folder.
+std::string seriesKey(const ScannedFile& f) {
+    const DicomSeriesInfo& s = f.series;
+    if (!s.seriesInstanceUid.empty()) return s.seriesInstanceUid + (s.isSegmentation ? "#" + f.header.file : "");
+    std::ostringstream k;
+    k << "nouid:" << fs::path(f.header.file).parent_path().string() << "|" << s.patientId << "|" << s.studyDate << "|"
+      << s.modality << "|" << s.seriesNumber << "|" << s.seriesDescription << "|" << s.frameOfReferenceUid << "|"
+      << f.header.rows << "x" << f.header.columns;
+    if (s.isSegmentation) k << "|" << f.header.file;
+    return k.str();
+}
+
+double dot(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+Vec3 cross(const Vec3& a, const Vec3& b) {
+    return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
+}
+double norm(const Vec3& a) { return std::sqrt(dot(a, a)); }
+
+std::string fileName(const std::string& path) { return fs::path(path).filename().string(); }
+
+Volume loadMultiFrame(const DicomSeriesInfo& series, const ProgressReporter& progress) {
+    const std::string& file = series.images.front().file;
+    using Image = itk::Image<float, 3>;
+    auto reader = itk::ImageFileReader<Image>::New();
+    auto io = itk::GDCMImageIO::New();
+    reader->SetImageIO(io);
+    reader->SetFileName(file);
+    progress.report(0.0, "Decoding " + fileName(file));
+    try {
+        reader->Update();
+    } catch (const itk::ExceptionObject& e) {
+        throw InputError("Cannot read " + file + ": " + detail::describe(e));
+    }
+    const ImageGeometry g = detail::geometryOf(reader->GetOutput());
+    if (!g.hasOrthonormalDirection(1e-3))
+        throw InputError("Cannot read " + file + ": its frames do not form an orthogonal grid.");
+    const float* buf = reader->GetOutput()->GetBufferPointer();
+    VolumeMetadata meta;
+    meta.sourcePixelType = detail::componentTypeName(io->GetInternalComponentType());
+    progress.report(1.0, "Decoded " + fileName(file));
+    return Volume(g, std::vector<float>(buf, buf + g.voxelCount()), meta);
+}
+
+}  // namespace
+
+std::size_t DicomSeriesInfo::imageCount() const {
+    std::size_t n = 0;
+    for (const auto& i : images) n += static_cast<std::size_t>(std::max(1, i.frames));
+    return n;
+}
+
+std::string DicomSeriesInfo::summary() const {
+    std::ostringstream s;
+    s << (modality.empty() ? "??" : modality) << "  '" << seriesDescription << "'  " << imageCount()
+      << (isSegmentation ? " frames (segmentation)" : " images");
+    if (!seriesNumber.empty()) s << "  series #" << seriesNumber;
+    s << "  patient '" << patientName << "' (" << patientId << ")  study '" << studyDescription << "' " << studyDate;
+    return s.str();
+}
+
+std::vector<DicomSeriesInfo> scanDicomFolder(const fs::path& folder, const ProgressReporter& progress) {
+    detail::ensureDcmtkInitialised();
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec))
+        throw InputError("Cannot scan " + folder.string() + ": it is not a folder.");
+    std::vector<fs::path> files;
+    for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->is_regular_file(ec) && it->path().filename().string().rfind('.', 0) != 0 &&
+            it->path().filename() != "DICOMDIR")
+            files.push_back(it->path());
+    }
+    std::sort(files.begin(), files.end());
+
+    std::map<std::string, DicomSeriesInfo> byKey;
+    std::vector<std::string> order;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        if (i % 16 == 0) progress.report(double(i) / double(files.size()), "Scanning " + folder.string());
+        auto scanned = readHeader(files[i]);
+        if (!scanned || (scanned->header.rows == 0 && !scanned->series.isSegmentation)) continue;
+        const std::string key = seriesKey(*scanned);
+        auto [it, inserted] = byKey.try_emplace(key, scanned->series);
+        if (inserted) {
+            it->second.key = key;
+            order.push_back(key);
+        }
+        it->second.images.push_back(std::move(scanned->header));
+    }
+    if (byKey.empty())
+        throw InputError("No DICOM images found in " + folder.string() + " (" + std::to_string(files.size()) +
+                         " files looked at).");
+    std::vector<DicomSeriesInfo> out;
+    for (const auto& k : order) out.push_back(std::move(byKey[k]));
+    progress.report(1.0, "Scanned " + folder.string());
+    spdlog::info("scanned {}: {} files, {} series", folder.string(), files.size(), out.size());
+    return out;
+}
+
+Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& progress) {
+    if (series.isSegmentation)
+        throw InputError("'" + series.seriesDescription + "' is a DICOM segmentation, not an image series; load "
+                         "its image series first, then import the segmentation onto it.");
+    if (series.images.empty()) throw InputError("The DICOM series '" + series.seriesDescription + "' has no images.");
+    std::vector<std::string> warnings;
+    Volume volume;
+
+    if (series.images.size() == 1 && series.images.front().frames > 1) {
+        volume = loadMultiFrame(series, progress);
+    } else {
+        // 1. Every image must carry the geometry attributes, with one orientation and one matrix size.
+        const DicomImageHeader& first = series.images.front();
+        for (const auto& h : series.images) {
+            if (h.frames > 1)
+                throw InputError("Cannot load " + h.file + ": a multi-frame image mixed with single-frame images in one series.");
+            if (!h.position || !h.orientation || !h.pixelSpacing)
+                throw InputError("Cannot load " + h.file + ": it lacks ImagePositionPatient, ImageOrientationPatient or "
+                                 "PixelSpacing, so its place in the volume is unknown.");
+            if (!((*h.pixelSpacing)[0] > 0 && (*h.pixelSpacing)[1] > 0))
+                throw InputError("Cannot load " + h.file + ": its PixelSpacing is not positive.");
+            if (h.rows != first.rows || h.columns != first.columns)
+                throw InputError("Cannot load the series: " + fileName(h.file) + " is " + std::to_string(h.columns) + "x" +
+                                 std::to_string(h.rows) + " pixels while " + fileName(first.file) + " is " +
+                                 std::to_string(first.columns) + "x" + std::to_string(first.rows) + ".");
+            for (int c = 0; c < 6; ++c)
+                if (std::abs((*h.orientation)[c] - (*first.orientation)[c]) > 1e-3)
+                    throw InputError("Cannot load the series: it mixes image orientations (" + fileName(h.file) +
+                                     " is oriented differently from " + fileName(first.file) +
+                                     "). Load each orientation as its own series.");
+        }
+        const auto& o = *first.orientation;
+        const Vec3 rowDir{o[0], o[1], o[2]}, colDir{o[3], o[4], o[5]};
+        if (std::abs(norm(rowDir) - 1) > 1e-2 || std::abs(norm(colDir) - 1) > 1e-2 || std::abs(dot(rowDir, colDir)) > 1e-2)
+            throw InputError("Cannot load " + first.file + ": its ImageOrientationPatient is not two orthogonal unit vectors.");
+        Vec3 normal = cross(rowDir, colDir);
+        const double nn = norm(normal);
+        for (double& x : normal) x /= nn;
+
+        // 2. Sort by position along the slice normal.
+        std::vector<const DicomImageHeader*> sorted;
+        for (const auto& h : series.images) sorted.push_back(&h);
+        std::stable_sort(sorted.begin(), sorted.end(), [&](const DicomImageHeader* a, const DicomImageHeader* b) {
+            return dot(*a->position, normal) < dot(*b->position, normal);
+        });
+        const std::size_t n = sorted.size();
+
+        // 3. Check the stack: duplicates, missing slices, uneven steps, tilt.
+        double sliceStep = first.sliceThickness.value_or(1.0);
+        if (n > 1) {
+            std::vector<double> steps;
+            for (std::size_t k = 1; k < n; ++k) {
+                const double d = dot(*sorted[k]->position, normal) - dot(*sorted[k - 1]->position, normal);
+                if (d < 1e-3)
+                    throw InputError("Cannot load the series: " + fileName(sorted[k - 1]->file) + " and " +
+                                     fileName(sorted[k]->file) + " lie at the same position (several acquisitions "
+                                     "or echoes in one series?).");
+                steps.push_back(d);
+            }
+            std::vector<double> tmp = steps;
+            std::nth_element(tmp.begin(), tmp.begin() + tmp.size() / 2, tmp.end());
+            const double median = tmp[tmp.size() / 2];
+            for (std::size_t k = 0; k < steps.size(); ++k)
+                if (steps[k] > 1.5 * median) {
+                    std::ostringstream s;
+                    s.precision(4);
+                    s << "Cannot load the series: a slice is missing between " << fileName(sorted[k]->file) << " and "
+                      << fileName(sorted[k + 1]->file) << " (a gap of " << steps[k] << " mm where the series steps "
+                      << median << " mm).";
+                    throw InputError(s.str());
+                }
+            const double total = dot(*sorted[n - 1]->position, normal) - dot(*sorted[0]->position, normal);
+            sliceStep = total / double(n - 1);
+            const auto [lo, hi] = std::minmax_element(steps.begin(), steps.end());
+            if ((*hi - *lo) > 0.01 * sliceStep) {
+                std::ostringstream s;
+                s.precision(4);
+                s << "Uneven slice spacing: steps from " << *lo << " to " << *hi << " mm; the volume uses the mean "
+                  << sliceStep << " mm, so positions may be off by up to " << (*hi - *lo) * double(n) / 2 << " mm.";
+                warnings.push_back(s.str());
+            }
+            Vec3 stack{(*sorted[n - 1]->position)[0] - (*sorted[0]->position)[0],
+                       (*sorted[n - 1]->position)[1] - (*sorted[0]->position)[1],
+                       (*sorted[n - 1]->position)[2] - (*sorted[0]->position)[2]};
+            const double tilt = std::acos(std::clamp(dot(stack, normal) / norm(stack), -1.0, 1.0)) * 180.0 / M_PI;
+            if (tilt > 0.05 || std::abs(first.gantryTilt) > 0.05) {
+                std::ostringstream s;
+                s.precision(3);
+                s << "Gantry tilt: the slices are stacked " << std::max(tilt, std::abs(first.gantryTilt))
+                  << " degrees off their normal; the volume is shown on an orthogonal grid, which shears the anatomy.";
+                warnings.push_back(s.str());
+            }
+        }
+
+        // 4. Geometry from the headers: i along the rows, j down the columns, k along the normal.
+        ImageGeometry g;
+        g.size = {first.columns, first.rows, static_cast<std::int64_t>(n)};
+        g.spacing = {(*first.pixelSpacing)[1], (*first.pixelSpacing)[0], sliceStep};
+        g.origin = *sorted[0]->position;
+        for (int r = 0; r < 3; ++r) {
+            g.direction[r][0] = rowDir[r];
+            g.direction[r][1] = colDir[r];
+            g.direction[r][2] = normal[r];
+        }
+
+        // 5. Pixels, slice by slice (GDCM decodes compressed syntaxes and applies slope/intercept).
+        using SliceImage = itk::Image<float, 2>;
+        std::vector<float> voxels(static_cast<std::size_t>(g.voxelCount()));
+        const std::size_t sliceVoxels = static_cast<std::size_t>(g.size[0] * g.size[1]);
+        std::string pixelType;
+        for (std::size_t k = 0; k < n; ++k) {
+            progress.report(double(k) / double(n), "Reading slice " + std::to_string(k + 1) + " of " + std::to_string(n));
+            auto io = itk::GDCMImageIO::New();
+            auto reader = itk::ImageFileReader<SliceImage>::New();
+            reader->SetImageIO(io);
+            reader->SetFileName(sorted[k]->file);
+            try {
+                reader->Update();
+            } catch (const itk::ExceptionObject& e) {
+                throw InputError("Cannot decode " + sorted[k]->file + ": " + detail::describe(e));
+            }
+            const auto size = reader->GetOutput()->GetLargestPossibleRegion().GetSize();
+            if (std::int64_t(size[0]) != g.size[0] || std::int64_t(size[1]) != g.size[1])
+                throw InputError("Cannot decode " + sorted[k]->file + ": its pixel data does not match its Rows/Columns.");
+            const float* src = reader->GetOutput()->GetBufferPointer();
+            std::copy(src, src + sliceVoxels, voxels.begin() + static_cast<std::ptrdiff_t>(k * sliceVoxels));
+            if (k == 0) pixelType = detail::componentTypeName(io->GetInternalComponentType());
+        }
+        VolumeMetadata meta;
+        meta.sourcePixelType = pixelType;
+        volume = Volume(g, std::move(voxels), meta);
+
+        DicomIdentity id;
+        for (const auto* h : sorted) id.slices.push_back({h->file, h->sopClassUid, h->sopInstanceUid});
+        volume.metadata().dicom = id;
+    }
+
+    VolumeMetadata& meta = volume.metadata();
+    meta.sourcePath = fs::path(series.images.front().file).parent_path().string();
+    meta.modality = series.modality;
+    meta.description = series.seriesDescription.empty() ? "DICOM series " + series.seriesNumber : series.seriesDescription;
+    meta.warnings = warnings;
+    if (!meta.dicom) meta.dicom = DicomIdentity{};
+    DicomIdentity& id = *meta.dicom;
+    id.patientName = series.patientName;
+    id.patientId = series.patientId;
+    id.studyInstanceUid = series.studyInstanceUid;
+    id.studyDate = series.studyDate;
+    id.studyDescription = series.studyDescription;
+    id.seriesInstanceUid = series.seriesInstanceUid;
+    id.seriesDescription = series.seriesDescription;
+    id.seriesNumber = series.seriesNumber;
+    id.frameOfReferenceUid = series.frameOfReferenceUid;
+    for (const auto& w : warnings) spdlog::warn("{}: {}", meta.description, w);
+    progress.report(1.0, "Loaded " + meta.description);
+    spdlog::info("loaded DICOM series '{}': {}", meta.description, volume.geometry().describe());
+    return volume;
+}
+
+Volume loadDicomFolder(const fs::path& folder, const std::string& seriesKey, const ProgressReporter& progress) {
+    const auto all = scanDicomFolder(folder, progress.subRange(0.0, 0.2));
+    std::vector<const DicomSeriesInfo*> images;
+    for (const auto& s : all)
+        if (!s.isSegmentation) images.push_back(&s);
+    if (!seriesKey.empty()) {
+        for (const auto* s : images)
+            if (s->key == seriesKey) return loadDicomSeries(*s, progress.subRange(0.2, 1.0));
+        throw InputError("No image series with key '" + seriesKey + "' in " + folder.string() + ".");
+    }
+    if (images.size() == 1) return loadDicomSeries(*images.front(), progress.subRange(0.2, 1.0));
+    std::string list;
+    for (const auto* s : images) list += "\n  " + s->key + ": " + s->summary();
+    throw InputError(images.empty() ? "The folder " + folder.string() + " holds only DICOM segmentations, no images."
+                                    : "The folder " + folder.string() + " holds " + std::to_string(images.size()) +
+                                          " image series; choose one:" + list);
+}
+
+}  // namespace engram

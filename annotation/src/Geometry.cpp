@@ -1,0 +1,111 @@
+#include <engram/annotation/Geometry.h>
+
+#include <cmath>
+#include <sstream>
+
+namespace engram {
+namespace {
+
+Mat3 inverse(const Mat3& m) {
+    const double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+                       m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+                       m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    const double s = 1.0 / det;
+    Mat3 r{};
+    r[0][0] = (m[1][1] * m[2][2] - m[1][2] * m[2][1]) * s;
+    r[0][1] = (m[0][2] * m[2][1] - m[0][1] * m[2][2]) * s;
+    r[0][2] = (m[0][1] * m[1][2] - m[0][2] * m[1][1]) * s;
+    r[1][0] = (m[1][2] * m[2][0] - m[1][0] * m[2][2]) * s;
+    r[1][1] = (m[0][0] * m[2][2] - m[0][2] * m[2][0]) * s;
+    r[1][2] = (m[0][2] * m[1][0] - m[0][0] * m[1][2]) * s;
+    r[2][0] = (m[1][0] * m[2][1] - m[1][1] * m[2][0]) * s;
+    r[2][1] = (m[0][1] * m[2][0] - m[0][0] * m[2][1]) * s;
+    r[2][2] = (m[0][0] * m[1][1] - m[0][1] * m[1][0]) * s;
+    return r;
+}
+
+}  // namespace
+
+Vec3 ImageGeometry::indexToWorld(const Vec3& index) const {
+    Vec3 w = origin;
+    for (int r = 0; r < 3; ++r)
+        for (int c = 0; c < 3; ++c) w[r] += direction[r][c] * spacing[c] * index[c];
+    return w;
+}
+
+Vec3 ImageGeometry::worldToIndex(const Vec3& world) const {
+    const Mat3 inv = inverse(direction);
+    Vec3 d{world[0] - origin[0], world[1] - origin[1], world[2] - origin[2]};
+    Vec3 idx{0, 0, 0};
+    for (int r = 0; r < 3; ++r) {
+        double v = 0;
+        for (int c = 0; c < 3; ++c) v += inv[r][c] * d[c];
+        idx[r] = v / spacing[r];
+    }
+    return idx;
+}
+
+Index3 ImageGeometry::worldToNearestVoxel(const Vec3& world) const {
+    const Vec3 c = worldToIndex(world);
+    return {static_cast<std::int64_t>(std::llround(c[0])), static_cast<std::int64_t>(std::llround(c[1])),
+            static_cast<std::int64_t>(std::llround(c[2]))};
+}
+
+std::array<double, 16> ImageGeometry::rasAffine() const {
+    std::array<double, 16> a{};
+    for (int r = 0; r < 3; ++r) {
+        const double flip = r < 2 ? -1.0 : 1.0;  // LPS -> RAS negates x and y
+        for (int c = 0; c < 3; ++c) a[r * 4 + c] = flip * direction[r][c] * spacing[c];
+        a[r * 4 + 3] = flip * origin[r];
+    }
+    a[15] = 1.0;
+    return a;
+}
+
+std::string ImageGeometry::orientationCode() const {
+    static const char kPositive[3] = {'R', 'A', 'S'};
+    static const char kNegative[3] = {'L', 'P', 'I'};
+    std::string code;
+    for (int c = 0; c < 3; ++c) {
+        // In RAS terms the x and y components change sign.
+        const Vec3 ras{-direction[0][c], -direction[1][c], direction[2][c]};
+        int best = 0;
+        for (int r = 1; r < 3; ++r)
+            if (std::abs(ras[r]) > std::abs(ras[best])) best = r;
+        code += ras[best] >= 0 ? kPositive[best] : kNegative[best];
+    }
+    return code;
+}
+
+bool ImageGeometry::hasOrthonormalDirection(double tolerance) const {
+    for (int a = 0; a < 3; ++a)
+        for (int b = a; b < 3; ++b) {
+            double dot = 0;
+            for (int r = 0; r < 3; ++r) dot += direction[r][a] * direction[r][b];
+            const double expected = a == b ? 1.0 : 0.0;
+            if (!(std::abs(dot - expected) <= tolerance)) return false;
+        }
+    return true;
+}
+
+bool ImageGeometry::sameGrid(const ImageGeometry& other, double tolerance) const {
+    if (size != other.size) return false;
+    for (int a = 0; a < 3; ++a) {
+        if (!(std::abs(spacing[a] - other.spacing[a]) <= tolerance)) return false;
+        if (!(std::abs(origin[a] - other.origin[a]) <= tolerance)) return false;
+        for (int b = 0; b < 3; ++b)
+            if (std::abs(direction[a][b] - other.direction[a][b]) > tolerance) return false;
+    }
+    return true;
+}
+
+std::string ImageGeometry::describe() const {
+    std::ostringstream s;
+    s.precision(6);
+    s << size[0] << "x" << size[1] << "x" << size[2] << " voxels, spacing " << spacing[0] << " x "
+      << spacing[1] << " x " << spacing[2] << " mm, origin (" << origin[0] << ", " << origin[1] << ", "
+      << origin[2] << ") mm LPS, orientation " << orientationCode();
+    return s.str();
+}
+
+}  // namespace engram

@@ -1,0 +1,70 @@
+#include "ItkBridge.h"
+
+#include <itkGDCMImageIO.h>
+#include <itkMetaImageIO.h>
+#include <itkNiftiImageIO.h>
+#include <itkNrrdImageIO.h>
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+namespace engram::detail {
+namespace {
+
+bool endsWith(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+}  // namespace
+
+std::string describe(const itk::ExceptionObject& e) {
+    std::string d = e.GetDescription();
+    std::istringstream lines(d);
+    std::string first;
+    std::getline(lines, first);
+    return first.empty() ? d : first;
+}
+
+std::string componentTypeName(itk::ImageIOBase::IOComponentEnum t) {
+    switch (t) {
+        case itk::ImageIOBase::IOComponentEnum::UCHAR: return "uint8";
+        case itk::ImageIOBase::IOComponentEnum::CHAR: return "int8";
+        case itk::ImageIOBase::IOComponentEnum::USHORT: return "uint16";
+        case itk::ImageIOBase::IOComponentEnum::SHORT: return "int16";
+        case itk::ImageIOBase::IOComponentEnum::UINT: return "uint32";
+        case itk::ImageIOBase::IOComponentEnum::INT: return "int32";
+        case itk::ImageIOBase::IOComponentEnum::FLOAT: return "float32";
+        case itk::ImageIOBase::IOComponentEnum::DOUBLE: return "float64";
+        default: return itk::ImageIOBase::GetComponentTypeAsString(t);
+    }
+}
+
+itk::ImageIOBase::Pointer imageIOForReading(const std::string& path) {
+    const itk::ImageIOBase::Pointer candidates[] = {itk::NiftiImageIO::New().GetPointer(),
+                                                    itk::NrrdImageIO::New().GetPointer(),
+                                                    itk::MetaImageIO::New().GetPointer()};
+    for (const auto& io : candidates)
+        if (io->CanReadFile(path.c_str())) return io;
+    return nullptr;
+}
+
+itk::ImageIOBase::Pointer imageIOForWriting(const std::string& path) {
+    const std::string p = lower(path);
+    itk::ImageIOBase::Pointer io;
+    if (endsWith(p, ".nii") || endsWith(p, ".nii.gz"))
+        io = itk::NiftiImageIO::New().GetPointer();
+    else if (endsWith(p, ".nrrd") || endsWith(p, ".nhdr"))
+        io = itk::NrrdImageIO::New().GetPointer();
+    else if (endsWith(p, ".mha") || endsWith(p, ".mhd"))
+        io = itk::MetaImageIO::New().GetPointer();
+    if (io) io->SetUseCompression(endsWith(p, ".gz") || endsWith(p, ".nrrd") || endsWith(p, ".mha"));
+    return io;
+}
+
+}  // namespace engram::detail

@@ -1,0 +1,241 @@
+#include <engram/annotation/AtomicFile.h>
+#include <engram/annotation/Errors.h>
+#include <engram/annotation/VolumeIO.h>
+
+#include "ItkBridge.h"
+#include "MghReader.h"
+#include "NiftiCheck.h"
+
+#include <itkImageFileReader.h>
+#include <itkImageFileWriter.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace engram {
+namespace {
+
+using FloatImage = itk::Image<float, 3>;
+
+std::string lowerName(const fs::path& path) {
+    std::string s = path.filename().string();
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+bool isMgh(const fs::path& path) {
+    const std::string n = lowerName(path);
+    return n.size() > 4 && (n.rfind(".mgh") == n.size() - 4 || n.rfind(".mgz") == n.size() - 4);
+}
+
+void requireReadableFile(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) throw InputError("Cannot read " + path.string() + ": the file does not exist.");
+    if (!fs::is_regular_file(path, ec)) throw InputError("Cannot read " + path.string() + ": it is not a file.");
+    if (fs::file_size(path, ec) == 0) throw InputError("Cannot read " + path.string() + ": the file is empty.");
+}
+
+void validateGeometry(const fs::path& path, const ImageGeometry& g) {
+    const char* axis[3] = {"i", "j", "k"};
+    for (int a = 0; a < 3; ++a) {
+        if (!(std::isfinite(g.spacing[a]) && g.spacing[a] > 0)) {
+            std::ostringstream s;
+            s << "Cannot read " << path.string() << ": the voxel spacing along " << axis[a] << " is " << g.spacing[a]
+              << " mm (the header's pixdim must be a positive number).";
+            throw InputError(s.str());
+        }
+        if (!std::isfinite(g.origin[a]))
+            throw InputError("Cannot read " + path.string() + ": the image origin is not a finite number.");
+    }
+    if (!g.hasOrthonormalDirection(1e-3))
+        throw InputError("Cannot read " + path.string() +
+                         ": its direction cosines are not orthonormal (a sheared or degenerate grid), which "
+                         "Engram cannot display without distorting it.");
+}
+
+template <typename T>
+void writeAs(const Volume& volume, const fs::path& file, itk::ImageIOBase* io) {
+    using Image = itk::Image<T, 3>;
+    auto image = detail::allocateOn<Image>(volume.geometry());
+    T* out = image->GetBufferPointer();
+    const auto& in = volume.voxels();
+    for (std::size_t i = 0; i < in.size(); ++i) out[i] = static_cast<T>(in[i]);
+    auto writer = itk::ImageFileWriter<Image>::New();
+    writer->SetImageIO(io);
+    writer->SetFileName(file.string());
+    writer->SetInput(image);
+    writer->Update();
+}
+
+template <typename T>
+bool fitsExactly(const std::vector<float>& v) {
+    const double lo = static_cast<double>(std::numeric_limits<T>::lowest());
+    const double hi = static_cast<double>(std::numeric_limits<T>::max());
+    return std::all_of(v.begin(), v.end(), [&](float x) { return x >= lo && x <= hi && x == std::nearbyint(x); });
+}
+
+itk::ImageIOBase::Pointer writerIO(const fs::path& path) {
+    auto io = detail::imageIOForWriting(path.string());
+    if (!io)
+        throw OutputError("Cannot write " + path.string() +
+                          ": unsupported file type (use .nii.gz, .nii, .nrrd, .nhdr, .mha or .mhd).");
+    return io;
+}
+
+}  // namespace
+
+bool isVolumeFile(const fs::path& path) {
+    const std::string n = lowerName(path);
+    for (const char* ext : {".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".mgh", ".mgz"}) {
+        const std::string e(ext);
+        if (n.size() > e.size() && n.compare(n.size() - e.size(), e.size(), e) == 0) return true;
+    }
+    return false;
+}
+
+Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
+    requireReadableFile(path);
+    progress.report(0.0, "Reading " + path.filename().string());
+    if (isMgh(path)) {
+        Volume v = detail::readMgh(path);
+        progress.report(1.0, "Read " + path.filename().string());
+        return v;
+    }
+    const std::string lower = lowerName(path);
+    if (lower.size() > 4 && (lower.rfind(".nii") == lower.size() - 4 || lower.rfind(".nii.gz") == lower.size() - 7))
+        detail::checkNifti(path);
+    auto io = detail::imageIOForReading(path.string());
+    if (!io)
+        throw InputError("Cannot read " + path.string() +
+                         ": not a NIfTI, NRRD, MetaImage or MGH image (or its header is damaged).");
+    VolumeMetadata meta;
+    FloatImage::Pointer image;
+    try {
+        io->SetFileName(path.string());
+        io->ReadImageInformation();
+        if (io->GetNumberOfComponents() != 1)
+            throw InputError("Cannot read " + path.string() + ": it has " + std::to_string(io->GetNumberOfComponents()) +
+                             " values per voxel (a colour or vector image); Engram reads scalar volumes.");
+        for (unsigned d = 3; d < io->GetNumberOfDimensions(); ++d)
+            if (io->GetDimensions(d) > 1)
+                throw InputError("Cannot read " + path.string() + ": it is a " +
+                                 std::to_string(io->GetNumberOfDimensions()) +
+                                 "D image with several volumes; Engram reads one 3D volume.");
+        meta.sourcePixelType = detail::componentTypeName(io->GetComponentType());
+        auto reader = itk::ImageFileReader<FloatImage>::New();
+        reader->SetImageIO(io);
+        reader->SetFileName(path.string());
+        reader->Update();
+        image = reader->GetOutput();
+    } catch (const itk::ExceptionObject& e) {
+        std::string reason = detail::describe(e);
+        if (reason.find("orthonormal") != std::string::npos)
+            reason = "its orientation (sform and qform) is not a rotation: the grid is sheared or degenerate, "
+                     "which Engram cannot display without distorting it.";
+        throw InputError("Cannot read " + path.string() + ": " + reason);
+    }
+    progress.throwIfCancelled();
+    const ImageGeometry g = detail::geometryOf(image.GetPointer());
+    validateGeometry(path, g);
+    const float* buf = image->GetBufferPointer();
+    std::vector<float> voxels(buf, buf + g.voxelCount());
+    meta.sourcePath = path.string();
+    meta.description = path.filename().string();
+    progress.report(1.0, "Read " + path.filename().string());
+    spdlog::info("read {}: {}", path.string(), g.describe());
+    return Volume(g, std::move(voxels), std::move(meta));
+}
+
+void writeVolumeFile(const Volume& volume, const fs::path& path) {
+    auto io = writerIO(path);
+    const auto& v = volume.voxels();
+    // Integral sources keep an integral type: theirs if the values fit (DICOM stores unsigned values before
+    // rescale, so the rescaled values may need int16 or int32 instead).
+    const std::string& source = volume.metadata().sourcePixelType;
+    const bool integral = !source.empty() && source.find("float") == std::string::npos;
+    writeFileAtomically(path, [&](const fs::path& tmp) {
+        try {
+            if (integral && source == "uint8" && fitsExactly<std::uint8_t>(v))
+                writeAs<std::uint8_t>(volume, tmp, io);
+            else if (integral && source == "uint16" && fitsExactly<std::uint16_t>(v))
+                writeAs<std::uint16_t>(volume, tmp, io);
+            else if (integral && fitsExactly<std::int16_t>(v))
+                writeAs<std::int16_t>(volume, tmp, io);
+            else if (integral && fitsExactly<std::int32_t>(v))
+                writeAs<std::int32_t>(volume, tmp, io);
+            else
+                writeAs<float>(volume, tmp, io);
+        } catch (const itk::ExceptionObject& e) {
+            throw OutputError(detail::describe(e));
+        }
+    });
+}
+
+LabelFileImport readLabelFile(const fs::path& path) {
+    const Volume raw = readVolumeFile(path);
+    const auto& values = raw.voxels();
+    std::set<std::int64_t> distinct;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const float x = values[i];
+        if (!(x >= 0 && x == std::nearbyint(x))) {
+            std::ostringstream s;
+            s << "Cannot use " << path.string() << " as labels: voxel " << i << " holds " << x
+              << "; label values must be whole numbers of 0 or more.";
+            throw InputError(s.str());
+        }
+        if (x != 0) distinct.insert(static_cast<std::int64_t>(x));
+    }
+    if (distinct.size() > 255)
+        throw InputError("Cannot use " + path.string() + " as labels: it has " + std::to_string(distinct.size()) +
+                         " different label values; Engram holds at most 255 segments.");
+
+    LabelFileImport out;
+    const bool renumber = !distinct.empty() && *distinct.rbegin() > 255;
+    if (renumber) {
+        std::uint8_t next = 1;
+        for (std::int64_t v : distinct) out.renumbered[v] = next++;
+        spdlog::warn("{}: label values up to {} renumbered 1..{}", path.string(), *distinct.rbegin(), distinct.size());
+    }
+    std::vector<std::uint8_t> labels(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const auto v = static_cast<std::int64_t>(values[i]);
+        labels[i] = v == 0 ? 0 : renumber ? out.renumbered[v] : static_cast<std::uint8_t>(v);
+    }
+    out.labels = LabelMap(raw.geometry(), std::move(labels));
+    return out;
+}
+
+LabelFileImport readLabelFile(const fs::path& path, const ImageGeometry& grid) {
+    LabelFileImport in = readLabelFile(path);
+    if (!in.labels.geometry().sameGrid(grid))
+        throw InputError("Cannot use " + path.string() + " as labels for this image: the grids differ.\n  labels: " +
+                         in.labels.geometry().describe() + "\n  image:  " + grid.describe());
+    return in;
+}
+
+void writeLabelFile(const LabelMap& labels, const fs::path& path) {
+    auto io = writerIO(path);
+    using LabelImage = itk::Image<std::uint8_t, 3>;
+    writeFileAtomically(path, [&](const fs::path& tmp) {
+        auto image = detail::allocateOn<LabelImage>(labels.geometry());
+        std::copy(labels.labels().begin(), labels.labels().end(), image->GetBufferPointer());
+        auto writer = itk::ImageFileWriter<LabelImage>::New();
+        writer->SetImageIO(io);
+        writer->SetFileName(tmp.string());
+        writer->SetInput(image);
+        try {
+            writer->Update();
+        } catch (const itk::ExceptionObject& e) {
+            throw OutputError(detail::describe(e));
+        }
+    });
+}
+
+}  // namespace engram
