@@ -8,6 +8,7 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmfg/fgderimg.h>
+#include <dcmtk/dcmfg/fgfracon.h>
 #include <dcmtk/dcmfg/fgpixmsr.h>
 #include <dcmtk/dcmfg/fgplanor.h>
 #include <dcmtk/dcmfg/fgplanpo.h>
@@ -119,6 +120,15 @@ SegExportReport writeDicomSeg(const Volume& source, const LabelMap& labels, cons
                                                  s.sopClassUid.c_str()));
         seg->getCommonInstanceReference().addReferences(references);
 
+        // Frames are indexed by (segment number, slice position), as readers such as dcmqi and highdicom expect.
+        const OFString dimensionUid = dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT);
+        check(seg->getDimensions().addDimensionIndex(DCM_ReferencedSegmentNumber, dimensionUid,
+                                                     DCM_SegmentIdentificationSequence, "ReferencedSegmentNumber"),
+              "dimension index");
+        check(seg->getDimensions().addDimensionIndex(DCM_ImagePositionPatient, dimensionUid, DCM_PlanePositionSequence,
+                                                     "ImagePositionPatient"),
+              "dimension index");
+
         const std::int64_t nx = g.size[0], ny = g.size[1], nz = g.size[2];
         std::vector<Uint8> frame(static_cast<std::size_t>(nx * ny));
         const auto& lab = labels.labels();
@@ -160,7 +170,10 @@ SegExportReport writeDicomSeg(const Volume& source, const LabelMap& labels, cons
                 std::unique_ptr<FGDerivationImage> derivation(FGDerivationImage::createMinimal(
                     {ref}, "", CodeSequenceMacro("113076", "DCM", "Segmentation"),
                     CodeSequenceMacro("121322", "DCM", "Source image for image processing operation")));
-                check(seg->addFrame(frame.data(), segmentNumber, {position.get(), derivation.get()}),
+                FGFrameContent frameContent;
+                check(frameContent.setDimensionIndexValues(segmentNumber, 0), "frame content");
+                check(frameContent.setDimensionIndexValues(static_cast<Uint32>(k + 1), 1), "frame content");
+                check(seg->addFrame(frame.data(), segmentNumber, {position.get(), derivation.get(), &frameContent}),
                       "frame " + std::to_string(k) + " of segment " + s.name);
                 ++report.frames;
             }

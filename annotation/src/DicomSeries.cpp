@@ -52,13 +52,15 @@ struct ScannedFile {
 };
 
 std::optional<ScannedFile> readHeader(const fs::path& path) {
+    // Parses the whole file but leaves values over 4 KB (the pixels) on disk: a pixel data element longer
+    // than the rest of the file is caught here, while the header values stay usable.
     DcmFileFormat ff;
-    if (ff.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect, DCM_PixelData)
-            .bad())
-        return std::nullopt;
+    const OFCondition status = ff.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
     DcmDataset& ds = *ff.getDataset();
+    if (status.bad() && !ds.tagExists(DCM_Rows)) return std::nullopt;
     ScannedFile f;
     DicomImageHeader& h = f.header;
+    if (status.bad()) h.damage = status.text();
     h.file = path.string();
     h.sopClassUid = getString(ds, DCM_SOPClassUID);
     if (h.sopClassUid.empty()) h.sopClassUid = getString(*ff.getMetaInfo(), DCM_MediaStorageSOPClassUID);
@@ -204,6 +206,8 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
         // 1. Every image must carry the geometry attributes, with one orientation and one matrix size.
         const DicomImageHeader& first = series.images.front();
         for (const auto& h : series.images) {
+            if (!h.damage.empty())
+                throw InputError("Cannot load " + h.file + ": the file is truncated or damaged (" + h.damage + ").");
             if (h.frames > 1)
                 throw InputError("Cannot load " + h.file + ": a multi-frame image mixed with single-frame images in one series.");
             if (!h.position || !h.orientation || !h.pixelSpacing)
@@ -265,10 +269,14 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
             sliceStep = total / double(n - 1);
             const auto [lo, hi] = std::minmax_element(steps.begin(), steps.end());
             if ((*hi - *lo) > 0.01 * sliceStep) {
+                double worst = 0;  // largest distance of a slice from where the regular grid puts it
+                for (std::size_t k = 0; k < n; ++k)
+                    worst = std::max(worst, std::abs(dot(*sorted[k]->position, normal) - dot(*sorted[0]->position, normal) -
+                                                     double(k) * sliceStep));
                 std::ostringstream s;
-                s.precision(4);
+                s.precision(3);
                 s << "Uneven slice spacing: steps from " << *lo << " to " << *hi << " mm; the volume uses the mean "
-                  << sliceStep << " mm, so positions may be off by up to " << (*hi - *lo) * double(n) / 2 << " mm.";
+                  << sliceStep << " mm, which places some slices up to " << worst << " mm from their true position.";
                 warnings.push_back(s.str());
             }
             Vec3 stack{(*sorted[n - 1]->position)[0] - (*sorted[0]->position)[0],

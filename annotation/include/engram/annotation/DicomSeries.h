@@ -30,6 +30,7 @@ struct DicomImageHeader {
     std::optional<double> sliceThickness;
     double gantryTilt = 0.0;
     int instanceNumber = 0;
+    std::string damage;  // non-empty when the file is truncated or damaged: why
 };
 
 struct DicomSeriesInfo {

@@ -1,0 +1,165 @@
+#include "TestSupport.h"
+
+#include <engram/annotation/DicomSeg.h>
+#include <engram/annotation/DicomSeries.h>
+#include <engram/annotation/Errors.h>
+#include <engram/annotation/VolumeIO.h>
+
+#include <cmath>
+
+namespace fs = std::filesystem;
+using namespace engram;
+using engram::test::expectError;
+using engram::test::freshDir;
+using engram::test::shared;
+
+namespace {
+
+const fs::path kOut = fs::path(ENGRAM_TEST_OUT) / "seg";
+
+SegmentList namedSegments(const LabelMap& labels, const std::vector<std::string>& names) {
+    SegmentList list;
+    for (std::uint8_t v : labels.labelsPresent()) {
+        Segment s = SegmentList::defaultFor(v);
+        if (v <= names.size()) {
+            s.name = names[v - 1];
+            if (auto e = AnatomyCatalog::find(s.name)) {
+                s.category = e->category;
+                s.type = e->type;
+                s.color = e->color;
+            }
+        }
+        list.put(s);
+    }
+    return list;
+}
+
+// Two overlapping-free spheres on the 120-slice MR grid.
+LabelMap spheres(const ImageGeometry& g) {
+    LabelMap m(g);
+    const Vec3 c1 = g.indexToWorld({256, 256, 60}), c2 = g.indexToWorld({180, 300, 40});
+    for (std::int64_t k = 0; k < g.size[2]; ++k)
+        for (std::int64_t j = 0; j < g.size[1]; ++j)
+            for (std::int64_t i = 0; i < g.size[0]; ++i) {
+                const Vec3 w = g.indexToWorld({double(i), double(j), double(k)});
+                auto d = [&](const Vec3& c) { return std::hypot(w[0] - c[0], w[1] - c[1], w[2] - c[2]); };
+                if (d(c1) < 30) m.set(i, j, k, 1);
+                else if (d(c2) < 15) m.set(i, j, k, 2);
+            }
+    return m;
+}
+
+void expectMaskEquals(const ImportedSegment& s, const LabelMap& reference, std::uint8_t value) {
+    ASSERT_EQ(s.mask.size(), reference.labels().size());
+    std::int64_t differ = 0, expected = 0;
+    for (std::size_t v = 0; v < s.mask.size(); ++v) {
+        const bool ref = reference.labels()[v] == value;
+        expected += ref;
+        differ += (s.mask[v] != 0) != ref;
+    }
+    EXPECT_GT(expected, 0) << s.segment.name;
+    EXPECT_EQ(differ, 0) << s.segment.name << ": " << differ << " of " << expected << " voxels differ";
+}
+
+}  // namespace
+
+TEST(DicomSeg, ExportAndReimportGivesTheSameVoxels_CT) {
+    fs::create_directories(kOut);
+    const Volume ct = loadDicomFolder(shared("dicom/dcmqi/ct-3slice"));
+    const LabelMap labels = readLabelFile(shared("dicom/dcmqi/liver_seg.nrrd"), ct.geometry()).labels;
+    const SegmentList segments = namedSegments(labels, {"Liver"});
+    const fs::path out = kOut / "ct_liver.dcm";
+    const auto report = writeDicomSeg(ct, labels, segments, out);
+    EXPECT_EQ(report.segments, 1u);
+
+    const DicomSegImport back = readDicomSeg(out, ct.geometry());
+    ASSERT_EQ(back.segments.size(), 1u);
+    EXPECT_EQ(back.segments[0].segment.name, "Liver");
+    EXPECT_EQ(back.segments[0].segment.type.value, "10200004");
+    EXPECT_EQ(back.referencedSeriesUid, ct.metadata().dicom->seriesInstanceUid);
+    const Rgb c = back.segments[0].segment.color, e = segments.segments()[0].color;
+    EXPECT_LE(std::abs(c.r - e.r) + std::abs(c.g - e.g) + std::abs(c.b - e.b), 3);  // through CIELab and back
+    expectMaskEquals(back.segments[0], labels, labels.labelsPresent()[0]);
+}
+
+TEST(DicomSeg, ExportAndReimportGivesTheSameVoxels_MR120) {
+    fs::create_directories(kOut);
+    const Volume mr = loadDicomFolder(shared("dicom/mr-brain-120slice"));
+    const LabelMap labels = spheres(mr.geometry());
+    SegmentList segments = namedSegments(labels, {"Neoplasm", "Edema"});
+    segments.add("Empty one");  // no voxels: skipped and reported
+    const auto report = writeDicomSeg(mr, labels, segments, kOut / "mr_spheres.dcm");
+    EXPECT_EQ(report.segments, 2u);
+    EXPECT_EQ(report.skippedEmptySegments, std::vector<std::string>{"Empty one"});
+    EXPECT_LT(report.frames, 120u);  // empty frames omitted
+    const DicomSegImport back = readDicomSeg(kOut / "mr_spheres.dcm", mr.geometry());
+    ASSERT_EQ(back.segments.size(), 2u);
+    expectMaskEquals(back.segments[0], labels, 1);
+    expectMaskEquals(back.segments[1], labels, 2);
+    std::int64_t overlaps = -1;
+    EXPECT_EQ(back.toLabelMap(mr.geometry(), &overlaps).labels(), labels.labels());
+    EXPECT_EQ(overlaps, 0);
+}
+
+TEST(DicomSeg, DcmqiSegmentationsImport) {
+    const Volume ct = loadDicomFolder(shared("dicom/dcmqi/ct-3slice"));
+    const DicomSegImport liver = readDicomSeg(shared("dicom/dcmqi/liver.dcm"), ct.geometry());
+    ASSERT_EQ(liver.segments.size(), 1u);
+    const LabelMap liverRef = readLabelFile(shared("dicom/dcmqi/liver_seg.nrrd")).labels;
+    expectMaskEquals(liver.segments[0], liverRef, liverRef.labelsPresent()[0]);
+
+    // Five overlapping segments; dcmqi's reference label maps hold them in three files (seg-example json).
+    const DicomSegImport overlap = readDicomSeg(shared("dicom/dcmqi/partial_overlaps.dcm"), ct.geometry());
+    ASSERT_EQ(overlap.segments.size(), 5u);
+    const std::map<std::string, std::pair<int, std::uint8_t>> where = {
+        {"GREEN", {1, 1}}, {"LIGHT_BLUE", {1, 4}}, {"DARK_BLUE", {1, 5}}, {"ORANGE", {2, 2}}, {"PURPLE", {3, 3}}};
+    for (const auto& s : overlap.segments) {
+        SCOPED_TRACE(s.segment.name);
+        ASSERT_TRUE(where.count(s.segment.name));
+        const auto [file, value] = where.at(s.segment.name);
+        const LabelMap ref =
+            readLabelFile(shared("dicom/dcmqi/partial_overlaps-" + std::to_string(file) + ".nrrd")).labels;
+        expectMaskEquals(s, ref, value);
+    }
+    std::int64_t overlapping = 0;
+    overlap.toLabelMap(ct.geometry(), &overlapping);
+    EXPECT_GT(overlapping, 0);
+}
+
+TEST(DicomSeg, TinySegAndLabelMapSegmentationStorage) {
+    const Volume img = loadDicomFolder(shared("dicom/dcmqi/24x38x3/image"));
+    const LabelMap ref = readLabelFile(shared("dicom/dcmqi/24x38x3/nrrd/label.nrrd"), img.geometry()).labels;
+    const DicomSegImport seg = readDicomSeg(shared("dicom/dcmqi/24x38x3/seg/label.seg"), img.geometry());
+    ASSERT_EQ(seg.segments.size(), ref.labelsPresent().size());
+    for (std::size_t i = 0; i < seg.segments.size(); ++i) expectMaskEquals(seg.segments[i], ref, ref.labelsPresent()[i]);
+    for (const char* f : {"dicom/dcmqi/sparse-labelmap-noppv.dcm", "dicom/dcmqi/sparse-labelmap-ppv5.dcm"}) {
+        SCOPED_TRACE(f);
+        const DicomSegImport lm = readDicomSeg(shared(f), img.geometry());
+        ASSERT_FALSE(lm.segments.empty());
+        for (const auto& s : lm.segments) EXPECT_GT(s.voxelCount, 0) << s.segment.name;
+    }
+}
+
+TEST(DicomSeg, RefusesWhatItCannotWriteOrPlace) {
+    const Volume nifti = readVolumeFile(shared("ct-abdomen/example_ct_sm.nii.gz"));
+    const LabelMap niftiLabels(nifti.geometry());
+    expectError<InputError>([&] { writeDicomSeg(nifti, niftiLabels, {}, kOut / "x.dcm"); }, {"loaded from a DICOM series"});
+    const Volume j2k = loadDicomFolder(shared("dicom/ct-abdomen-20slice-j2k"));
+    LabelMap j2kLabels(j2k.geometry());
+    j2kLabels.set(1, 1, 1, 1);
+    expectError<InputError>([&] { writeDicomSeg(j2k, j2kLabels, namedSegments(j2kLabels, {}), kOut / "x.dcm"); },
+                            {"no Study/Series Instance UID"});
+    EXPECT_FALSE(fs::exists(kOut / "x.dcm"));
+
+    const Volume ct = loadDicomFolder(shared("dicom/dcmqi/ct-3slice"));
+    LabelMap labels(ct.geometry());
+    labels.set(10, 10, 1, 1);
+    expectError<OutputError>(
+        [&] { writeDicomSeg(ct, labels, namedSegments(labels, {}), kOut / "missing-dir" / "x.dcm"); }, {"does not exist"});
+    expectError<InputError>([&] { writeDicomSeg(ct, LabelMap(nifti.geometry()), {}, kOut / "x.dcm"); }, {"not on the image's grid"});
+
+    const Volume mr = loadDicomFolder(shared("dicom/mr-brain-120slice"));
+    expectError<InputError>([&] { readDicomSeg(shared("dicom/dcmqi/liver.dcm"), mr.geometry()); }, {"liver.dcm", "grid"});
+    expectError<InputError>([&] { readDicomSeg(shared("dicom/dcmqi/ct-3slice/01.dcm"), ct.geometry()); },
+                            {"not a DICOM segmentation"});
+}

@@ -1,0 +1,196 @@
+#include "TestSupport.h"
+
+#include <engram/annotation/DicomSeries.h>
+#include <engram/annotation/Errors.h>
+
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using namespace engram;
+using engram::test::expectError;
+using engram::test::freshDir;
+using engram::test::shared;
+
+namespace {
+
+std::vector<fs::path> filesOf(const fs::path& dir) {
+    std::vector<fs::path> f;
+    for (const auto& e : fs::directory_iterator(dir)) f.push_back(e.path());
+    std::sort(f.begin(), f.end());
+    return f;
+}
+
+// Copies the uncompressed 20-slice CT into `dir` under scrambled names; `edit(k, dataset)` may change the
+// k-th file (in file-name order of the source); returning false drops it.
+fs::path copyCt(const std::string& name, const std::function<bool(std::size_t, DcmDataset&)>& edit = {}) {
+    const fs::path dir = freshDir(name);
+    const auto src = filesOf(shared("dicom/ct-abdomen-20slice"));
+    for (std::size_t k = 0; k < src.size(); ++k) {
+        DcmFileFormat ff;
+        EXPECT_TRUE(ff.loadFile(src[k].c_str()).good());
+        if (edit && !edit(k, *ff.getDataset())) continue;
+        // Reverse and scramble the names so that file order says nothing about slice order.
+        const fs::path dst = dir / ("img" + std::to_string((k * 7) % 20) + "_" + std::to_string(19 - k) + ".dcm");
+        EXPECT_TRUE(ff.saveFile(dst.c_str()).good());
+    }
+    return dir;
+}
+
+std::array<double, 3> ippOf(DcmDataset& ds) {
+    std::array<double, 3> p{};
+    for (unsigned long i = 0; i < 3; ++i) ds.findAndGetFloat64(DCM_ImagePositionPatient, p[i], i);
+    return p;
+}
+
+void setIpp(DcmDataset& ds, std::array<double, 3> p) {
+    std::ostringstream s;
+    s.precision(10);
+    s << p[0] << "\\" << p[1] << "\\" << p[2];
+    ds.putAndInsertString(DCM_ImagePositionPatient, s.str().c_str());
+}
+
+}  // namespace
+
+TEST(DicomSeries, ListsEverySeriesOfAFolderTree) {
+    const auto series = scanDicomFolder(shared("dicom"));
+    auto find = [&](auto pred) { return std::find_if(series.begin(), series.end(), pred); };
+    const auto mr = find([](const DicomSeriesInfo& s) { return s.imageCount() == 120; });
+    ASSERT_NE(mr, series.end());
+    EXPECT_EQ(mr->modality, "MR");
+    EXPECT_FALSE(mr->patientId.empty() && mr->patientName.empty());
+    // The J2K copy has empty UIDs: it is listed on its own, not merged with the uncompressed copy.
+    const auto j2k = find([](const DicomSeriesInfo& s) { return s.seriesInstanceUid.empty() && s.imageCount() == 20; });
+    ASSERT_NE(j2k, series.end());
+    EXPECT_EQ(j2k->seriesDescription, "CT Body 3.0");
+    EXPECT_NE(find([](const DicomSeriesInfo& s) { return !s.seriesInstanceUid.empty() && s.imageCount() == 20; }), series.end());
+    const auto segs = std::count_if(series.begin(), series.end(), [](const DicomSeriesInfo& s) { return s.isSegmentation; });
+    EXPECT_GE(segs, 5);
+    EXPECT_NE(mr->summary().find("120 images"), std::string::npos);
+}
+
+TEST(DicomSeries, SortsByPositionAlongTheNormalNotByFileOrInstanceNumber) {
+    // Scramble the instance numbers as well as the file names.
+    const fs::path dir = copyCt("dicom-sorted", [](std::size_t k, DcmDataset& ds) {
+        ds.putAndInsertString(DCM_InstanceNumber, std::to_string((k * 13) % 20 + 1).c_str());
+        return true;
+    });
+    const Volume v = loadDicomFolder(dir);
+    const ImageGeometry& g = v.geometry();
+    ASSERT_EQ(g.size, (Index3{512, 512, 20}));
+    EXPECT_NEAR(g.spacing[2], 2.0, 1e-6);
+    ASSERT_TRUE(v.metadata().dicom);
+    // Slice k of the volume is the file whose ImagePositionPatient is the world point of voxel (0,0,k).
+    for (std::int64_t k = 0; k < 20; ++k) {
+        DcmFileFormat ff;
+        ASSERT_TRUE(ff.loadFile(v.metadata().dicom->slices[k].file.c_str()).good());
+        const auto ipp = ippOf(*ff.getDataset());
+        const Vec3 w = g.indexToWorld({0, 0, double(k)});
+        for (int a = 0; a < 3; ++a) EXPECT_NEAR(w[a], ipp[a], 1e-4) << "slice " << k;
+    }
+    EXPECT_TRUE(v.metadata().warnings.empty());
+    EXPECT_EQ(v.metadata().modality, "CT");
+}
+
+TEST(DicomSeries, Jpeg2000DecodesToTheSameVoxelsWithRescaleApplied) {
+    const Volume raw = loadDicomFolder(shared("dicom/ct-abdomen-20slice"));
+    const Volume j2k = loadDicomFolder(shared("dicom/ct-abdomen-20slice-j2k"));
+    EXPECT_TRUE(j2k.geometry().sameGrid(raw.geometry(), 1e-6));
+    EXPECT_EQ(j2k.voxels(), raw.voxels());
+    const auto [lo, hi] = raw.valueRange();
+    EXPECT_EQ(lo, -1024.0f);  // RescaleIntercept -1024 applied
+    EXPECT_GT(hi, 1000.0f);
+}
+
+TEST(DicomSeries, MultiFrameMatchesItsSingleFrameTwin) {
+    const Volume single = loadDicomFolder(shared("dicom/dcmqi/24x38x3/image"));
+    const Volume multi = loadDicomFolder(shared("dicom/dcmqi/24x38x3/multiframe"));
+    EXPECT_TRUE(multi.geometry().sameGrid(single.geometry(), 1e-4)) << multi.geometry().describe() << "\n"
+                                                                    << single.geometry().describe();
+    EXPECT_EQ(multi.voxels(), single.voxels());
+}
+
+TEST(DicomSeries, MrSeriesLoads) {
+    const Volume v = loadDicomFolder(shared("dicom/mr-brain-120slice"));
+    EXPECT_EQ(v.geometry().size, (Index3{512, 512, 120}));
+    EXPECT_EQ(v.metadata().modality, "MR");
+    EXPECT_TRUE(v.geometry().hasOrthonormalDirection());
+}
+
+TEST(DicomSeries, MissingSliceIsAnError) {
+    const fs::path dir = copyCt("dicom-missing", [](std::size_t k, DcmDataset&) { return k != 9; });
+    expectError<InputError>([&] { loadDicomFolder(dir); }, {"slice is missing", "gap of 4 mm", "steps 2 mm"});
+}
+
+TEST(DicomSeries, MixedOrientationsInOneSeriesAreAnError) {
+    const fs::path dir = copyCt("dicom-mixed", [](std::size_t k, DcmDataset& ds) {
+        if (k == 5) ds.putAndInsertString(DCM_ImageOrientationPatient, "1\\0\\0\\0\\0\\-1");
+        return true;
+    });
+    expectError<InputError>([&] { loadDicomFolder(dir); }, {"mixes image orientations"});
+}
+
+TEST(DicomSeries, DuplicatePositionsAreAnError) {
+    const fs::path dir = copyCt("dicom-duplicate", [](std::size_t k, DcmDataset& ds) {
+        if (k == 3) {
+            auto p = ippOf(ds);
+            p[2] += 2.0;  // onto its neighbour
+            setIpp(ds, p);
+        }
+        return true;
+    });
+    expectError<InputError>([&] { loadDicomFolder(dir); }, {"same position"});
+}
+
+TEST(DicomSeries, UnevenSpacingAndGantryTiltAreReported) {
+    const fs::path uneven = copyCt("dicom-uneven", [](std::size_t k, DcmDataset& ds) {
+        if (k == 7) {
+            auto p = ippOf(ds);
+            p[2] += 0.4;
+            setIpp(ds, p);
+        }
+        return true;
+    });
+    const Volume u = loadDicomFolder(uneven);
+    ASSERT_EQ(u.metadata().warnings.size(), 1u);
+    EXPECT_NE(u.metadata().warnings[0].find("Uneven slice spacing"), std::string::npos);
+
+    const fs::path tilted = copyCt("dicom-tilt", [](std::size_t, DcmDataset& ds) {
+        auto p = ippOf(ds);
+        p[1] += 0.2 * p[2];  // y shifts with z: a tilted stack
+        setIpp(ds, p);
+        ds.putAndInsertString(DCM_GantryDetectorTilt, "11.3");
+        return true;
+    });
+    const Volume t = loadDicomFolder(tilted);
+    ASSERT_FALSE(t.metadata().warnings.empty());
+    EXPECT_NE(t.metadata().warnings.back().find("Gantry tilt"), std::string::npos);
+}
+
+TEST(DicomSeries, FoldersWithoutImagesOrWithSeveralSeries) {
+    const fs::path empty = freshDir("dicom-none");
+    std::ofstream(empty / "notes.txt") << "not dicom";
+    expectError<InputError>([&] { scanDicomFolder(empty); }, {"No DICOM images", "dicom-none"});
+    expectError<InputError>([&] { scanDicomFolder(empty / "absent"); }, {"not a folder"});
+    expectError<InputError>([&] { loadDicomFolder(shared("dicom/dcmqi")); }, {"image series; choose one"});
+    const auto series = scanDicomFolder(shared("dicom/dcmqi/ct-3slice"));
+    ASSERT_EQ(series.size(), 1u);
+    EXPECT_EQ(loadDicomFolder(shared("dicom/dcmqi"), series[0].key).geometry().size[2], 3);
+}
+
+TEST(DicomSeries, CorruptPixelDataIsReportedByFile) {
+    const fs::path dir = freshDir("dicom-corrupt");
+    for (const auto& f : filesOf(shared("dicom/ct-abdomen-20slice"))) fs::copy_file(f, dir / f.filename());
+    const auto victim = filesOf(dir)[4];
+    fs::resize_file(victim, fs::file_size(victim) / 2);  // header intact, pixels cut
+    try {
+        loadDicomFolder(dir);
+        FAIL() << "truncated pixel data accepted";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find(victim.filename().string()), std::string::npos) << e.what();
+    }
+}

@@ -1,0 +1,191 @@
+#include "TestSupport.h"
+
+#include <engram/annotation/AtomicFile.h>
+#include <engram/annotation/Errors.h>
+#include <engram/annotation/VolumeIO.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <zlib.h>
+
+namespace fs = std::filesystem;
+using namespace engram;
+using engram::test::expectError;
+using engram::test::freshDir;
+using engram::test::shared;
+
+namespace {
+
+struct Case {
+    const char* file;
+    bool labels;
+};
+
+// Every volume and label file in the shared data.
+const Case kCases[] = {
+    {"ct-abdomen/example_ct_sm.nii.gz", false},
+    {"ct-abdomen/example_seg.nii.gz", true},
+    {"ct-abdomen/example_ct.nii.gz", false},
+    {"ct-abdomen/example_ct_totalseg_vertebrae.nii.gz", true},
+    {"ct-aorta-1.5mm/ct_cropped.nii.gz", false},
+    {"ct-aorta-1.5mm/aorta.nii.gz", true},
+    {"mr-abdomen/example_mr_sm.nii.gz", false},
+    {"mr-abdomen/example_seg_mr.nii.gz", true},
+    {"brain-mr/FLAIR.nii.gz", false},
+    {"brain-mr/lesion.nii.gz", true},
+    {"brain-mr/BraTS2021_01646_flair.nii.gz", false},
+    {"brain-mr/BraTS2021_01646_label.nii.gz", true},
+    {"brain-mr/norm.mgz", false},
+    {"brain-mr/aparc.a2009s+aseg.mgz", true},
+    {"ct-unlabelled/ct-lesion-13slice.nii.gz", false},
+    {"dicom/dcmqi/liver_seg.nrrd", true},
+    {"dicom/dcmqi/24x38x3/nrrd/label.nrrd", true},
+};
+
+std::string stem(const std::string& rel) {
+    std::string s = rel;
+    for (char& c : s)
+        if (c == '/' || c == '.' || c == '+') c = '_';
+    return s;
+}
+
+std::string gunzip(const fs::path& p) {
+    gzFile f = gzopen(p.c_str(), "rb");
+    std::string out;
+    char buf[1 << 16];
+    int n;
+    while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    gzclose(f);
+    return out;
+}
+
+fs::path writeFile(const fs::path& p, const std::string& bytes) {
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+// Reads each shared file, writes it as NIfTI, re-reads it with ITK: same grid and voxels. The written files
+// are listed for the nibabel check (tests/scripts/check_nifti_with_nibabel.py), which compares their affines
+// and voxels with the source files read by nibabel.
+TEST(VolumeIO, EverySharedFileRoundTripsThroughNifti) {
+    const fs::path out = freshDir("roundtrip");
+    std::ofstream manifest(out / "manifest.txt");
+    for (const Case& c : kCases) {
+        SCOPED_TRACE(c.file);
+        const fs::path src = shared(c.file);
+        const fs::path dst = out / (stem(c.file) + ".nii.gz");
+        ImageGeometry grid;
+        if (c.labels) {
+            const LabelFileImport in = readLabelFile(src);
+            writeLabelFile(in.labels, dst);
+            const LabelFileImport back = readLabelFile(dst, in.labels.geometry());
+            EXPECT_TRUE(back.labels.geometry().sameGrid(in.labels.geometry(), 1e-4));
+            EXPECT_EQ(back.labels.labels(), in.labels.labels());
+            grid = in.labels.geometry();
+            manifest << c.file << " " << dst.string() << " " << (in.renumbered.empty() ? "labels" : "renumbered") << "\n";
+        } else {
+            const Volume in = readVolumeFile(src);
+            writeVolumeFile(in, dst);
+            const Volume back = readVolumeFile(dst);
+            EXPECT_TRUE(back.geometry().sameGrid(in.geometry(), 1e-4));
+            EXPECT_EQ(back.voxels(), in.voxels());
+            grid = in.geometry();
+            manifest << c.file << " " << dst.string() << " volume\n";
+        }
+        // The geometry as Engram sees it, for the nibabel comparison with the source header.
+        std::ofstream affine(out / (stem(c.file) + ".affine.txt"));
+        affine.precision(10);
+        for (double v : grid.rasAffine()) affine << v << " ";
+    }
+}
+
+TEST(VolumeIO, FreeSurferLabelValuesAreRenumbered) {
+    const LabelFileImport in = readLabelFile(shared("brain-mr/aparc.a2009s+aseg.mgz"));
+    ASSERT_FALSE(in.renumbered.empty());
+    EXPECT_GT(in.renumbered.rbegin()->first, 255);
+    EXPECT_EQ(in.renumbered.size(), in.labels.labelsPresent().size());
+    EXPECT_EQ(in.renumbered.begin()->second, 1);
+}
+
+TEST(VolumeIO, LabelFileOnAnotherGridIsRejected) {
+    const Volume full = readVolumeFile(shared("ct-abdomen/example_ct.nii.gz"));
+    // example_seg belongs to example_ct_sm (30 slices), not to the 112-slice example_ct.
+    expectError<InputError>([&] { readLabelFile(shared("ct-abdomen/example_seg.nii.gz"), full.geometry()); },
+                            {"example_seg.nii.gz", "grids differ", "122x101x30", "122x101x112"});
+    const Volume small = readVolumeFile(shared("ct-abdomen/example_ct_sm.nii.gz"));
+    EXPECT_NO_THROW(readLabelFile(shared("ct-abdomen/example_seg.nii.gz"), small.geometry()));
+}
+
+TEST(VolumeIO, ValueTypesArePreservedOnConversion) {
+    const Volume ct = readVolumeFile(shared("ct-abdomen/example_ct_sm.nii.gz"));
+    EXPECT_EQ(ct.metadata().sourcePixelType, "int16");
+    const fs::path out = freshDir("types") / "ct.nrrd";
+    writeVolumeFile(ct, out);
+    const Volume back = readVolumeFile(out);
+    EXPECT_EQ(back.metadata().sourcePixelType, "int16");
+    EXPECT_EQ(back.voxels(), ct.voxels());
+    const Volume flair = readVolumeFile(shared("brain-mr/BraTS2021_01646_flair.nii.gz"));
+    EXPECT_EQ(flair.metadata().sourcePixelType, "float32");
+}
+
+TEST(VolumeIO, BadNiftiFilesGetClearErrors) {
+    const fs::path dir = freshDir("bad-nifti");
+    const fs::path src = shared("ct-abdomen/example_ct_sm.nii.gz");
+    const std::string raw = gunzip(src);
+    const std::string gz = slurp(src);
+
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "truncated.nii.gz", gz.substr(0, gz.size() / 2))); },
+                            {"truncated.nii.gz", "truncated"});
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "cut.nii", raw.substr(0, raw.size() - 1000))); },
+                            {"cut.nii", "truncated"});
+    auto patchFloat = [&](std::size_t offset, float v) {
+        std::string b = raw;
+        std::memcpy(b.data() + offset, &v, 4);
+        return b;
+    };
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "zero.nii", patchFloat(80, 0.0f))); },
+                            {"zero.nii", "pixdim[1]", "positive"});
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "nan.nii", patchFloat(84, NAN))); },
+                            {"nan.nii", "pixdim[2]"});
+    // A sheared sform with no qform to fall back on.
+    std::string shear = patchFloat(284, 1.5f);
+    const std::int16_t zero = 0;
+    std::memcpy(shear.data() + 252, &zero, 2);
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "shear.nii", shear)); }, {"shear.nii", "sheared"});
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "noise.nii", std::string(4000, 'x'))); }, {"noise.nii"});
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "empty.nii.gz", "")); }, {"empty.nii.gz", "empty"});
+    expectError<InputError>([&] { readVolumeFile(dir / "absent.nii.gz"); }, {"absent.nii.gz", "does not exist"});
+    std::string badMgh(300, '\0');
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "bad.mgh", badMgh)); }, {"bad.mgh", "MGH"});
+}
+
+TEST(AtomicWrite, FailuresLeaveTargetsIntactAndNoTemporaries) {
+    const fs::path dir = freshDir("atomic");
+    const fs::path target = dir / "labels.nii.gz";
+    writeFile(target, "precious");
+    expectError<OutputError>(
+        [&] {
+            writeFileAtomically(target, [](const fs::path& tmp) {
+                writeFile(tmp, "half");
+                throw std::runtime_error("disk full");
+            });
+        },
+        {"labels.nii.gz", "disk full"});
+    EXPECT_EQ(slurp(target), "precious");
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+
+    const LabelMap labels(readLabelFile(shared("dicom/dcmqi/24x38x3/nrrd/label.nrrd")).labels);
+    expectError<OutputError>([&] { writeLabelFile(labels, dir / "no-such-folder" / "x.nii.gz"); },
+                             {"no-such-folder", "does not exist"});
+    expectError<OutputError>([&] { writeLabelFile(labels, dir / "x.png"); }, {"x.png", "unsupported"});
+    writeLabelFile(labels, target);
+    EXPECT_EQ(readLabelFile(target).labels.labels(), labels.labels());
+}
