@@ -2,7 +2,7 @@
 #include <engram/annotation/DicomSeg.h>
 #include <engram/annotation/Errors.h>
 
-#include "DcmtkSetup.h"
+#include "DicomSetup.h"
 
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -75,7 +75,7 @@ void requireReferenceable(const Volume& source) {
 
 SegExportReport writeDicomSeg(const Volume& source, const LabelMap& labels, const SegmentList& segments,
                               const fs::path& path, const SegExportOptions& options, const ProgressReporter& progress) {
-    detail::ensureDcmtkInitialised();
+    detail::ensureDicomLibrariesInitialised();
     requireReferenceable(source);
     const ImageGeometry& g = source.geometry();
     if (!labels.geometry().sameGrid(g))
@@ -220,7 +220,7 @@ bool frameDoubles(DcmItem* perFrame, DcmItem* shared, const DcmTagKey& group, co
 }  // namespace
 
 DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
-    detail::ensureDcmtkInitialised();
+    detail::ensureDicomLibrariesInitialised();
     const std::string name = path.string();
     DcmFileFormat ff;
     if (OFCondition c = ff.loadFile(path.c_str()); c.bad())

@@ -1,7 +1,7 @@
 #include <engram/annotation/DicomSeries.h>
 #include <engram/annotation/Errors.h>
 
-#include "DcmtkSetup.h"
+#include "DicomSetup.h"
 #include "ItkBridge.h"
 
 #include <dcmtk/dcmdata/dcdeftag.h>
@@ -155,7 +155,7 @@ std::string DicomSeriesInfo::summary() const {
 }
 
 std::vector<DicomSeriesInfo> scanDicomFolder(const fs::path& folder, const ProgressReporter& progress) {
-    detail::ensureDcmtkInitialised();
+    detail::ensureDicomLibrariesInitialised();
     std::error_code ec;
     if (!fs::is_directory(folder, ec))
         throw InputError("Cannot scan " + folder.string() + ": it is not a folder.");
@@ -193,6 +193,7 @@ std::vector<DicomSeriesInfo> scanDicomFolder(const fs::path& folder, const Progr
 }
 
 Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& progress) {
+    detail::ensureDicomLibrariesInitialised();
     if (series.isSegmentation)
         throw InputError("'" + series.seriesDescription + "' is a DICOM segmentation, not an image series; load "
                          "its image series first, then import the segmentation onto it.");

@@ -163,3 +163,37 @@ TEST(DicomSeg, RefusesWhatItCannotWriteOrPlace) {
     expectError<InputError>([&] { readDicomSeg(shared("dicom/dcmqi/ct-3slice/01.dcm"), ct.geometry()); },
                             {"not a DICOM segmentation"});
 }
+
+// highdicom's edge cases on pydicom's small CT series. That series is itself incomplete (instances 18 and
+// 180-182: a 200 mm gap), which Engram refuses to stack; its three contiguous slices load. Fractional
+// storage of a binary mask must give the same voxels as BINARY storage; a SEG with frames on the missing
+// slice is refused with a reason; a single-frame SEG places its one frame.
+TEST(DicomSeg, HighdicomEdgeCases) {
+    expectError<InputError>([] { loadDicomFolder(shared("dicom/highdicom/pydicom_ref_CT2")); }, {"slice is missing"});
+    const fs::path contiguous = freshDir("highdicom-ct2");
+    for (const char* f : {"17136", "17166", "17196"})
+        fs::copy_file(shared("dicom/highdicom/pydicom_ref_CT2") / f, contiguous / f);
+    const Volume ct = loadDicomFolder(contiguous);
+    ASSERT_EQ(ct.geometry().size[2], 3);
+    const DicomSegImport binary = readDicomSeg(shared("dicom/highdicom/seg_image_ct_binary.dcm"), ct.geometry());
+    const DicomSegImport fractional =
+        readDicomSeg(shared("dicom/highdicom/seg_image_ct_binary_fractional.dcm"), ct.geometry());
+    ASSERT_EQ(binary.segments.size(), fractional.segments.size());
+    for (std::size_t i = 0; i < binary.segments.size(); ++i) {
+        EXPECT_GT(binary.segments[i].voxelCount, 0);
+        EXPECT_EQ(binary.segments[i].mask, fractional.segments[i].mask);
+    }
+    const DicomSegImport soft = readDicomSeg(shared("dicom/highdicom/seg_image_ct_true_fractional.dcm"), ct.geometry());
+    ASSERT_FALSE(soft.segments.empty());
+    EXPECT_GT(soft.segments[0].voxelCount, 0);
+    expectError<InputError>(
+        [&] { readDicomSeg(shared("dicom/highdicom/seg_image_ct_binary_overlap.dcm"), ct.geometry()); },
+        {"seg_image_ct_binary_overlap.dcm", "outside the image"});
+
+    const fs::path single = freshDir("highdicom-ct-small");
+    fs::copy_file(shared("dicom/highdicom/pydicom_ref_CT_small.dcm"), single / "ct.dcm");
+    const Volume small = loadDicomFolder(single);
+    const DicomSegImport one = readDicomSeg(shared("dicom/highdicom/seg_image_ct_binary_single_frame.dcm"), small.geometry());
+    ASSERT_EQ(one.segments.size(), 1u);
+    EXPECT_GT(one.segments[0].voxelCount, 0);
+}

@@ -1,0 +1,26 @@
+#include "DicomSetup.h"
+
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/oflog/oflog.h>
+#include <gdcmTrace.h>
+
+#include <cstdlib>
+#include <mutex>
+
+namespace engram::detail {
+
+void ensureDicomLibrariesInitialised() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        // DCMTK logs every non-DICOM file it is asked to parse; Engram reports problems itself.
+        // ENGRAM_DICOM_LOG=1 restores DCMTK's and GDCM's own warnings for debugging; by default they are
+        // silent, since Engram checks what matters itself and reports it in plain words.
+        const char* env = std::getenv("ENGRAM_DICOM_LOG");
+        const bool verbose = env && *env == '1';
+        OFLog::configure(verbose ? OFLogger::WARN_LOG_LEVEL : OFLogger::FATAL_LOG_LEVEL);
+        gdcm::Trace::SetWarning(verbose);
+        DcmRLEDecoderRegistration::registerCodecs();
+    });
+}
+
+}  // namespace engram::detail
