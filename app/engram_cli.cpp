@@ -28,7 +28,8 @@ const char* kUsageText =
     "      [--labels]                   treat <in> as a label map (written as uint8)\n"
     "      [--series <key>]             pick a series of a DICOM folder (keys from 'info')\n"
     "  export-seg --image <dicom dir> --labels <labels file> --out <seg.dcm>\n"
-    "      [--segment-names <file>]     lines 'value name' (e.g. '1 Liver'); known anatomy gets its SNOMED code\n"
+    "      [--segment-names <file>]     lines 'value name' (e.g. '1 Liver'); known anatomy gets its SNOMED "
+    "code\n"
     "      [--series <key>] [--description <text>]\n"
     "exit codes: 0 ok, 2 usage, 3 unusable input, 4 cannot write output\n";
 
@@ -81,7 +82,8 @@ void printVolume(const Volume& v) {
     std::cout << "  direction: ";
     for (int r = 0; r < 3; ++r)
         std::cout << "[" << g.direction[r][0] << " " << g.direction[r][1] << " " << g.direction[r][2] << "] ";
-    std::cout << "\n  type:      " << v.metadata().sourcePixelType << ", values " << lo << " .. " << hi << "\n";
+    std::cout << "\n  type:      " << v.metadata().sourcePixelType << ", values " << lo << " .. " << hi
+              << "\n";
     if (!v.metadata().modality.empty()) std::cout << "  modality:  " << v.metadata().modality << "\n";
     for (const auto& w : v.metadata().warnings) std::cout << "  warning:   " << w << "\n";
 }
@@ -138,7 +140,8 @@ SegmentList segmentsFor(const LabelMap& labels, const std::string& namesFile) {
                 pos = 0;
             }
             if (pos == 0 || value < 1 || value > 255)
-                throw InputError(namesFile + " line " + std::to_string(lineNo) + ": expected '<label 1-255> <name>'.");
+                throw InputError(namesFile + " line " + std::to_string(lineNo) +
+                                 ": expected '<label 1-255> <name>'.");
             std::string name = line.substr(pos);
             name.erase(0, name.find_first_not_of(" \t"));
             names[value] = name;
@@ -167,7 +170,8 @@ int exportSeg(const Args& a) {
     if (const auto d = a.option("description"); !d.empty()) options.seriesDescription = d;
     const auto report = writeDicomSeg(image, labels, segmentsFor(labels, a.option("segment-names")),
                                       a.option("out", true), options);
-    std::cout << "wrote " << a.option("out") << ": " << report.segments << " segments, " << report.frames << " frames\n";
+    std::cout << "wrote " << a.option("out") << ": " << report.segments << " segments, " << report.frames
+              << " frames\n";
     return kOk;
 }
 

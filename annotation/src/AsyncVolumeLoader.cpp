@@ -2,10 +2,10 @@
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/VolumeIO.h>
 
+#include <spdlog/spdlog.h>
 #include <QMetaObject>
 #include <QPointer>
 #include <QtConcurrent/QtConcurrentRun>
-#include <spdlog/spdlog.h>
 
 #include <filesystem>
 
@@ -58,8 +58,9 @@ void AsyncVolumeLoader::start(Job job) {
 void AsyncVolumeLoader::loadPath(const QString& path) {
     const std::filesystem::path p = path.toStdString();
     start([p](const ProgressReporter& reporter, auto post) {
-        auto volume = std::make_shared<Volume>(std::filesystem::is_directory(p) ? loadDicomFolder(p, {}, reporter)
-                                                                                : readVolumeFile(p, reporter));
+        auto volume =
+            std::make_shared<Volume>(std::filesystem::is_directory(p) ? loadDicomFolder(p, {}, reporter)
+                                                                      : readVolumeFile(p, reporter));
         post([volume](AsyncVolumeLoader* l) { Q_EMIT l->volumeLoaded(volume); });
     });
 }

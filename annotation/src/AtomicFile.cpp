@@ -3,9 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
 #include <atomic>
 #include <system_error>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -15,7 +15,8 @@ void writeFileAtomically(const fs::path& target, const std::function<void(const 
     const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
     std::error_code ec;
     if (!fs::is_directory(folder, ec))
-        throw OutputError("Cannot write " + target.string() + ": the folder " + folder.string() + " does not exist.");
+        throw OutputError("Cannot write " + target.string() + ": the folder " + folder.string() +
+                          " does not exist.");
     if (::access(folder.c_str(), W_OK) != 0)
         throw OutputError("Cannot write " + target.string() + ": the folder " + folder.string() +
                           " is not writable.");

@@ -46,13 +46,18 @@ void check(const OFCondition& c, const std::string& what) {
     if (c.bad()) throw OutputError(what + ": " + c.text());
 }
 
-CodeSequenceMacro code(const CodedConcept& c) { return CodeSequenceMacro(c.value.c_str(), c.scheme.c_str(), c.meaning.c_str()); }
+CodeSequenceMacro code(const CodedConcept& c) {
+    return CodeSequenceMacro(c.value.c_str(), c.scheme.c_str(), c.meaning.c_str());
+}
 
 DcmSegTypes::E_SegmentAlgoType algoType(SegmentAlgorithm a) {
     switch (a) {
-        case SegmentAlgorithm::Manual: return DcmSegTypes::SAT_MANUAL;
-        case SegmentAlgorithm::Automatic: return DcmSegTypes::SAT_AUTOMATIC;
-        default: return DcmSegTypes::SAT_SEMIAUTOMATIC;
+        case SegmentAlgorithm::Manual:
+            return DcmSegTypes::SAT_MANUAL;
+        case SegmentAlgorithm::Automatic:
+            return DcmSegTypes::SAT_AUTOMATIC;
+        default:
+            return DcmSegTypes::SAT_SEMIAUTOMATIC;
     }
 }
 
@@ -62,26 +67,31 @@ void requireReferenceable(const Volume& source) {
         throw InputError("A DICOM-SEG can only be written for an image loaded from a DICOM series; '" +
                          source.metadata().description + "' was not.");
     if (static_cast<std::int64_t>(dicom->slices.size()) != source.geometry().size[2])
-        throw InputError("A DICOM-SEG needs one source image per slice; this volume came from a multi-frame image.");
+        throw InputError(
+            "A DICOM-SEG needs one source image per slice; this volume came from a multi-frame image.");
     if (dicom->studyInstanceUid.empty() || dicom->seriesInstanceUid.empty())
-        throw InputError("The source series has no Study/Series Instance UID, so a DICOM-SEG cannot reference it.");
+        throw InputError(
+            "The source series has no Study/Series Instance UID, so a DICOM-SEG cannot reference it.");
     for (const auto& s : dicom->slices)
         if (s.sopInstanceUid.empty() || s.sopClassUid.empty())
-            throw InputError("The source image " + s.file + " has no SOP Instance/Class UID, so a DICOM-SEG cannot "
+            throw InputError("The source image " + s.file +
+                             " has no SOP Instance/Class UID, so a DICOM-SEG cannot "
                              "reference it.");
 }
 
 }  // namespace
 
 SegExportReport writeDicomSeg(const Volume& source, const LabelMap& labels, const SegmentList& segments,
-                              const fs::path& path, const SegExportOptions& options, const ProgressReporter& progress) {
+                              const fs::path& path, const SegExportOptions& options,
+                              const ProgressReporter& progress) {
     detail::ensureDicomLibrariesInitialised();
     requireReferenceable(source);
     const ImageGeometry& g = source.geometry();
     if (!labels.geometry().sameGrid(g))
-        throw InputError("The label map is not on the image's grid:\n  labels: " + labels.geometry().describe() +
-                         "\n  image:  " + g.describe());
-    if (g.size[0] > 65535 || g.size[1] > 65535) throw InputError("The image is too large for a DICOM-SEG frame.");
+        throw InputError("The label map is not on the image's grid:\n  labels: " +
+                         labels.geometry().describe() + "\n  image:  " + g.describe());
+    if (g.size[0] > 65535 || g.size[1] > 65535)
+        throw InputError("The image is too large for a DICOM-SEG frame.");
     const DicomIdentity& id = *source.metadata().dicom;
     const auto histogram = labels.histogram();
 
@@ -95,13 +105,16 @@ SegExportReport writeDicomSeg(const Volume& source, const LabelMap& labels, cons
                                                         static_cast<Uint16>(g.size[0]), equipment, content),
               "creating the segmentation");
         std::unique_ptr<DcmSegmentation> seg(rawSeg);
-        check(seg->importFromSourceImage(id.slices.front().file.c_str()), "reading patient and study from " + id.slices.front().file);
+        check(seg->importFromSourceImage(id.slices.front().file.c_str()),
+              "reading patient and study from " + id.slices.front().file);
 
         char uid[100];
-        check(seg->getSeries().setSeriesInstanceUID(dcmGenerateUniqueIdentifier(uid, SITE_SERIES_UID_ROOT)), "series UID");
+        check(seg->getSeries().setSeriesInstanceUID(dcmGenerateUniqueIdentifier(uid, SITE_SERIES_UID_ROOT)),
+              "series UID");
         check(seg->getSeries().setSeriesDescription(options.seriesDescription.c_str()), "series description");
         check(seg->getSeries().setSeriesNumber(options.seriesNumber.c_str()), "series number");
-        check(seg->getSOPCommon().setSOPInstanceUID(dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT)), "SOP UID");
+        check(seg->getSOPCommon().setSOPInstanceUID(dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT)),
+              "SOP UID");
 
         FGPixelMeasures measures;
         check(measures.setPixelSpacing(ds(g.spacing[1]) + "\\" + ds(g.spacing[0])), "pixel spacing");
@@ -120,13 +133,15 @@ SegExportReport writeDicomSeg(const Volume& source, const LabelMap& labels, cons
                                                  s.sopClassUid.c_str()));
         seg->getCommonInstanceReference().addReferences(references);
 
-        // Frames are indexed by (segment number, slice position), as readers such as dcmqi and highdicom expect.
+        // Frames are indexed by (segment number, slice position), as readers such as dcmqi and highdicom
+        // expect.
         const OFString dimensionUid = dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT);
         check(seg->getDimensions().addDimensionIndex(DCM_ReferencedSegmentNumber, dimensionUid,
-                                                     DCM_SegmentIdentificationSequence, "ReferencedSegmentNumber"),
+                                                     DCM_SegmentIdentificationSequence,
+                                                     "ReferencedSegmentNumber"),
               "dimension index");
-        check(seg->getDimensions().addDimensionIndex(DCM_ImagePositionPatient, dimensionUid, DCM_PlanePositionSequence,
-                                                     "ImagePositionPatient"),
+        check(seg->getDimensions().addDimensionIndex(DCM_ImagePositionPatient, dimensionUid,
+                                                     DCM_PlanePositionSequence, "ImagePositionPatient"),
               "dimension index");
 
         const std::int64_t nx = g.size[0], ny = g.size[1], nz = g.size[2];
@@ -140,7 +155,8 @@ SegExportReport writeDicomSeg(const Volume& source, const LabelMap& labels, cons
                 continue;
             }
             DcmSegment* rawSegment = nullptr;
-            check(DcmSegment::create(rawSegment, s.name.c_str(), code(s.category), code(s.type), algoType(s.algorithm),
+            check(DcmSegment::create(rawSegment, s.name.c_str(), code(s.category), code(s.type),
+                                     algoType(s.algorithm),
                                      s.algorithm == SegmentAlgorithm::Manual ? "" : s.algorithmName.c_str()),
                   "segment " + s.name);
             double L, a, b;
@@ -163,23 +179,27 @@ SegExportReport writeDicomSeg(const Volume& source, const LabelMap& labels, cons
                 }
                 if (!any) continue;
                 const Vec3 pos = g.indexToWorld({0, 0, double(k)});
-                std::unique_ptr<FGPlanePosPatient> position(FGPlanePosPatient::createMinimal(ds(pos[0]), ds(pos[1]), ds(pos[2])));
+                std::unique_ptr<FGPlanePosPatient> position(
+                    FGPlanePosPatient::createMinimal(ds(pos[0]), ds(pos[1]), ds(pos[2])));
                 ImageSOPInstanceReferenceMacro ref;
                 check(ref.setReferencedSOPClassUID(id.slices[k].sopClassUid.c_str()), "source reference");
-                check(ref.setReferencedSOPInstanceUID(id.slices[k].sopInstanceUid.c_str()), "source reference");
+                check(ref.setReferencedSOPInstanceUID(id.slices[k].sopInstanceUid.c_str()),
+                      "source reference");
                 std::unique_ptr<FGDerivationImage> derivation(FGDerivationImage::createMinimal(
                     {ref}, "", CodeSequenceMacro("113076", "DCM", "Segmentation"),
                     CodeSequenceMacro("121322", "DCM", "Source image for image processing operation")));
                 FGFrameContent frameContent;
                 check(frameContent.setDimensionIndexValues(segmentNumber, 0), "frame content");
                 check(frameContent.setDimensionIndexValues(static_cast<Uint32>(k + 1), 1), "frame content");
-                check(seg->addFrame(frame.data(), segmentNumber, {position.get(), derivation.get(), &frameContent}),
+                check(seg->addFrame(frame.data(), segmentNumber,
+                                    {position.get(), derivation.get(), &frameContent}),
                       "frame " + std::to_string(k) + " of segment " + s.name);
                 ++report.frames;
             }
             ++report.segments;
         }
-        if (report.frames == 0) throw OutputError("the label map holds no voxel of any segment; nothing to export");
+        if (report.frames == 0)
+            throw OutputError("the label map holds no voxel of any segment; nothing to export");
         progress.report(1.0, "Saving " + path.filename().string());
         check(seg->saveFile(tmp.c_str()), "saving");
     });
@@ -198,11 +218,14 @@ std::string itemString(DcmItem& item, const DcmTagKey& tag) {
 CodedConcept readCode(DcmItem& parent, const DcmTagKey& sequence) {
     DcmItem* item = nullptr;
     if (parent.findAndGetSequenceItem(sequence, item, 0).bad() || !item) return {};
-    return {itemString(*item, DCM_CodeValue), itemString(*item, DCM_CodingSchemeDesignator), itemString(*item, DCM_CodeMeaning)};
+    return {itemString(*item, DCM_CodeValue), itemString(*item, DCM_CodingSchemeDesignator),
+            itemString(*item, DCM_CodeMeaning)};
 }
 
-// Looks up `tag` inside functional group `group` of a frame's per-frame item, falling back to the shared item.
-bool frameDoubles(DcmItem* perFrame, DcmItem* shared, const DcmTagKey& group, const DcmTagKey& tag, double* out, int n) {
+// Looks up `tag` inside functional group `group` of a frame's per-frame item, falling back to the shared
+// item.
+bool frameDoubles(DcmItem* perFrame, DcmItem* shared, const DcmTagKey& group, const DcmTagKey& tag,
+                  double* out, int n) {
     for (DcmItem* fg : {perFrame, shared}) {
         DcmItem* inner = nullptr;
         if (!fg || fg->findAndGetSequenceItem(group, inner, 0).bad() || !inner) continue;
@@ -228,9 +251,11 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
     DcmDataset& ds = *ff.getDataset();
     const std::string sopClass = itemString(ds, DCM_SOPClassUID);
     if (sopClass != kSegmentationStorage && sopClass != kLabelMapSegmentationStorage)
-        throw InputError("Cannot import " + name + ": it is not a DICOM segmentation (SOP class " + sopClass + ").");
+        throw InputError("Cannot import " + name + ": it is not a DICOM segmentation (SOP class " + sopClass +
+                         ").");
     if (ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad())
-        throw InputError("Cannot import " + name + ": its pixel data uses a compression Engram cannot decode.");
+        throw InputError("Cannot import " + name +
+                         ": its pixel data uses a compression Engram cannot decode.");
 
     const std::string type = itemString(ds, DCM_SegmentationType);
     Uint16 rows = 0, cols = 0, bits = 0;
@@ -239,7 +264,8 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
     ds.findAndGetUint16(DCM_BitsAllocated, bits);
     Sint32 frames = 1;
     ds.findAndGetSint32(DCM_NumberOfFrames, frames);
-    if (rows == 0 || cols == 0 || frames <= 0) throw InputError("Cannot import " + name + ": it declares no frames.");
+    if (rows == 0 || cols == 0 || frames <= 0)
+        throw InputError("Cannot import " + name + ": it declares no frames.");
     if (!((type == "BINARY" && bits == 1) || (type == "FRACTIONAL" && bits == 8) ||
           (type == "LABELMAP" && (bits == 8 || bits == 16))))
         throw InputError("Cannot import " + name + ": unsupported segmentation type " + type + " with " +
@@ -267,8 +293,9 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
             s.segment.category = readCode(*it, DCM_SegmentedPropertyCategoryCodeSequence);
             s.segment.type = readCode(*it, DCM_SegmentedPropertyTypeCodeSequence);
             const std::string algo = itemString(*it, DCM_SegmentAlgorithmType);
-            s.segment.algorithm = algo == "MANUAL" ? SegmentAlgorithm::Manual
-                                  : algo == "AUTOMATIC" ? SegmentAlgorithm::Automatic : SegmentAlgorithm::SemiAutomatic;
+            s.segment.algorithm = algo == "MANUAL"      ? SegmentAlgorithm::Manual
+                                  : algo == "AUTOMATIC" ? SegmentAlgorithm::Automatic
+                                                        : SegmentAlgorithm::SemiAutomatic;
             s.segment.algorithmName = itemString(*it, DCM_SegmentAlgorithmName);
             Uint16 lab[3];
             if (it->findAndGetUint16(DCM_RecommendedDisplayCIELabValue, lab[0], 0).good() &&
@@ -276,10 +303,13 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
                 it->findAndGetUint16(DCM_RecommendedDisplayCIELabValue, lab[2], 2).good()) {
                 double r, g, b;
                 IODCIELabUtil::dicomLab2RGB(r, g, b, lab[0], lab[1], lab[2]);
-                auto to8 = [](double x) { return static_cast<std::uint8_t>(std::lround(std::clamp(x, 0.0, 1.0) * 255)); };
+                auto to8 = [](double x) {
+                    return static_cast<std::uint8_t>(std::lround(std::clamp(x, 0.0, 1.0) * 255));
+                };
                 s.segment.color = {to8(r), to8(g), to8(b)};
             } else {
-                s.segment.color = SegmentList::defaultFor(static_cast<std::uint8_t>(std::min<int>(number, 255))).color;
+                s.segment.color =
+                    SegmentList::defaultFor(static_cast<std::uint8_t>(std::min<int>(number, 255))).color;
             }
             s.mask.assign(static_cast<std::size_t>(grid.voxelCount()), 0);
             indexOf[number] = out.segments.size();
@@ -290,7 +320,8 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
     if (out.segments.size() > 255)
         throw InputError("Cannot import " + name + ": it has " + std::to_string(out.segments.size()) +
                          " segments; Engram holds at most 255.");
-    for (std::size_t i = 0; i < out.segments.size(); ++i) out.segments[i].segment.label = static_cast<std::uint8_t>(i + 1);
+    for (std::size_t i = 0; i < out.segments.size(); ++i)
+        out.segments[i].segment.label = static_cast<std::uint8_t>(i + 1);
 
     // Pixel data.
     const std::size_t framePixels = std::size_t(rows) * cols;
@@ -326,22 +357,25 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
         DcmItem* perFrame = perFrameSeq->getItem(static_cast<unsigned long>(f));
         double ipp[3], iop[6], ps[2];
         if (!frameDoubles(perFrame, shared, DCM_PlanePositionSequence, DCM_ImagePositionPatient, ipp, 3) ||
-            !frameDoubles(perFrame, shared, DCM_PlaneOrientationSequence, DCM_ImageOrientationPatient, iop, 6) ||
+            !frameDoubles(perFrame, shared, DCM_PlaneOrientationSequence, DCM_ImageOrientationPatient, iop,
+                          6) ||
             !frameDoubles(perFrame, shared, DCM_PixelMeasuresSequence, DCM_PixelSpacing, ps, 2))
-            throw InputError("Cannot import " + name + ": frame " + std::to_string(f + 1) + " lacks its position, "
+            throw InputError("Cannot import " + name + ": frame " + std::to_string(f + 1) +
+                             " lacks its position, "
                              "orientation or pixel spacing.");
         std::size_t segIndex = 0;
         if (type != "LABELMAP") {
             DcmItem* ident = nullptr;
             Uint16 number = 0;
-            if (perFrame->findAndGetSequenceItem(DCM_SegmentIdentificationSequence, ident, 0).bad() || !ident ||
-                ident->findAndGetUint16(DCM_ReferencedSegmentNumber, number).bad() || !indexOf.count(number))
+            if (perFrame->findAndGetSequenceItem(DCM_SegmentIdentificationSequence, ident, 0).bad() ||
+                !ident || ident->findAndGetUint16(DCM_ReferencedSegmentNumber, number).bad() ||
+                !indexOf.count(number))
                 throw InputError("Cannot import " + name + ": frame " + std::to_string(f + 1) +
                                  " does not name a defined segment.");
             segIndex = indexOf[number];
         }
-        // Continuous target index of pixel (r, c) = i0 + c * dc + r * dr: on a matching grid i0 is a voxel and
-        // dc, dr are unit steps along two index axes.
+        // Continuous target index of pixel (r, c) = i0 + c * dc + r * dr: on a matching grid i0 is a voxel
+        // and dc, dr are unit steps along two index axes.
         const Vec3 p0{ipp[0], ipp[1], ipp[2]};
         const Vec3 i0 = grid.worldToIndex(p0);
         Vec3 pc, pr;
@@ -356,16 +390,21 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
             base[a] = std::llround(i0[a]);
             dc[a] = std::llround(ic[a] - i0[a]);
             dr[a] = std::llround(ir[a] - i0[a]);
-            aligned &= std::abs(i0[a] - double(base[a])) < 0.05 && std::abs(ic[a] - i0[a] - double(dc[a])) < 0.01 &&
+            aligned &= std::abs(i0[a] - double(base[a])) < 0.05 &&
+                       std::abs(ic[a] - i0[a] - double(dc[a])) < 0.01 &&
                        std::abs(ir[a] - i0[a] - double(dr[a])) < 0.01;
         }
-        const auto l1 = [](const std::int64_t* v) { return std::abs(v[0]) + std::abs(v[1]) + std::abs(v[2]); };
+        const auto l1 = [](const std::int64_t* v) {
+            return std::abs(v[0]) + std::abs(v[1]) + std::abs(v[2]);
+        };
         if (!aligned || l1(dc) != 1 || l1(dr) != 1)
-            throw InputError("Cannot import " + name + " onto this image: frame " + std::to_string(f + 1) +
-                             " is not sampled on the image's grid (its pixel spacing, orientation or position "
-                             "differs from the image's voxels).");
+            throw InputError(
+                "Cannot import " + name + " onto this image: frame " + std::to_string(f + 1) +
+                " is not sampled on the image's grid (its pixel spacing, orientation or position "
+                "differs from the image's voxels).");
         auto inside = [&](std::int64_t r, std::int64_t c) {
-            return grid.contains({base[0] + c * dc[0] + r * dr[0], base[1] + c * dc[1] + r * dr[1], base[2] + c * dc[2] + r * dr[2]});
+            return grid.contains({base[0] + c * dc[0] + r * dr[0], base[1] + c * dc[1] + r * dr[1],
+                                  base[2] + c * dc[2] + r * dr[2]});
         };
         if (!inside(0, 0) || !inside(rows - 1, cols - 1))
             throw InputError("Cannot import " + name + " onto this image: frame " + std::to_string(f + 1) +

@@ -40,7 +40,8 @@ std::optional<std::array<double, N>> getDoubles(DcmItem& item, const DcmTagKey& 
     std::array<double, N> out{};
     for (std::size_t i = 0; i < N; ++i) {
         Float64 v;
-        if (item.findAndGetFloat64(tag, v, static_cast<unsigned long>(i)).bad() || !std::isfinite(v)) return std::nullopt;
+        if (item.findAndGetFloat64(tag, v, static_cast<unsigned long>(i)).bad() || !std::isfinite(v))
+            return std::nullopt;
         out[i] = v;
     }
     return out;
@@ -89,19 +90,20 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
     s.seriesDescription = getString(ds, DCM_SeriesDescription);
     s.modality = getString(ds, DCM_Modality);
     s.frameOfReferenceUid = getString(ds, DCM_FrameOfReferenceUID);
-    s.isSegmentation = h.sopClassUid == kSegmentationStorage || h.sopClassUid == kLabelMapSegmentationStorage ||
-                       s.modality == "SEG";
+    s.isSegmentation = h.sopClassUid == kSegmentationStorage ||
+                       h.sopClassUid == kLabelMapSegmentationStorage || s.modality == "SEG";
     return f;
 }
 
 // Series Instance UID when present; otherwise every attribute that tells series apart, plus the folder.
 std::string seriesKey(const ScannedFile& f) {
     const DicomSeriesInfo& s = f.series;
-    if (!s.seriesInstanceUid.empty()) return s.seriesInstanceUid + (s.isSegmentation ? "#" + f.header.file : "");
+    if (!s.seriesInstanceUid.empty())
+        return s.seriesInstanceUid + (s.isSegmentation ? "#" + f.header.file : "");
     std::ostringstream k;
-    k << "nouid:" << fs::path(f.header.file).parent_path().string() << "|" << s.patientId << "|" << s.studyDate << "|"
-      << s.modality << "|" << s.seriesNumber << "|" << s.seriesDescription << "|" << s.frameOfReferenceUid << "|"
-      << f.header.rows << "x" << f.header.columns;
+    k << "nouid:" << fs::path(f.header.file).parent_path().string() << "|" << s.patientId << "|"
+      << s.studyDate << "|" << s.modality << "|" << s.seriesNumber << "|" << s.seriesDescription << "|"
+      << s.frameOfReferenceUid << "|" << f.header.rows << "x" << f.header.columns;
     if (s.isSegmentation) k << "|" << f.header.file;
     return k.str();
 }
@@ -150,7 +152,8 @@ std::string DicomSeriesInfo::summary() const {
     s << (modality.empty() ? "??" : modality) << "  '" << seriesDescription << "'  " << imageCount()
       << (isSegmentation ? " frames (segmentation)" : " images");
     if (!seriesNumber.empty()) s << "  series #" << seriesNumber;
-    s << "  patient '" << patientName << "' (" << patientId << ")  study '" << studyDescription << "' " << studyDate;
+    s << "  patient '" << patientName << "' (" << patientId << ")  study '" << studyDescription << "' "
+      << studyDate;
     return s.str();
 }
 
@@ -160,7 +163,8 @@ std::vector<DicomSeriesInfo> scanDicomFolder(const fs::path& folder, const Progr
     if (!fs::is_directory(folder, ec))
         throw InputError("Cannot scan " + folder.string() + ": it is not a folder.");
     std::vector<fs::path> files;
-    for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, ec);
+    for (auto it =
+             fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (it->is_regular_file(ec) && it->path().filename().string().rfind('.', 0) != 0 &&
             it->path().filename() != "DICOMDIR")
@@ -195,9 +199,11 @@ std::vector<DicomSeriesInfo> scanDicomFolder(const fs::path& folder, const Progr
 Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& progress) {
     detail::ensureDicomLibrariesInitialised();
     if (series.isSegmentation)
-        throw InputError("'" + series.seriesDescription + "' is a DICOM segmentation, not an image series; load "
+        throw InputError("'" + series.seriesDescription +
+                         "' is a DICOM segmentation, not an image series; load "
                          "its image series first, then import the segmentation onto it.");
-    if (series.images.empty()) throw InputError("The DICOM series '" + series.seriesDescription + "' has no images.");
+    if (series.images.empty())
+        throw InputError("The DICOM series '" + series.seriesDescription + "' has no images.");
     std::vector<std::string> warnings;
     Volume volume;
 
@@ -208,28 +214,34 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
         const DicomImageHeader& first = series.images.front();
         for (const auto& h : series.images) {
             if (!h.damage.empty())
-                throw InputError("Cannot load " + h.file + ": the file is truncated or damaged (" + h.damage + ").");
+                throw InputError("Cannot load " + h.file + ": the file is truncated or damaged (" + h.damage +
+                                 ").");
             if (h.frames > 1)
-                throw InputError("Cannot load " + h.file + ": a multi-frame image mixed with single-frame images in one series.");
+                throw InputError("Cannot load " + h.file +
+                                 ": a multi-frame image mixed with single-frame images in one series.");
             if (!h.position || !h.orientation || !h.pixelSpacing)
-                throw InputError("Cannot load " + h.file + ": it lacks ImagePositionPatient, ImageOrientationPatient or "
+                throw InputError("Cannot load " + h.file +
+                                 ": it lacks ImagePositionPatient, ImageOrientationPatient or "
                                  "PixelSpacing, so its place in the volume is unknown.");
             if (!((*h.pixelSpacing)[0] > 0 && (*h.pixelSpacing)[1] > 0))
                 throw InputError("Cannot load " + h.file + ": its PixelSpacing is not positive.");
             if (h.rows != first.rows || h.columns != first.columns)
-                throw InputError("Cannot load the series: " + fileName(h.file) + " is " + std::to_string(h.columns) + "x" +
-                                 std::to_string(h.rows) + " pixels while " + fileName(first.file) + " is " +
-                                 std::to_string(first.columns) + "x" + std::to_string(first.rows) + ".");
+                throw InputError("Cannot load the series: " + fileName(h.file) + " is " +
+                                 std::to_string(h.columns) + "x" + std::to_string(h.rows) + " pixels while " +
+                                 fileName(first.file) + " is " + std::to_string(first.columns) + "x" +
+                                 std::to_string(first.rows) + ".");
             for (int c = 0; c < 6; ++c)
                 if (std::abs((*h.orientation)[c] - (*first.orientation)[c]) > 1e-3)
-                    throw InputError("Cannot load the series: it mixes image orientations (" + fileName(h.file) +
-                                     " is oriented differently from " + fileName(first.file) +
-                                     "). Load each orientation as its own series.");
+                    throw InputError("Cannot load the series: it mixes image orientations (" +
+                                     fileName(h.file) + " is oriented differently from " +
+                                     fileName(first.file) + "). Load each orientation as its own series.");
         }
         const auto& o = *first.orientation;
         const Vec3 rowDir{o[0], o[1], o[2]}, colDir{o[3], o[4], o[5]};
-        if (std::abs(norm(rowDir) - 1) > 1e-2 || std::abs(norm(colDir) - 1) > 1e-2 || std::abs(dot(rowDir, colDir)) > 1e-2)
-            throw InputError("Cannot load " + first.file + ": its ImageOrientationPatient is not two orthogonal unit vectors.");
+        if (std::abs(norm(rowDir) - 1) > 1e-2 || std::abs(norm(colDir) - 1) > 1e-2 ||
+            std::abs(dot(rowDir, colDir)) > 1e-2)
+            throw InputError("Cannot load " + first.file +
+                             ": its ImageOrientationPatient is not two orthogonal unit vectors.");
         Vec3 normal = cross(rowDir, colDir);
         const double nn = norm(normal);
         for (double& x : normal) x /= nn;
@@ -237,9 +249,10 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
         // 2. Sort by position along the slice normal.
         std::vector<const DicomImageHeader*> sorted;
         for (const auto& h : series.images) sorted.push_back(&h);
-        std::stable_sort(sorted.begin(), sorted.end(), [&](const DicomImageHeader* a, const DicomImageHeader* b) {
-            return dot(*a->position, normal) < dot(*b->position, normal);
-        });
+        std::stable_sort(sorted.begin(), sorted.end(),
+                         [&](const DicomImageHeader* a, const DicomImageHeader* b) {
+                             return dot(*a->position, normal) < dot(*b->position, normal);
+                         });
         const std::size_t n = sorted.size();
 
         // 3. Check the stack: duplicates, missing slices, uneven steps, tilt.
@@ -250,7 +263,8 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
                 const double d = dot(*sorted[k]->position, normal) - dot(*sorted[k - 1]->position, normal);
                 if (d < 1e-3)
                     throw InputError("Cannot load the series: " + fileName(sorted[k - 1]->file) + " and " +
-                                     fileName(sorted[k]->file) + " lie at the same position (several acquisitions "
+                                     fileName(sorted[k]->file) +
+                                     " lie at the same position (several acquisitions "
                                      "or echoes in one series?).");
                 steps.push_back(d);
             }
@@ -261,9 +275,9 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
                 if (steps[k] > 1.5 * median) {
                     std::ostringstream s;
                     s.precision(4);
-                    s << "Cannot load the series: a slice is missing between " << fileName(sorted[k]->file) << " and "
-                      << fileName(sorted[k + 1]->file) << " (a gap of " << steps[k] << " mm where the series steps "
-                      << median << " mm).";
+                    s << "Cannot load the series: a slice is missing between " << fileName(sorted[k]->file)
+                      << " and " << fileName(sorted[k + 1]->file) << " (a gap of " << steps[k]
+                      << " mm where the series steps " << median << " mm).";
                     throw InputError(s.str());
                 }
             const double total = dot(*sorted[n - 1]->position, normal) - dot(*sorted[0]->position, normal);
@@ -272,23 +286,27 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
             if ((*hi - *lo) > 0.01 * sliceStep) {
                 double worst = 0;  // largest distance of a slice from where the regular grid puts it
                 for (std::size_t k = 0; k < n; ++k)
-                    worst = std::max(worst, std::abs(dot(*sorted[k]->position, normal) - dot(*sorted[0]->position, normal) -
-                                                     double(k) * sliceStep));
+                    worst =
+                        std::max(worst, std::abs(dot(*sorted[k]->position, normal) -
+                                                 dot(*sorted[0]->position, normal) - double(k) * sliceStep));
                 std::ostringstream s;
                 s.precision(3);
-                s << "Uneven slice spacing: steps from " << *lo << " to " << *hi << " mm; the volume uses the mean "
-                  << sliceStep << " mm, which places some slices up to " << worst << " mm from their true position.";
+                s << "Uneven slice spacing: steps from " << *lo << " to " << *hi
+                  << " mm; the volume uses the mean " << sliceStep << " mm, which places some slices up to "
+                  << worst << " mm from their true position.";
                 warnings.push_back(s.str());
             }
             Vec3 stack{(*sorted[n - 1]->position)[0] - (*sorted[0]->position)[0],
                        (*sorted[n - 1]->position)[1] - (*sorted[0]->position)[1],
                        (*sorted[n - 1]->position)[2] - (*sorted[0]->position)[2]};
-            const double tilt = std::acos(std::clamp(dot(stack, normal) / norm(stack), -1.0, 1.0)) * 180.0 / M_PI;
+            const double tilt =
+                std::acos(std::clamp(dot(stack, normal) / norm(stack), -1.0, 1.0)) * 180.0 / M_PI;
             if (tilt > 0.05 || std::abs(first.gantryTilt) > 0.05) {
                 std::ostringstream s;
                 s.precision(3);
                 s << "Gantry tilt: the slices are stacked " << std::max(tilt, std::abs(first.gantryTilt))
-                  << " degrees off their normal; the volume is shown on an orthogonal grid, which shears the anatomy.";
+                  << " degrees off their normal; the volume is shown on an orthogonal grid, which shears the "
+                     "anatomy.";
                 warnings.push_back(s.str());
             }
         }
@@ -310,7 +328,8 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
         const std::size_t sliceVoxels = static_cast<std::size_t>(g.size[0] * g.size[1]);
         std::string pixelType;
         for (std::size_t k = 0; k < n; ++k) {
-            progress.report(double(k) / double(n), "Reading slice " + std::to_string(k + 1) + " of " + std::to_string(n));
+            progress.report(double(k) / double(n),
+                            "Reading slice " + std::to_string(k + 1) + " of " + std::to_string(n));
             auto io = itk::GDCMImageIO::New();
             auto reader = itk::ImageFileReader<SliceImage>::New();
             reader->SetImageIO(io);
@@ -322,7 +341,8 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
             }
             const auto size = reader->GetOutput()->GetLargestPossibleRegion().GetSize();
             if (std::int64_t(size[0]) != g.size[0] || std::int64_t(size[1]) != g.size[1])
-                throw InputError("Cannot decode " + sorted[k]->file + ": its pixel data does not match its Rows/Columns.");
+                throw InputError("Cannot decode " + sorted[k]->file +
+                                 ": its pixel data does not match its Rows/Columns.");
             const float* src = reader->GetOutput()->GetBufferPointer();
             std::copy(src, src + sliceVoxels, voxels.begin() + static_cast<std::ptrdiff_t>(k * sliceVoxels));
             if (k == 0) pixelType = detail::componentTypeName(io->GetInternalComponentType());
@@ -339,7 +359,8 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
     VolumeMetadata& meta = volume.metadata();
     meta.sourcePath = fs::path(series.images.front().file).parent_path().string();
     meta.modality = series.modality;
-    meta.description = series.seriesDescription.empty() ? "DICOM series " + series.seriesNumber : series.seriesDescription;
+    meta.description =
+        series.seriesDescription.empty() ? "DICOM series " + series.seriesNumber : series.seriesDescription;
     meta.warnings = warnings;
     if (!meta.dicom) meta.dicom = DicomIdentity{};
     DicomIdentity& id = *meta.dicom;
@@ -358,7 +379,8 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
     return volume;
 }
 
-Volume loadDicomFolder(const fs::path& folder, const std::string& seriesKey, const ProgressReporter& progress) {
+Volume loadDicomFolder(const fs::path& folder, const std::string& seriesKey,
+                       const ProgressReporter& progress) {
     const auto all = scanDicomFolder(folder, progress.subRange(0.0, 0.2));
     std::vector<const DicomSeriesInfo*> images;
     for (const auto& s : all)
@@ -371,9 +393,10 @@ Volume loadDicomFolder(const fs::path& folder, const std::string& seriesKey, con
     if (images.size() == 1) return loadDicomSeries(*images.front(), progress.subRange(0.2, 1.0));
     std::string list;
     for (const auto* s : images) list += "\n  " + s->key + ": " + s->summary();
-    throw InputError(images.empty() ? "The folder " + folder.string() + " holds only DICOM segmentations, no images."
-                                    : "The folder " + folder.string() + " holds " + std::to_string(images.size()) +
-                                          " image series; choose one:" + list);
+    throw InputError(images.empty()
+                         ? "The folder " + folder.string() + " holds only DICOM segmentations, no images."
+                         : "The folder " + folder.string() + " holds " + std::to_string(images.size()) +
+                               " image series; choose one:" + list);
 }
 
 }  // namespace engram

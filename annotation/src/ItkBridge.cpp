@@ -33,15 +33,24 @@ std::string describe(const itk::ExceptionObject& e) {
 
 std::string componentTypeName(itk::ImageIOBase::IOComponentEnum t) {
     switch (t) {
-        case itk::ImageIOBase::IOComponentEnum::UCHAR: return "uint8";
-        case itk::ImageIOBase::IOComponentEnum::CHAR: return "int8";
-        case itk::ImageIOBase::IOComponentEnum::USHORT: return "uint16";
-        case itk::ImageIOBase::IOComponentEnum::SHORT: return "int16";
-        case itk::ImageIOBase::IOComponentEnum::UINT: return "uint32";
-        case itk::ImageIOBase::IOComponentEnum::INT: return "int32";
-        case itk::ImageIOBase::IOComponentEnum::FLOAT: return "float32";
-        case itk::ImageIOBase::IOComponentEnum::DOUBLE: return "float64";
-        default: return itk::ImageIOBase::GetComponentTypeAsString(t);
+        case itk::ImageIOBase::IOComponentEnum::UCHAR:
+            return "uint8";
+        case itk::ImageIOBase::IOComponentEnum::CHAR:
+            return "int8";
+        case itk::ImageIOBase::IOComponentEnum::USHORT:
+            return "uint16";
+        case itk::ImageIOBase::IOComponentEnum::SHORT:
+            return "int16";
+        case itk::ImageIOBase::IOComponentEnum::UINT:
+            return "uint32";
+        case itk::ImageIOBase::IOComponentEnum::INT:
+            return "int32";
+        case itk::ImageIOBase::IOComponentEnum::FLOAT:
+            return "float32";
+        case itk::ImageIOBase::IOComponentEnum::DOUBLE:
+            return "float64";
+        default:
+            return itk::ImageIOBase::GetComponentTypeAsString(t);
     }
 }
 

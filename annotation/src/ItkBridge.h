@@ -3,9 +3,9 @@
 
 #include <engram/annotation/Geometry.h>
 
-#include <itkMacro.h>
 #include <itkImage.h>
 #include <itkImageIOBase.h>
+#include <itkMacro.h>
 
 #include <string>
 

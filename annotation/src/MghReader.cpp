@@ -14,7 +14,7 @@ namespace {
 constexpr int kHeaderBytes = 284;
 
 class GzFile {
-public:
+  public:
     explicit GzFile(const std::filesystem::path& path) : file_(gzopen(path.c_str(), "rb")) {}
     ~GzFile() {
         if (file_) gzclose(file_);
@@ -35,7 +35,7 @@ public:
         return true;
     }
 
-private:
+  private:
     gzFile file_;
 };
 
@@ -63,9 +63,12 @@ Volume readMgh(const std::filesystem::path& path) {
     const auto frames = bigEndian<std::int32_t>(h + 16);
     const auto type = bigEndian<std::int32_t>(h + 20);
     const auto goodRas = bigEndian<std::int16_t>(h + 28);
-    if (version != 1) throw InputError("Cannot read " + name + ": not an MGH file (version " + std::to_string(version) + ").");
+    if (version != 1)
+        throw InputError("Cannot read " + name + ": not an MGH file (version " + std::to_string(version) +
+                         ").");
     for (int d : dims)
-        if (d <= 0 || d > 65536) throw InputError("Cannot read " + name + ": invalid image dimensions in the header.");
+        if (d <= 0 || d > 65536)
+            throw InputError("Cannot read " + name + ": invalid image dimensions in the header.");
     if (frames != 1)
         throw InputError("Cannot read " + name + ": it holds " + std::to_string(frames) +
                          " frames; Engram reads single-frame (3D) MGH images.");
@@ -98,31 +101,54 @@ Volume readMgh(const std::filesystem::path& path) {
         for (int a = 0; a < 3; ++a) g.direction[r][a] = flip * mdc[a][r];
     }
     if (!g.hasOrthonormalDirection(1e-3))
-        throw InputError("Cannot read " + name + ": its direction cosines are not orthonormal (sheared grid).");
+        throw InputError("Cannot read " + name +
+                         ": its direction cosines are not orthonormal (sheared grid).");
 
     std::size_t bytesPerVoxel = 0;
     std::string typeName;
     switch (type) {
-        case 0: bytesPerVoxel = 1; typeName = "uint8"; break;
-        case 1: bytesPerVoxel = 4; typeName = "int32"; break;
-        case 3: bytesPerVoxel = 4; typeName = "float32"; break;
-        case 4: bytesPerVoxel = 2; typeName = "int16"; break;
+        case 0:
+            bytesPerVoxel = 1;
+            typeName = "uint8";
+            break;
+        case 1:
+            bytesPerVoxel = 4;
+            typeName = "int32";
+            break;
+        case 3:
+            bytesPerVoxel = 4;
+            typeName = "float32";
+            break;
+        case 4:
+            bytesPerVoxel = 2;
+            typeName = "int16";
+            break;
         default:
-            throw InputError("Cannot read " + name + ": MGH voxel type " + std::to_string(type) + " is not supported.");
+            throw InputError("Cannot read " + name + ": MGH voxel type " + std::to_string(type) +
+                             " is not supported.");
     }
     const auto n = static_cast<std::size_t>(g.voxelCount());
     std::vector<unsigned char> raw(n * bytesPerVoxel);
     if (!in.read(raw.data(), raw.size()))
-        throw InputError("Cannot read " + name + ": the file is truncated (fewer voxels than the header declares).");
+        throw InputError("Cannot read " + name +
+                         ": the file is truncated (fewer voxels than the header declares).");
 
     std::vector<float> voxels(n);
     const unsigned char* p = raw.data();
     for (std::size_t i = 0; i < n; ++i, p += bytesPerVoxel) {
         switch (type) {
-            case 0: voxels[i] = *p; break;
-            case 1: voxels[i] = static_cast<float>(bigEndian<std::int32_t>(p)); break;
-            case 3: voxels[i] = bigEndian<float>(p); break;
-            default: voxels[i] = bigEndian<std::int16_t>(p); break;
+            case 0:
+                voxels[i] = *p;
+                break;
+            case 1:
+                voxels[i] = static_cast<float>(bigEndian<std::int32_t>(p));
+                break;
+            case 3:
+                voxels[i] = bigEndian<float>(p);
+                break;
+            default:
+                voxels[i] = bigEndian<std::int16_t>(p);
+                break;
         }
     }
     VolumeMetadata meta;

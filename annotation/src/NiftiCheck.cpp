@@ -45,11 +45,15 @@ void checkNifti(const std::filesystem::path& path) {
     }
     if (std::memcmp(h + 344, "n+1", 4) != 0) return;  // .hdr/.img pair: data lives elsewhere
     const auto ndim = field<std::int16_t>(h, 40, swap);
-    if (ndim < 1 || ndim > 7) throw InputError("Cannot read " + name + ": the header declares " + std::to_string(ndim) + " dimensions.");
+    if (ndim < 1 || ndim > 7)
+        throw InputError("Cannot read " + name + ": the header declares " + std::to_string(ndim) +
+                         " dimensions.");
     std::uint64_t voxels = 1;
     for (int d = 1; d <= ndim; ++d) {
         const auto n = field<std::int16_t>(h, 40 + 2 * d, swap);
-        if (n < 1) throw InputError("Cannot read " + name + ": dimension " + std::to_string(d) + " has size " + std::to_string(n) + ".");
+        if (n < 1)
+            throw InputError("Cannot read " + name + ": dimension " + std::to_string(d) + " has size " +
+                             std::to_string(n) + ".");
         voxels *= static_cast<std::uint64_t>(n);
     }
     for (int d = 1; d <= std::min<int>(ndim, 3); ++d) {
@@ -63,8 +67,10 @@ void checkNifti(const std::filesystem::path& path) {
     }
     const auto bitpix = field<std::int16_t>(h, 72, swap);
     const float voxOffset = field<float>(h, 108, swap);
-    if (bitpix <= 0 || !(voxOffset >= 348)) throw InputError("Cannot read " + name + ": the header is damaged (bitpix or vox_offset).");
-    const std::uint64_t expected = static_cast<std::uint64_t>(voxOffset) + voxels * static_cast<std::uint64_t>(bitpix) / 8;
+    if (bitpix <= 0 || !(voxOffset >= 348))
+        throw InputError("Cannot read " + name + ": the header is damaged (bitpix or vox_offset).");
+    const std::uint64_t expected =
+        static_cast<std::uint64_t>(voxOffset) + voxels * static_cast<std::uint64_t>(bitpix) / 8;
 
     std::uint64_t total = sizeof(h);
     std::vector<char> buf(1 << 20);

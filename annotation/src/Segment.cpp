@@ -17,10 +17,10 @@ std::string lower(std::string s) {
 }
 
 // A palette that keeps neighbouring labels distinguishable on grey-scale images.
-const Rgb kPalette[] = {{230, 25, 75},  {60, 180, 75},  {255, 225, 25}, {0, 130, 200},  {245, 130, 48},
-                        {145, 30, 180}, {70, 240, 240}, {240, 50, 230}, {210, 245, 60}, {250, 190, 212},
-                        {0, 128, 128},  {220, 190, 255}, {170, 110, 40}, {255, 250, 200}, {128, 0, 0},
-                        {170, 255, 195}, {128, 128, 0}, {255, 215, 180}, {0, 0, 128},  {128, 128, 128}};
+const Rgb kPalette[] = {{230, 25, 75},   {60, 180, 75},   {255, 225, 25},  {0, 130, 200},   {245, 130, 48},
+                        {145, 30, 180},  {70, 240, 240},  {240, 50, 230},  {210, 245, 60},  {250, 190, 212},
+                        {0, 128, 128},   {220, 190, 255}, {170, 110, 40},  {255, 250, 200}, {128, 0, 0},
+                        {170, 255, 195}, {128, 128, 0},   {255, 215, 180}, {0, 0, 128},     {128, 128, 128}};
 
 }  // namespace
 
@@ -108,7 +108,8 @@ Segment& SegmentList::put(const Segment& segment) {
 }
 
 bool SegmentList::remove(std::uint8_t label) {
-    auto it = std::find_if(segments_.begin(), segments_.end(), [&](const Segment& s) { return s.label == label; });
+    auto it =
+        std::find_if(segments_.begin(), segments_.end(), [&](const Segment& s) { return s.label == label; });
     if (it == segments_.end()) return false;
     segments_.erase(it);
     return true;

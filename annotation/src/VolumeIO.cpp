@@ -37,9 +37,12 @@ bool isMgh(const fs::path& path) {
 
 void requireReadableFile(const fs::path& path) {
     std::error_code ec;
-    if (!fs::exists(path, ec)) throw InputError("Cannot read " + path.string() + ": the file does not exist.");
-    if (!fs::is_regular_file(path, ec)) throw InputError("Cannot read " + path.string() + ": it is not a file.");
-    if (fs::file_size(path, ec) == 0) throw InputError("Cannot read " + path.string() + ": the file is empty.");
+    if (!fs::exists(path, ec))
+        throw InputError("Cannot read " + path.string() + ": the file does not exist.");
+    if (!fs::is_regular_file(path, ec))
+        throw InputError("Cannot read " + path.string() + ": it is not a file.");
+    if (fs::file_size(path, ec) == 0)
+        throw InputError("Cannot read " + path.string() + ": the file is empty.");
 }
 
 void validateGeometry(const fs::path& path, const ImageGeometry& g) {
@@ -47,8 +50,8 @@ void validateGeometry(const fs::path& path, const ImageGeometry& g) {
     for (int a = 0; a < 3; ++a) {
         if (!(std::isfinite(g.spacing[a]) && g.spacing[a] > 0)) {
             std::ostringstream s;
-            s << "Cannot read " << path.string() << ": the voxel spacing along " << axis[a] << " is " << g.spacing[a]
-              << " mm (the header's pixdim must be a positive number).";
+            s << "Cannot read " << path.string() << ": the voxel spacing along " << axis[a] << " is "
+              << g.spacing[a] << " mm (the header's pixdim must be a positive number).";
             throw InputError(s.str());
         }
         if (!std::isfinite(g.origin[a]))
@@ -78,7 +81,8 @@ template <typename T>
 bool fitsExactly(const std::vector<float>& v) {
     const double lo = static_cast<double>(std::numeric_limits<T>::lowest());
     const double hi = static_cast<double>(std::numeric_limits<T>::max());
-    return std::all_of(v.begin(), v.end(), [&](float x) { return x >= lo && x <= hi && x == std::nearbyint(x); });
+    return std::all_of(v.begin(), v.end(),
+                       [&](float x) { return x >= lo && x <= hi && x == std::nearbyint(x); });
 }
 
 itk::ImageIOBase::Pointer writerIO(const fs::path& path) {
@@ -109,7 +113,8 @@ Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
         return v;
     }
     const std::string lower = lowerName(path);
-    if (lower.size() > 4 && (lower.rfind(".nii") == lower.size() - 4 || lower.rfind(".nii.gz") == lower.size() - 7))
+    if (lower.size() > 4 &&
+        (lower.rfind(".nii") == lower.size() - 4 || lower.rfind(".nii.gz") == lower.size() - 7))
         detail::checkNifti(path);
     auto io = detail::imageIOForReading(path.string());
     if (!io)
@@ -121,7 +126,8 @@ Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
         io->SetFileName(path.string());
         io->ReadImageInformation();
         if (io->GetNumberOfComponents() != 1)
-            throw InputError("Cannot read " + path.string() + ": it has " + std::to_string(io->GetNumberOfComponents()) +
+            throw InputError("Cannot read " + path.string() + ": it has " +
+                             std::to_string(io->GetNumberOfComponents()) +
                              " values per voxel (a colour or vector image); Engram reads scalar volumes.");
         for (unsigned d = 3; d < io->GetNumberOfDimensions(); ++d)
             if (io->GetDimensions(d) > 1)
@@ -137,8 +143,9 @@ Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
     } catch (const itk::ExceptionObject& e) {
         std::string reason = detail::describe(e);
         if (reason.find("orthonormal") != std::string::npos)
-            reason = "its orientation (sform and qform) is not a rotation: the grid is sheared or degenerate, "
-                     "which Engram cannot display without distorting it.";
+            reason =
+                "its orientation (sform and qform) is not a rotation: the grid is sheared or degenerate, "
+                "which Engram cannot display without distorting it.";
         throw InputError("Cannot read " + path.string() + ": " + reason);
     }
     progress.throwIfCancelled();
@@ -193,7 +200,8 @@ LabelFileImport readLabelFile(const fs::path& path) {
         if (x != 0) distinct.insert(static_cast<std::int64_t>(x));
     }
     if (distinct.size() > 255)
-        throw InputError("Cannot use " + path.string() + " as labels: it has " + std::to_string(distinct.size()) +
+        throw InputError("Cannot use " + path.string() + " as labels: it has " +
+                         std::to_string(distinct.size()) +
                          " different label values; Engram holds at most 255 segments.");
 
     LabelFileImport out;
@@ -201,7 +209,8 @@ LabelFileImport readLabelFile(const fs::path& path) {
     if (renumber) {
         std::uint8_t next = 1;
         for (std::int64_t v : distinct) out.renumbered[v] = next++;
-        spdlog::warn("{}: label values up to {} renumbered 1..{}", path.string(), *distinct.rbegin(), distinct.size());
+        spdlog::warn("{}: label values up to {} renumbered 1..{}", path.string(), *distinct.rbegin(),
+                     distinct.size());
     }
     std::vector<std::uint8_t> labels(values.size());
     for (std::size_t i = 0; i < values.size(); ++i) {
@@ -215,7 +224,8 @@ LabelFileImport readLabelFile(const fs::path& path) {
 LabelFileImport readLabelFile(const fs::path& path, const ImageGeometry& grid) {
     LabelFileImport in = readLabelFile(path);
     if (!in.labels.geometry().sameGrid(grid))
-        throw InputError("Cannot use " + path.string() + " as labels for this image: the grids differ.\n  labels: " +
+        throw InputError("Cannot use " + path.string() +
+                         " as labels for this image: the grids differ.\n  labels: " +
                          in.labels.geometry().describe() + "\n  image:  " + grid.describe());
     return in;
 }

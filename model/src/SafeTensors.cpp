@@ -1,7 +1,7 @@
 #include <engram/model/SafeTensors.h>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -46,8 +46,9 @@ SafeTensorsFile::SafeTensorsFile(std::string path) : path_(std::move(path)) {
     std::uint64_t headerLen = 0;
     for (int i = 7; i >= 0; --i) headerLen = (headerLen << 8) | lenBytes[i];
     if (headerLen == 0 || headerLen > kMaxHeaderBytes || 8 + headerLen > fileSize)
-        throw WeightsError("Weights " + path_ + " have an invalid header length (" + std::to_string(headerLen) +
-                           " bytes in a file of " + std::to_string(fileSize) + "): not a safetensors file, or truncated.");
+        throw WeightsError("Weights " + path_ + " have an invalid header length (" +
+                           std::to_string(headerLen) + " bytes in a file of " + std::to_string(fileSize) +
+                           "): not a safetensors file, or truncated.");
     std::string header(headerLen, '\0');
     in.read(header.data(), static_cast<std::streamsize>(headerLen));
     dataOffset_ = 8 + headerLen;
@@ -88,11 +89,13 @@ SafeTensorsFile::SafeTensorsFile(std::string path) : path_(std::move(path)) {
             }
             if (e.end < e.begin || e.end - e.begin != numel * d->bytes)
                 throw WeightsError("byte range does not match its dtype and shape");
-            if (e.end > dataSize) throw WeightsError("data lies beyond the end of the file (truncated file?)");
+            if (e.end > dataSize)
+                throw WeightsError("data lies beyond the end of the file (truncated file?)");
             ranges.emplace_back(e.begin, e.end);
             entries_.emplace(name, std::move(e));
         } catch (const nlohmann::json::exception& ex) {
-            throw WeightsError("Weights " + path_ + ", tensor '" + name + "': malformed entry (" + ex.what() + ")");
+            throw WeightsError("Weights " + path_ + ", tensor '" + name + "': malformed entry (" + ex.what() +
+                               ")");
         } catch (const WeightsError& ex) {
             throw WeightsError("Weights " + path_ + ", tensor '" + name + "': " + ex.what());
         }
@@ -113,7 +116,8 @@ torch::Tensor SafeTensorsFile::load(const std::string& name) const {
     std::ifstream in(path_, std::ios::binary);
     in.seekg(static_cast<std::streamoff>(dataOffset_ + e.begin));
     if (!in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(e.end - e.begin)))
-        throw WeightsError("Weights " + path_ + ": cannot read tensor '" + name + "' (file changed or truncated).");
+        throw WeightsError("Weights " + path_ + ": cannot read tensor '" + name +
+                           "' (file changed or truncated).");
     return t;
 }
 

@@ -7,7 +7,9 @@
 
 namespace engram::test {
 
-inline std::filesystem::path shared(const std::string& rel) { return std::filesystem::path(ENGRAM_SHARED_DIR) / "data" / rel; }
+inline std::filesystem::path shared(const std::string& rel) {
+    return std::filesystem::path(ENGRAM_SHARED_DIR) / "data" / rel;
+}
 
 // A fresh, empty folder under the build tree's test-out/.
 inline std::filesystem::path freshDir(const std::string& name) {
@@ -25,7 +27,8 @@ void expectError(const std::function<void()>& f, std::initializer_list<std::stri
         ADD_FAILURE() << "no exception thrown";
     } catch (const E& e) {
         const std::string m = e.what();
-        for (const auto& p : parts) EXPECT_NE(m.find(p), std::string::npos) << "message: " << m << "\nlacks: " << p;
+        for (const auto& p : parts)
+            EXPECT_NE(m.find(p), std::string::npos) << "message: " << m << "\nlacks: " << p;
     }
 }
 

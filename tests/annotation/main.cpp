@@ -1,6 +1,6 @@
-#include <QCoreApplication>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
+#include <QCoreApplication>
 
 // The async loader tests need a Qt event loop on the main thread.
 int main(int argc, char** argv) {

@@ -28,7 +28,8 @@ TEST(AsyncVolumeLoader, LoadsOffTheCallingThreadWithProgress) {
     AsyncVolumeLoader loader;
     std::shared_ptr<Volume> loaded;
     int progressCalls = 0;
-    QObject::connect(&loader, &AsyncVolumeLoader::volumeLoaded, [&](std::shared_ptr<Volume> v) { loaded = v; });
+    QObject::connect(&loader, &AsyncVolumeLoader::volumeLoaded,
+                     [&](std::shared_ptr<Volume> v) { loaded = v; });
     QObject::connect(&loader, &AsyncVolumeLoader::progress, [&](double, const QString&) { ++progressCalls; });
     loader.loadPath(QString::fromStdString(shared("dicom/mr-brain-120slice").string()));
     const int turns = spinUntil([&] { return loaded != nullptr; });

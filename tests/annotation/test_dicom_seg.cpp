@@ -43,8 +43,10 @@ LabelMap spheres(const ImageGeometry& g) {
             for (std::int64_t i = 0; i < g.size[0]; ++i) {
                 const Vec3 w = g.indexToWorld({double(i), double(j), double(k)});
                 auto d = [&](const Vec3& c) { return std::hypot(w[0] - c[0], w[1] - c[1], w[2] - c[2]); };
-                if (d(c1) < 30) m.set(i, j, k, 1);
-                else if (d(c2) < 15) m.set(i, j, k, 2);
+                if (d(c1) < 30)
+                    m.set(i, j, k, 1);
+                else if (d(c2) < 15)
+                    m.set(i, j, k, 2);
             }
     return m;
 }
@@ -111,8 +113,11 @@ TEST(DicomSeg, DcmqiSegmentationsImport) {
     // Five overlapping segments; dcmqi's reference label maps hold them in three files (seg-example json).
     const DicomSegImport overlap = readDicomSeg(shared("dicom/dcmqi/partial_overlaps.dcm"), ct.geometry());
     ASSERT_EQ(overlap.segments.size(), 5u);
-    const std::map<std::string, std::pair<int, std::uint8_t>> where = {
-        {"GREEN", {1, 1}}, {"LIGHT_BLUE", {1, 4}}, {"DARK_BLUE", {1, 5}}, {"ORANGE", {2, 2}}, {"PURPLE", {3, 3}}};
+    const std::map<std::string, std::pair<int, std::uint8_t>> where = {{"GREEN", {1, 1}},
+                                                                       {"LIGHT_BLUE", {1, 4}},
+                                                                       {"DARK_BLUE", {1, 5}},
+                                                                       {"ORANGE", {2, 2}},
+                                                                       {"PURPLE", {3, 3}}};
     for (const auto& s : overlap.segments) {
         SCOPED_TRACE(s.segment.name);
         ASSERT_TRUE(where.count(s.segment.name));
@@ -131,7 +136,8 @@ TEST(DicomSeg, TinySegAndLabelMapSegmentationStorage) {
     const LabelMap ref = readLabelFile(shared("dicom/dcmqi/24x38x3/nrrd/label.nrrd"), img.geometry()).labels;
     const DicomSegImport seg = readDicomSeg(shared("dicom/dcmqi/24x38x3/seg/label.seg"), img.geometry());
     ASSERT_EQ(seg.segments.size(), ref.labelsPresent().size());
-    for (std::size_t i = 0; i < seg.segments.size(); ++i) expectMaskEquals(seg.segments[i], ref, ref.labelsPresent()[i]);
+    for (std::size_t i = 0; i < seg.segments.size(); ++i)
+        expectMaskEquals(seg.segments[i], ref, ref.labelsPresent()[i]);
     for (const char* f : {"dicom/dcmqi/sparse-labelmap-noppv.dcm", "dicom/dcmqi/sparse-labelmap-ppv5.dcm"}) {
         SCOPED_TRACE(f);
         const DicomSegImport lm = readDicomSeg(shared(f), img.geometry());
@@ -143,23 +149,28 @@ TEST(DicomSeg, TinySegAndLabelMapSegmentationStorage) {
 TEST(DicomSeg, RefusesWhatItCannotWriteOrPlace) {
     const Volume nifti = readVolumeFile(shared("ct-abdomen/example_ct_sm.nii.gz"));
     const LabelMap niftiLabels(nifti.geometry());
-    expectError<InputError>([&] { writeDicomSeg(nifti, niftiLabels, {}, kOut / "x.dcm"); }, {"loaded from a DICOM series"});
+    expectError<InputError>([&] { writeDicomSeg(nifti, niftiLabels, {}, kOut / "x.dcm"); },
+                            {"loaded from a DICOM series"});
     const Volume j2k = loadDicomFolder(shared("dicom/ct-abdomen-20slice-j2k"));
     LabelMap j2kLabels(j2k.geometry());
     j2kLabels.set(1, 1, 1, 1);
-    expectError<InputError>([&] { writeDicomSeg(j2k, j2kLabels, namedSegments(j2kLabels, {}), kOut / "x.dcm"); },
-                            {"no Study/Series Instance UID"});
+    expectError<InputError>(
+        [&] { writeDicomSeg(j2k, j2kLabels, namedSegments(j2kLabels, {}), kOut / "x.dcm"); },
+        {"no Study/Series Instance UID"});
     EXPECT_FALSE(fs::exists(kOut / "x.dcm"));
 
     const Volume ct = loadDicomFolder(shared("dicom/dcmqi/ct-3slice"));
     LabelMap labels(ct.geometry());
     labels.set(10, 10, 1, 1);
     expectError<OutputError>(
-        [&] { writeDicomSeg(ct, labels, namedSegments(labels, {}), kOut / "missing-dir" / "x.dcm"); }, {"does not exist"});
-    expectError<InputError>([&] { writeDicomSeg(ct, LabelMap(nifti.geometry()), {}, kOut / "x.dcm"); }, {"not on the image's grid"});
+        [&] { writeDicomSeg(ct, labels, namedSegments(labels, {}), kOut / "missing-dir" / "x.dcm"); },
+        {"does not exist"});
+    expectError<InputError>([&] { writeDicomSeg(ct, LabelMap(nifti.geometry()), {}, kOut / "x.dcm"); },
+                            {"not on the image's grid"});
 
     const Volume mr = loadDicomFolder(shared("dicom/mr-brain-120slice"));
-    expectError<InputError>([&] { readDicomSeg(shared("dicom/dcmqi/liver.dcm"), mr.geometry()); }, {"liver.dcm", "grid"});
+    expectError<InputError>([&] { readDicomSeg(shared("dicom/dcmqi/liver.dcm"), mr.geometry()); },
+                            {"liver.dcm", "grid"});
     expectError<InputError>([&] { readDicomSeg(shared("dicom/dcmqi/ct-3slice/01.dcm"), ct.geometry()); },
                             {"not a DICOM segmentation"});
 }
@@ -169,13 +180,15 @@ TEST(DicomSeg, RefusesWhatItCannotWriteOrPlace) {
 // storage of a binary mask must give the same voxels as BINARY storage; a SEG with frames on the missing
 // slice is refused with a reason; a single-frame SEG places its one frame.
 TEST(DicomSeg, HighdicomEdgeCases) {
-    expectError<InputError>([] { loadDicomFolder(shared("dicom/highdicom/pydicom_ref_CT2")); }, {"slice is missing"});
+    expectError<InputError>([] { loadDicomFolder(shared("dicom/highdicom/pydicom_ref_CT2")); },
+                            {"slice is missing"});
     const fs::path contiguous = freshDir("highdicom-ct2");
     for (const char* f : {"17136", "17166", "17196"})
         fs::copy_file(shared("dicom/highdicom/pydicom_ref_CT2") / f, contiguous / f);
     const Volume ct = loadDicomFolder(contiguous);
     ASSERT_EQ(ct.geometry().size[2], 3);
-    const DicomSegImport binary = readDicomSeg(shared("dicom/highdicom/seg_image_ct_binary.dcm"), ct.geometry());
+    const DicomSegImport binary =
+        readDicomSeg(shared("dicom/highdicom/seg_image_ct_binary.dcm"), ct.geometry());
     const DicomSegImport fractional =
         readDicomSeg(shared("dicom/highdicom/seg_image_ct_binary_fractional.dcm"), ct.geometry());
     ASSERT_EQ(binary.segments.size(), fractional.segments.size());
@@ -183,7 +196,8 @@ TEST(DicomSeg, HighdicomEdgeCases) {
         EXPECT_GT(binary.segments[i].voxelCount, 0);
         EXPECT_EQ(binary.segments[i].mask, fractional.segments[i].mask);
     }
-    const DicomSegImport soft = readDicomSeg(shared("dicom/highdicom/seg_image_ct_true_fractional.dcm"), ct.geometry());
+    const DicomSegImport soft =
+        readDicomSeg(shared("dicom/highdicom/seg_image_ct_true_fractional.dcm"), ct.geometry());
     ASSERT_FALSE(soft.segments.empty());
     EXPECT_GT(soft.segments[0].voxelCount, 0);
     expectError<InputError>(
@@ -193,7 +207,8 @@ TEST(DicomSeg, HighdicomEdgeCases) {
     const fs::path single = freshDir("highdicom-ct-small");
     fs::copy_file(shared("dicom/highdicom/pydicom_ref_CT_small.dcm"), single / "ct.dcm");
     const Volume small = loadDicomFolder(single);
-    const DicomSegImport one = readDicomSeg(shared("dicom/highdicom/seg_image_ct_binary_single_frame.dcm"), small.geometry());
+    const DicomSegImport one =
+        readDicomSeg(shared("dicom/highdicom/seg_image_ct_binary_single_frame.dcm"), small.geometry());
     ASSERT_EQ(one.segments.size(), 1u);
     EXPECT_GT(one.segments[0].voxelCount, 0);
 }

@@ -35,7 +35,8 @@ fs::path copyCt(const std::string& name, const std::function<bool(std::size_t, D
         EXPECT_TRUE(ff.loadFile(src[k].c_str()).good());
         if (edit && !edit(k, *ff.getDataset())) continue;
         // Reverse and scramble the names so that file order says nothing about slice order.
-        const fs::path dst = dir / ("img" + std::to_string((k * 7) % 20) + "_" + std::to_string(19 - k) + ".dcm");
+        const fs::path dst =
+            dir / ("img" + std::to_string((k * 7) % 20) + "_" + std::to_string(19 - k) + ".dcm");
         EXPECT_TRUE(ff.saveFile(dst.c_str()).good());
     }
     return dir;
@@ -64,11 +65,15 @@ TEST(DicomSeries, ListsEverySeriesOfAFolderTree) {
     EXPECT_EQ(mr->modality, "MR");
     EXPECT_FALSE(mr->patientId.empty() && mr->patientName.empty());
     // The J2K copy has empty UIDs: it is listed on its own, not merged with the uncompressed copy.
-    const auto j2k = find([](const DicomSeriesInfo& s) { return s.seriesInstanceUid.empty() && s.imageCount() == 20; });
+    const auto j2k =
+        find([](const DicomSeriesInfo& s) { return s.seriesInstanceUid.empty() && s.imageCount() == 20; });
     ASSERT_NE(j2k, series.end());
     EXPECT_EQ(j2k->seriesDescription, "CT Body 3.0");
-    EXPECT_NE(find([](const DicomSeriesInfo& s) { return !s.seriesInstanceUid.empty() && s.imageCount() == 20; }), series.end());
-    const auto segs = std::count_if(series.begin(), series.end(), [](const DicomSeriesInfo& s) { return s.isSegmentation; });
+    EXPECT_NE(
+        find([](const DicomSeriesInfo& s) { return !s.seriesInstanceUid.empty() && s.imageCount() == 20; }),
+        series.end());
+    const auto segs = std::count_if(series.begin(), series.end(),
+                                    [](const DicomSeriesInfo& s) { return s.isSegmentation; });
     EXPECT_GE(segs, 5);
     EXPECT_NE(mr->summary().find("120 images"), std::string::npos);
 }

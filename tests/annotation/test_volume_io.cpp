@@ -1,13 +1,14 @@
 #include "TestSupport.h"
 
 #include <engram/annotation/AtomicFile.h>
+#include <engram/annotation/DicomSeries.h>
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/VolumeIO.h>
 
+#include <zlib.h>
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <zlib.h>
 
 namespace fs = std::filesystem;
 using namespace engram;
@@ -78,6 +79,12 @@ std::string slurp(const fs::path& p) {
 TEST(VolumeIO, EverySharedFileRoundTripsThroughNifti) {
     const fs::path out = freshDir("roundtrip");
     std::ofstream manifest(out / "manifest.txt");
+    // The geometry as Engram sees it, for the comparison with the source's own header.
+    auto recordAffine = [&](const std::string& name, const ImageGeometry& grid) {
+        std::ofstream affine(out / (stem(name) + ".affine.txt"));
+        affine.precision(10);
+        for (double v : grid.rasAffine()) affine << v << " ";
+    };
     for (const Case& c : kCases) {
         SCOPED_TRACE(c.file);
         const fs::path src = shared(c.file);
@@ -90,7 +97,8 @@ TEST(VolumeIO, EverySharedFileRoundTripsThroughNifti) {
             EXPECT_TRUE(back.labels.geometry().sameGrid(in.labels.geometry(), 1e-4));
             EXPECT_EQ(back.labels.labels(), in.labels.labels());
             grid = in.labels.geometry();
-            manifest << c.file << " " << dst.string() << " " << (in.renumbered.empty() ? "labels" : "renumbered") << "\n";
+            manifest << c.file << " " << dst.string() << " "
+                     << (in.renumbered.empty() ? "labels" : "renumbered") << "\n";
         } else {
             const Volume in = readVolumeFile(src);
             writeVolumeFile(in, dst);
@@ -100,10 +108,21 @@ TEST(VolumeIO, EverySharedFileRoundTripsThroughNifti) {
             grid = in.geometry();
             manifest << c.file << " " << dst.string() << " volume\n";
         }
-        // The geometry as Engram sees it, for the nibabel comparison with the source header.
-        std::ofstream affine(out / (stem(c.file) + ".affine.txt"));
-        affine.precision(10);
-        for (double v : grid.rasAffine()) affine << v << " ";
+        recordAffine(c.file, grid);
+    }
+    // DICOM series, exported to NIfTI; the nibabel check compares them with the DICOM headers read by
+    // pydicom.
+    for (const char* folder :
+         {"dicom/ct-abdomen-20slice", "dicom/mr-brain-120slice", "dicom/dcmqi/ct-3slice"}) {
+        SCOPED_TRACE(folder);
+        const Volume in = loadDicomFolder(shared(folder));
+        const fs::path dst = out / (stem(folder) + ".nii.gz");
+        writeVolumeFile(in, dst);
+        const Volume back = readVolumeFile(dst);
+        EXPECT_TRUE(back.geometry().sameGrid(in.geometry(), 1e-4));
+        EXPECT_EQ(back.voxels(), in.voxels());
+        manifest << folder << " " << dst.string() << " dicom\n";
+        recordAffine(folder, in.geometry());
     }
 }
 
@@ -142,10 +161,12 @@ TEST(VolumeIO, BadNiftiFilesGetClearErrors) {
     const std::string raw = gunzip(src);
     const std::string gz = slurp(src);
 
-    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "truncated.nii.gz", gz.substr(0, gz.size() / 2))); },
-                            {"truncated.nii.gz", "truncated"});
-    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "cut.nii", raw.substr(0, raw.size() - 1000))); },
-                            {"cut.nii", "truncated"});
+    expectError<InputError>(
+        [&] { readVolumeFile(writeFile(dir / "truncated.nii.gz", gz.substr(0, gz.size() / 2))); },
+        {"truncated.nii.gz", "truncated"});
+    expectError<InputError>(
+        [&] { readVolumeFile(writeFile(dir / "cut.nii", raw.substr(0, raw.size() - 1000))); },
+        {"cut.nii", "truncated"});
     auto patchFloat = [&](std::size_t offset, float v) {
         std::string b = raw;
         std::memcpy(b.data() + offset, &v, 4);
@@ -159,10 +180,14 @@ TEST(VolumeIO, BadNiftiFilesGetClearErrors) {
     std::string shear = patchFloat(284, 1.5f);
     const std::int16_t zero = 0;
     std::memcpy(shear.data() + 252, &zero, 2);
-    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "shear.nii", shear)); }, {"shear.nii", "sheared"});
-    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "noise.nii", std::string(4000, 'x'))); }, {"noise.nii"});
-    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "empty.nii.gz", "")); }, {"empty.nii.gz", "empty"});
-    expectError<InputError>([&] { readVolumeFile(dir / "absent.nii.gz"); }, {"absent.nii.gz", "does not exist"});
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "shear.nii", shear)); },
+                            {"shear.nii", "sheared"});
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "noise.nii", std::string(4000, 'x'))); },
+                            {"noise.nii"});
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "empty.nii.gz", "")); },
+                            {"empty.nii.gz", "empty"});
+    expectError<InputError>([&] { readVolumeFile(dir / "absent.nii.gz"); },
+                            {"absent.nii.gz", "does not exist"});
     std::string badMgh(300, '\0');
     expectError<InputError>([&] { readVolumeFile(writeFile(dir / "bad.mgh", badMgh)); }, {"bad.mgh", "MGH"});
 }

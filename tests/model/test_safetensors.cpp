@@ -60,7 +60,8 @@ TEST(SafeTensors, TruncatedFileIsReportedBeforeUse) {
 
 TEST(SafeTensors, BadHeadersNameTheProblem) {
     EXPECT_THROW(SafeTensorsFile(writeBytes("short.safetensors", "abc").string()), WeightsError);
-    EXPECT_THROW(SafeTensorsFile(writeBytes("json.safetensors", withHeader("{not json", 0)).string()), WeightsError);
+    EXPECT_THROW(SafeTensorsFile(writeBytes("json.safetensors", withHeader("{not json", 0)).string()),
+                 WeightsError);
     const std::string wrongSize = R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}})";
     try {
         SafeTensorsFile(writeBytes("size.safetensors", withHeader(wrongSize, 12)).string());
@@ -70,12 +71,14 @@ TEST(SafeTensors, BadHeadersNameTheProblem) {
     }
     const std::string overlap =
         R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
-    EXPECT_THROW(SafeTensorsFile(writeBytes("overlap.safetensors", withHeader(overlap, 12)).string()), WeightsError);
+    EXPECT_THROW(SafeTensorsFile(writeBytes("overlap.safetensors", withHeader(overlap, 12)).string()),
+                 WeightsError);
     EXPECT_THROW(SafeTensorsFile((fs::path(ENGRAM_TEST_OUT) / "missing.safetensors").string()), WeightsError);
 }
 
 TEST(SafeTensors, HalfPrecisionTensorsLoad) {
-    const std::string json = R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"__metadata__":{"k":"v"}})";
+    const std::string json =
+        R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"__metadata__":{"k":"v"}})";
     std::string bytes = withHeader(json, 0) + std::string("\x00\x3c\x00\xc0", 4);  // 1.0, -2.0
     SafeTensorsFile f(writeBytes("half.safetensors", bytes).string());
     const auto t = f.load("h").to(torch::kFloat32);

@@ -4,15 +4,35 @@
 For every file the C++ round-trip test handled (test-out/roundtrip/manifest.txt):
   1. Engram's voxel->RAS affine for the source equals the affine nibabel reads from the source header;
   2. the NIfTI Engram wrote has that same affine (to 1e-4 mm) and the same voxels.
-NRRD sources, which nibabel does not read, get check 2 against Engram's affine only.
+NRRD sources, which nibabel does not read, get check 2 against Engram's affine only. DICOM series get
+check 1 against their headers read with pydicom (slices sorted by position along the normal) and check 2
+for the affine.
 """
 import os
 import sys
 
 import nibabel as nib
 import numpy as np
+import pydicom
 
 TOL = 1e-4
+
+
+def dicom_affine(folder):
+    """voxel -> RAS affine of a single-series folder, from ImagePosition/Orientation and PixelSpacing."""
+    headers = [pydicom.dcmread(os.path.join(folder, f), stop_before_pixels=True) for f in sorted(os.listdir(folder))]
+    row = np.array(headers[0].ImageOrientationPatient[:3], dtype=float)
+    col = np.array(headers[0].ImageOrientationPatient[3:], dtype=float)
+    normal = np.cross(row, col)
+    positions = sorted((np.array(h.ImagePositionPatient, dtype=float) for h in headers), key=lambda p: p @ normal)
+    step = (positions[-1] - positions[0]) @ normal / (len(positions) - 1)
+    dy, dx = (float(v) for v in headers[0].PixelSpacing)
+    lps = np.eye(4)
+    lps[:3, 0] = row * dx
+    lps[:3, 1] = col * dy
+    lps[:3, 2] = normal * step
+    lps[:3, 3] = positions[0]
+    return np.diag([-1, -1, 1, 1]) @ lps
 
 
 def main(out_dir, shared_dir):
@@ -32,7 +52,13 @@ def main(out_dir, shared_dir):
         problems = []
         if np.abs(out.affine - engram_affine).max() > TOL:
             problems.append("written affine differs from Engram's:\n%s\n%s" % (out.affine, engram_affine))
-        if not rel.endswith(".nrrd"):
+        if kind == "dicom":
+            ref_affine = dicom_affine(src)
+            diff = np.abs(ref_affine - engram_affine).max()
+            if diff > TOL:
+                problems.append("Engram's affine differs from the DICOM headers by %g mm:\n%s\n%s"
+                                % (diff, engram_affine, ref_affine))
+        elif not rel.endswith(".nrrd"):
             ref = nib.load(src)
             diff = np.abs(ref.affine - engram_affine).max()
             if diff > TOL:

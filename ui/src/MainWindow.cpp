@@ -32,8 +32,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     QAction* openFile = file->addAction(tr("&Open Volume..."));
     openFile->setShortcut(QKeySequence::Open);
     connect(openFile, &QAction::triggered, this, [this] {
-        const QString p = QFileDialog::getOpenFileName(this, tr("Open volume"), {},
-                                                       tr("Volumes (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd *.mgh *.mgz)"));
+        const QString p = QFileDialog::getOpenFileName(
+            this, tr("Open volume"), {},
+            tr("Volumes (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd *.mgh *.mgz)"));
         if (!p.isEmpty()) open(p);
     });
     QAction* openDicom = file->addAction(tr("Open &DICOM Folder..."));

@@ -11,7 +11,8 @@ namespace {
 
 vtkSmartPointer<vtkImageData> emptyImageOn(const ImageGeometry& g, int vtkType) {
     auto image = vtkSmartPointer<vtkImageData>::New();
-    image->SetDimensions(static_cast<int>(g.size[0]), static_cast<int>(g.size[1]), static_cast<int>(g.size[2]));
+    image->SetDimensions(static_cast<int>(g.size[0]), static_cast<int>(g.size[1]),
+                         static_cast<int>(g.size[2]));
     image->SetSpacing(g.spacing.data());
     image->SetOrigin(g.origin.data());
     double d[9];
@@ -32,7 +33,8 @@ vtkSmartPointer<vtkImageData> toVtkImage(const Volume& volume) {
 
 vtkSmartPointer<vtkImageData> toVtkImage(const LabelMap& labels) {
     auto image = emptyImageOn(labels.geometry(), VTK_UNSIGNED_CHAR);
-    std::copy(labels.labels().begin(), labels.labels().end(), static_cast<unsigned char*>(image->GetScalarPointer()));
+    std::copy(labels.labels().begin(), labels.labels().end(),
+              static_cast<unsigned char*>(image->GetScalarPointer()));
     return image;
 }
 

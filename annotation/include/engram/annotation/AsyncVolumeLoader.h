@@ -18,7 +18,7 @@ namespace engram {
 
 class AsyncVolumeLoader : public QObject {
     Q_OBJECT
-public:
+  public:
     explicit AsyncVolumeLoader(QObject* parent = nullptr);
     ~AsyncVolumeLoader() override;
 
@@ -31,14 +31,14 @@ public:
     // Blocks until the current job has finished (for tests and shutdown; never call from a GUI slot).
     void waitForFinished();
 
-Q_SIGNALS:
+  Q_SIGNALS:
     void progress(double fraction, const QString& stage);
     void volumeLoaded(std::shared_ptr<engram::Volume> volume);
     void seriesFound(std::vector<engram::DicomSeriesInfo> series);
     void failed(const QString& message);
     void cancelled();
 
-private:
+  private:
     template <typename Job>
     void start(Job job);
 

@@ -25,7 +25,7 @@ struct DicomImageHeader {
     std::string sopClassUid, sopInstanceUid;
     int rows = 0, columns = 0, frames = 1;
     std::optional<Vec3> position;                       // ImagePositionPatient
-    std::optional<std::array<double, 6>> orientation;  // ImageOrientationPatient (row, column cosines)
+    std::optional<std::array<double, 6>> orientation;   // ImageOrientationPatient (row, column cosines)
     std::optional<std::array<double, 2>> pixelSpacing;  // PixelSpacing (between rows, between columns)
     std::optional<double> sliceThickness;
     double gantryTilt = 0.0;

@@ -9,19 +9,19 @@ namespace engram {
 
 // Input that cannot be used: unreadable, corrupt, inconsistent, or not matching what it is paired with.
 class InputError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 // A file could not be written. The target is left as it was (writes are atomic).
 class OutputError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 // The user cancelled a long operation through its ProgressReporter.
 class Cancelled : public std::runtime_error {
-public:
+  public:
     Cancelled() : std::runtime_error("cancelled") {}
 };
 

@@ -10,7 +10,7 @@
 namespace engram {
 
 class LabelMap {
-public:
+  public:
     LabelMap() = default;
     // All voxels background.
     explicit LabelMap(const ImageGeometry& geometry);
@@ -20,15 +20,19 @@ public:
     const ImageGeometry& geometry() const { return geometry_; }
     const std::vector<std::uint8_t>& labels() const { return labels_; }
     std::vector<std::uint8_t>& labels() { return labels_; }
-    std::uint8_t at(std::int64_t i, std::int64_t j, std::int64_t k) const { return labels_[geometry_.offset(i, j, k)]; }
-    void set(std::int64_t i, std::int64_t j, std::int64_t k, std::uint8_t v) { labels_[geometry_.offset(i, j, k)] = v; }
+    std::uint8_t at(std::int64_t i, std::int64_t j, std::int64_t k) const {
+        return labels_[geometry_.offset(i, j, k)];
+    }
+    void set(std::int64_t i, std::int64_t j, std::int64_t k, std::uint8_t v) {
+        labels_[geometry_.offset(i, j, k)] = v;
+    }
 
     // Voxel count per label value (index 0 = background).
     std::array<std::int64_t, 256> histogram() const;
     // Label values > 0 that occur, ascending.
     std::vector<std::uint8_t> labelsPresent() const;
 
-private:
+  private:
     ImageGeometry geometry_;
     std::vector<std::uint8_t> labels_;
 };

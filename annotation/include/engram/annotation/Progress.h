@@ -11,7 +11,7 @@
 namespace engram {
 
 class ProgressReporter {
-public:
+  public:
     using Callback = std::function<void(double fraction, const std::string& stage)>;
 
     ProgressReporter() : cancel_(std::make_shared<std::atomic<bool>>(false)) {}
@@ -26,7 +26,7 @@ public:
     // A reporter for a sub-range [from, to] of this one's progress, sharing the cancel flag.
     ProgressReporter subRange(double from, double to) const;
 
-private:
+  private:
     Callback callback_;
     std::shared_ptr<std::atomic<bool>> cancel_;
 };

@@ -44,7 +44,7 @@ struct AnatomyEntry {
 };
 
 class AnatomyCatalog {
-public:
+  public:
     static const std::vector<AnatomyEntry>& entries();
     // Case-insensitive match on the code meaning ("liver", "Left kidney"); nullopt when not in the table.
     static std::optional<AnatomyEntry> find(const std::string& name);
@@ -54,7 +54,7 @@ public:
 
 // The ordered segment list of a document. Label values are unique.
 class SegmentList {
-public:
+  public:
     const std::vector<Segment>& segments() const { return segments_; }
     bool empty() const { return segments_.empty(); }
 
@@ -70,7 +70,7 @@ public:
     // Default names/colours for label values without a segment ("Segment 7").
     static Segment defaultFor(std::uint8_t label);
 
-private:
+  private:
     std::vector<Segment> segments_;
 };
 

@@ -29,16 +29,16 @@ struct DicomIdentity {
 };
 
 struct VolumeMetadata {
-    std::string sourcePath;           // the file or folder it was read from
-    std::string sourcePixelType;      // e.g. "int16", "float32", as in the source
-    std::string modality;             // "CT", "MR", ... or empty when unknown
-    std::string description;          // series description or file name, for titles and lists
+    std::string sourcePath;       // the file or folder it was read from
+    std::string sourcePixelType;  // e.g. "int16", "float32", as in the source
+    std::string modality;         // "CT", "MR", ... or empty when unknown
+    std::string description;      // series description or file name, for titles and lists
     std::optional<DicomIdentity> dicom;
     std::vector<std::string> warnings;  // geometry issues found while loading (tilt, uneven spacing, ...)
 };
 
 class Volume {
-public:
+  public:
     Volume() = default;
     // Throws std::invalid_argument when voxels.size() != geometry.voxelCount().
     Volume(ImageGeometry geometry, std::vector<float> voxels, VolumeMetadata metadata = {});
@@ -46,7 +46,9 @@ public:
     const ImageGeometry& geometry() const { return geometry_; }
     const std::vector<float>& voxels() const { return voxels_; }
     std::vector<float>& voxels() { return voxels_; }
-    float at(std::int64_t i, std::int64_t j, std::int64_t k) const { return voxels_[geometry_.offset(i, j, k)]; }
+    float at(std::int64_t i, std::int64_t j, std::int64_t k) const {
+        return voxels_[geometry_.offset(i, j, k)];
+    }
 
     VolumeMetadata& metadata() { return metadata_; }
     const VolumeMetadata& metadata() const { return metadata_; }
@@ -54,7 +56,7 @@ public:
     // Minimum and maximum voxel value; {0, 0} for an empty volume.
     std::pair<float, float> valueRange() const;
 
-private:
+  private:
     ImageGeometry geometry_;
     std::vector<float> voxels_;
     VolumeMetadata metadata_;

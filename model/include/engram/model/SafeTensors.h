@@ -16,7 +16,7 @@ namespace engram::model {
 
 // A weights file that cannot be used; the message names the file and, where it applies, the tensor.
 class WeightsError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -27,7 +27,7 @@ struct TensorEntry {
 };
 
 class SafeTensorsFile {
-public:
+  public:
     // Throws WeightsError when the file is missing, truncated or its header is invalid.
     explicit SafeTensorsFile(std::string path);
 
@@ -39,7 +39,7 @@ public:
     // The tensor as stored (F32, F16, BF16, I64, I32, U8, BOOL). Throws WeightsError for an unknown name.
     torch::Tensor load(const std::string& name) const;
 
-private:
+  private:
     std::string path_;
     std::uint64_t dataOffset_ = 0;
     std::map<std::string, TensorEntry> entries_;

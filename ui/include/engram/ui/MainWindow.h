@@ -17,17 +17,17 @@ namespace engram::ui {
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
-public:
+  public:
     explicit MainWindow(QWidget* parent = nullptr);
 
     // Starts loading a file or DICOM folder in the background.
     void open(const QString& path);
     const Volume* volume() const { return volume_.get(); }
 
-Q_SIGNALS:
+  Q_SIGNALS:
     void volumeChanged();
 
-private:
+  private:
     void showVolume(std::shared_ptr<Volume> volume);
     void showError(const QString& message);
     void setBusy(bool busy);
