@@ -4,9 +4,12 @@
 #include <engram/annotation/DicomSeries.h>
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/VolumeIO.h>
+#include <engram/model/Parity.h>
+#include <engram/model/SafeTensors.h>
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -31,7 +34,9 @@ const char* kUsageText =
     "      [--segment-names <file>]     lines 'value name' (e.g. '1 Liver'); known anatomy gets its SNOMED "
     "code\n"
     "      [--series <key>] [--description <text>]\n"
-    "exit codes: 0 ok, 2 usage, 3 unusable input, 4 cannot write output\n";
+    "  check-parity <case.safetensors> [--literal]\n"
+    "                                   run a SAM-Med3D parity case; exit 1 when a tensor differs > 1e-4\n"
+    "exit codes: 0 ok, 1 parity failure, 2 usage, 3 unusable input, 4 cannot write output\n";
 
 struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -163,6 +168,20 @@ SegmentList segmentsFor(const LabelMap& labels, const std::string& namesFile) {
     return list;
 }
 
+int checkParity(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("check-parity takes one case file");
+    model::ParityOptions options;
+    options.literalEncoder = a.flag("literal");
+    const auto results = model::runSamMed3DParity(a.positional[0], options);
+    int failed = 0;
+    for (const auto& r : results) {
+        std::printf("%-40s max abs diff %.3g  %s\n", r.name.c_str(), r.maxAbsDiff, r.pass() ? "ok" : "FAIL");
+        failed += !r.pass();
+    }
+    std::printf("%zu passed, %d failed\n", results.size() - failed, failed);
+    return failed == 0 ? kOk : 1;
+}
+
 int exportSeg(const Args& a) {
     const Volume image = loadDicomFolder(a.option("image", true), a.option("series"));
     const LabelMap labels = readLabelFile(a.option("labels", true), image.geometry()).labels;
@@ -188,6 +207,7 @@ int main(int argc, char** argv) {
         if (command == "info") return info(parse(argc, argv, {}));
         if (command == "convert") return convert(parse(argc, argv, {"labels"}));
         if (command == "export-seg") return exportSeg(parse(argc, argv, {}));
+        if (command == "check-parity") return checkParity(parse(argc, argv, {"literal"}));
         if (command == "--help" || command == "-h" || command == "help") {
             std::cout << kUsageText;
             return kOk;
@@ -197,6 +217,9 @@ int main(int argc, char** argv) {
         std::cerr << "engram-cli: " << e.what() << "\n" << kUsageText;
         return kUsage;
     } catch (const InputError& e) {
+        std::cerr << "engram-cli: " << e.what() << "\n";
+        return kBadInput;
+    } catch (const model::WeightsError& e) {
         std::cerr << "engram-cli: " << e.what() << "\n";
         return kBadInput;
     } catch (const OutputError& e) {

@@ -19,6 +19,8 @@ expect 0 "int16" info "$out/ct.nii.gz"
 expect 0 "wrote" convert --labels "$d/dicom/dcmqi/liver_seg.nrrd" "$out/liver.nii.gz"
 printf '1 Liver\n' > "$out/names.txt"
 expect 0 "1 segments" export-seg --image "$d/dicom/dcmqi/ct-3slice" --labels "$out/liver.nii.gz" --out "$out/liver.dcm" --segment-names "$out/names.txt"
+expect 0 "10 passed, 0 failed" check-parity "$shared/parity/sam-med3d-tiny-seed1.safetensors"
+expect 3 "not a safetensors file" check-parity "$out/names.txt"
 expect 2 "usage" frobnicate
 expect 2 "missing --out" export-seg --image "$d/dicom/dcmqi/ct-3slice" --labels "$out/liver.nii.gz"
 expect 3 "does not exist" info "$out/nothing.nii.gz"

@@ -1,0 +1,67 @@
+#include <engram/model/StateDict.h>
+
+#include <spdlog/spdlog.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <set>
+#include <sstream>
+
+namespace engram::model {
+namespace {
+
+std::string shapeOf(c10::IntArrayRef s) {
+    std::ostringstream o;
+    o << "[";
+    for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+    o << "]";
+    return o.str();
+}
+
+}  // namespace
+
+void loadStateDict(torch::nn::Module& module, const SafeTensorsFile& file, const std::string& prefix,
+                   bool strict) {
+    std::vector<std::pair<std::string, torch::Tensor>> targets;
+    for (const auto& p : module.named_parameters(true)) targets.emplace_back(p.key(), p.value());
+    for (const auto& b : module.named_buffers(true)) targets.emplace_back(b.key(), b.value());
+
+    std::vector<std::string> problems;
+    std::set<std::string> used;
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+    for (const auto& [name, target] : targets) {
+        const std::string key = prefix + name;
+        used.insert(key);
+        const auto it = file.entries().find(key);
+        if (it == file.entries().end()) {
+            problems.push_back("missing '" + key + "' " + shapeOf(target.sizes()));
+            continue;
+        }
+        if (c10::IntArrayRef(it->second.shape) != target.sizes()) {
+            problems.push_back("'" + key + "' has shape " + shapeOf(it->second.shape) +
+                               ", the network expects " + shapeOf(target.sizes()));
+            continue;
+        }
+        const torch::Tensor t = file.load(key);
+        if (t.is_floating_point() && !torch::isfinite(t).all().item<bool>()) {
+            problems.push_back("'" + key + "' holds NaN or infinite values");
+            continue;
+        }
+        copies.emplace_back(target, t);
+    }
+    if (strict)
+        for (const auto& [key, entry] : file.entries())
+            if (key.compare(0, prefix.size(), prefix) == 0 && !used.count(key))
+                problems.push_back("unexpected '" + key + "' " + shapeOf(entry.shape));
+    if (!problems.empty()) {
+        std::string message = "Weights " + file.path() + " do not fit the network (" +
+                              std::to_string(problems.size()) + " problems):";
+        for (size_t i = 0; i < problems.size() && i < 20; ++i) message += "\n  " + problems[i];
+        if (problems.size() > 20) message += "\n  ...";
+        throw WeightsError(message);
+    }
+    torch::NoGradGuard noGrad;
+    for (auto& [target, source] : copies) target.copy_(source.to(target.dtype()));
+    spdlog::info("loaded {} tensors from {}", copies.size(), file.path());
+}
+
+}  // namespace engram::model
