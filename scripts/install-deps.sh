@@ -14,7 +14,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev xvfb xauth
   # reference tools used by the tests: dciodvfy, dcmdump, nibabel, pydicom
-  dicom3tools dcmtk libgdcm-tools python3-nibabel python3-pydicom python3-numpy
+  dicom3tools dcmtk libgdcm-tools python3-nibabel python3-pydicom python3-numpy python3-torch
 )
 
 missing=()
