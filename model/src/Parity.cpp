@@ -21,6 +21,11 @@ std::vector<ParityResult> runSamMed3DParity(const std::string& casePath, const P
     SamMed3D net(config);
     loadStateDict(*net, file, "model.");
     net->eval();
+    const torch::Device device(options.device == "cuda" ? torch::kCUDA : torch::kCPU);
+    const auto dtype = options.dtype == "bf16"  ? torch::kBFloat16
+                       : options.dtype == "f16" ? torch::kFloat16
+                                                : torch::kFloat32;
+    net->to(device, dtype);
     net->image_encoder->mode =
         options.literalEncoder ? EncoderAttentionMode::Literal : EncoderAttentionMode::Exact;
     torch::NoGradGuard noGrad;
@@ -40,10 +45,10 @@ std::vector<ParityResult> runSamMed3DParity(const std::string& casePath, const P
         results.push_back(r);
     };
 
-    const auto image = file.load("input.image");
-    const auto coords = file.load("input.point_coords");
-    const auto labels = file.load("input.point_labels");
-    const auto prev = file.load("input.prev_low_res_logits");
+    const auto image = file.load("input.image").to(device, dtype);
+    const auto coords = file.load("input.point_coords").to(device, dtype);
+    const auto labels = file.load("input.point_labels").to(device);
+    const auto prev = file.load("input.prev_low_res_logits").to(device, dtype);
 
     const auto embedding = net->image_encoder->forward(image);
     compare("image_embedding", embedding);

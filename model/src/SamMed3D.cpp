@@ -296,9 +296,11 @@ PositionEmbeddingRandomImpl::PositionEmbeddingRandomImpl(int features) {
 }
 
 torch::Tensor PositionEmbeddingRandomImpl::encode(const torch::Tensor& unitCoords) {
-    auto c = torch::matmul(2 * unitCoords - 1, positional_encoding_gaussian_matrix) * (2 * M_PI);
+    // Always in float32: 2*pi*coords reaches tens of radians, where half-precision sines are meaningless.
+    const auto g = positional_encoding_gaussian_matrix.to(torch::kFloat32);
+    const auto c = torch::matmul(2 * unitCoords.to(torch::kFloat32) - 1, g) * (2 * M_PI);
     const auto s = torch::sin(c);
-    return torch::cat({s, torch::cos(c), s}, -1);  // QUIRK 2: [sin, cos, sin]
+    return torch::cat({s, torch::cos(c), s}, -1).to(positional_encoding_gaussian_matrix.scalar_type());  // QUIRK 2
 }
 
 torch::Tensor PositionEmbeddingRandomImpl::dense(int side) {

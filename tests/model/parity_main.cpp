@@ -1,9 +1,10 @@
-// engram_parity <case.safetensors> [--literal]: runs a SAM-Med3D parity case (shared/parity/README.md) and
-// exits non-zero when any expected tensor differs by more than 1e-4.
+// engram_parity <case.safetensors> [--literal] [--device cuda] [--dtype bf16|f16] [--tolerance T]: runs a
+// SAM-Med3D parity case (shared/parity/README.md); exits non-zero when a tensor differs by more than T (1e-4).
 #include <engram/model/Parity.h>
 #include <engram/model/SafeTensors.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 int main(int argc, char** argv) {
@@ -12,7 +13,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     engram::model::ParityOptions options;
-    options.literalEncoder = argc > 2 && std::strcmp(argv[2], "--literal") == 0;
+    for (int i = 2; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--literal")) options.literalEncoder = true;
+        else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) options.device = argv[++i];
+        else if (!std::strcmp(argv[i], "--dtype") && i + 1 < argc) options.dtype = argv[++i];
+        else if (!std::strcmp(argv[i], "--tolerance") && i + 1 < argc) options.tolerance = std::atof(argv[++i]);
+    }
     try {
         const auto results = engram::model::runSamMed3DParity(argv[1], options);
         int failed = 0;
@@ -26,5 +32,8 @@ int main(int argc, char** argv) {
     } catch (const engram::model::WeightsError& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 3;
+    } catch (const std::exception& e) {  // a device or dtype the LibTorch build does not support
+        std::fprintf(stderr, "engram_parity: %s\n", e.what());
+        return 4;
     }
 }

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Gathers what scripts/gpu-check.sh needs on a bare GPU host into .gpu-deps/ (ignored by git): the header-only
+# dependencies from this machine's Debian packages and the shared parity case.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -rf .gpu-deps && mkdir -p .gpu-deps/include .gpu-deps/shared
+cp -r /usr/include/spdlog /usr/include/fmt /usr/include/nlohmann .gpu-deps/include/
+cp -r ../shared/parity .gpu-deps/shared/
+du -sh .gpu-deps
