@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf .gpu-deps && mkdir -p .gpu-deps/include .gpu-deps/shared
 cp -r /usr/include/spdlog /usr/include/fmt /usr/include/nlohmann .gpu-deps/include/
-cp -r ../shared/parity .gpu-deps/shared/
+mkdir -p .gpu-deps/shared/parity && cp ../shared/parity/sam-med3d-tiny-seed1.safetensors .gpu-deps/shared/parity/
 du -sh .gpu-deps
