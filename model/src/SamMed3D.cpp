@@ -300,7 +300,8 @@ torch::Tensor PositionEmbeddingRandomImpl::encode(const torch::Tensor& unitCoord
     const auto g = positional_encoding_gaussian_matrix.to(torch::kFloat32);
     const auto c = torch::matmul(2 * unitCoords.to(torch::kFloat32) - 1, g) * (2 * M_PI);
     const auto s = torch::sin(c);
-    return torch::cat({s, torch::cos(c), s}, -1).to(positional_encoding_gaussian_matrix.scalar_type());  // QUIRK 2
+    return torch::cat({s, torch::cos(c), s}, -1)
+        .to(positional_encoding_gaussian_matrix.scalar_type());  // QUIRK 2
 }
 
 torch::Tensor PositionEmbeddingRandomImpl::dense(int side) {

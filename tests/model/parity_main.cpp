@@ -1,5 +1,6 @@
 // engram_parity <case.safetensors> [--literal] [--device cuda] [--dtype bf16|f16] [--tolerance T]: runs a
-// SAM-Med3D parity case (shared/parity/README.md); exits non-zero when a tensor differs by more than T (1e-4).
+// SAM-Med3D parity case (shared/parity/README.md); exits non-zero when a tensor differs by more than T
+// (1e-4).
 #include <engram/model/Parity.h>
 #include <engram/model/SafeTensors.h>
 
@@ -14,10 +15,14 @@ int main(int argc, char** argv) {
     }
     engram::model::ParityOptions options;
     for (int i = 2; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--literal")) options.literalEncoder = true;
-        else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) options.device = argv[++i];
-        else if (!std::strcmp(argv[i], "--dtype") && i + 1 < argc) options.dtype = argv[++i];
-        else if (!std::strcmp(argv[i], "--tolerance") && i + 1 < argc) options.tolerance = std::atof(argv[++i]);
+        if (!std::strcmp(argv[i], "--literal"))
+            options.literalEncoder = true;
+        else if (!std::strcmp(argv[i], "--device") && i + 1 < argc)
+            options.device = argv[++i];
+        else if (!std::strcmp(argv[i], "--dtype") && i + 1 < argc)
+            options.dtype = argv[++i];
+        else if (!std::strcmp(argv[i], "--tolerance") && i + 1 < argc)
+            options.tolerance = std::atof(argv[++i]);
     }
     try {
         const auto results = engram::model::runSamMed3DParity(argv[1], options);

@@ -18,8 +18,8 @@ struct ParityResult {
 struct ParityOptions {
     bool literalEncoder = false;  // the reference's padded windowed attention instead of the exact fast path
     double tolerance = 1e-4;
-    std::string device = "cpu";   // "cpu" or "cuda"
-    std::string dtype = "f32";    // "f32", "bf16" or "f16": the network and inputs are cast to it
+    std::string device = "cpu";  // "cpu" or "cuda"
+    std::string dtype = "f32";   // "f32", "bf16" or "f16": the network and inputs are cast to it
 };
 
 // Throws WeightsError when the case file cannot be used.
