@@ -86,6 +86,10 @@ Point3 Grid::worldToIndex(const Point3& world) const {
     return idx;
 }
 
+bool RegionMask::touchesCropBorder() const {
+    return std::any_of(touchedFaces.begin(), touchedFaces.end(), [](bool t) { return t; });
+}
+
 std::int64_t RegionMask::count() const {
     return std::count_if(mask.begin(), mask.end(), [](std::uint8_t v) { return v != 0; });
 }
@@ -182,9 +186,10 @@ RegionMask ModelCrop::pasteBackFull(const torch::Tensor& cropLogits, const Grid&
             }
     // Border contact: any positive logit on a face of the crop.
     const auto pos = logits.gt(0);
-    for (int d = 0; d < 3 && !out.touchesCropBorder; ++d)
-        out.touchesCropBorder =
-            pos.select(d, 0).any().item<bool>() || pos.select(d, n - 1).any().item<bool>();
+    for (int d = 0; d < 3; ++d) {
+        out.touchedFaces[d * 2] = pos.select(d, 0).any().item<bool>();
+        out.touchedFaces[d * 2 + 1] = pos.select(d, n - 1).any().item<bool>();
+    }
     return out;
 }
 

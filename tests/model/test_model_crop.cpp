@@ -106,7 +106,7 @@ TEST(ModelCrop, SphereSurvivesCropAndPasteBackExactlyOnAMatchingGrid) {
     for (float t : truth) ones += t > 0.5f;
     EXPECT_EQ(differ, 0);
     EXPECT_EQ(m.count(), ones);
-    EXPECT_FALSE(m.touchesCropBorder);
+    EXPECT_FALSE(m.touchesCropBorder());
 }
 
 TEST(ModelCrop, SphereOnAnObliqueAnisotropicGridKeepsItsShape) {
@@ -161,5 +161,8 @@ TEST(ModelCrop, PredictionReachingTheFaceIsFlagged) {
                 longRod[static_cast<std::size_t>(i + 300 * (j + 60 * k))] = 1.0f;
     const ModelCrop crop(g.indexToWorld({150, 30, 30}));
     const auto x = crop.resample(g, longRod.data());
-    EXPECT_TRUE(crop.pasteBackFull(x.reshape({128, 128, 128}) * 2 - 1, g).touchesCropBorder);
+    const RegionMask m = crop.pasteBackFull(x.reshape({128, 128, 128}) * 2 - 1, g);
+    EXPECT_TRUE(m.touchesCropBorder());
+    // The rod runs along source i = LPS x, which is crop axis 0 (Right = -x): both axis-0 faces, no others.
+    EXPECT_EQ(m.touchedFaces, (std::array<bool, 6>{true, true, false, false, false, false}));
 }

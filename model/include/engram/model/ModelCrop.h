@@ -41,8 +41,10 @@ struct CropOptions {
 struct RegionMask {
     std::array<std::int64_t, 3> begin{0, 0, 0}, size{0, 0, 0};
     std::vector<std::uint8_t> mask;  // size[0]*size[1]*size[2], i fastest
-    bool touchesCropBorder =
-        false;  // the prediction reaches a face of the crop: the target may extend beyond
+    // Faces of the crop the prediction reaches (index axis * 2 + (0 low, 1 high)): the target may go on
+    // there.
+    std::array<bool, 6> touchedFaces{};
+    bool touchesCropBorder() const;
     std::int64_t count() const;
 };
 
