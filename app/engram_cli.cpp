@@ -152,20 +152,7 @@ SegmentList segmentsFor(const LabelMap& labels, const std::string& namesFile) {
             names[value] = name;
         }
     }
-    SegmentList list;
-    for (std::uint8_t v : labels.labelsPresent()) {
-        Segment s = SegmentList::defaultFor(v);
-        if (auto it = names.find(v); it != names.end()) {
-            s.name = it->second;
-            if (auto e = AnatomyCatalog::find(s.name)) {
-                s.category = e->category;
-                s.type = e->type;
-                s.color = e->color;
-            }
-        }
-        list.put(s);
-    }
-    return list;
+    return SegmentList::forLabels(labels.labelsPresent(), names);
 }
 
 int checkParity(const Args& a) {

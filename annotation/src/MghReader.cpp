@@ -2,7 +2,7 @@
 
 #include <engram/annotation/Errors.h>
 
-#include <zlib.h>
+#include "GzFile.h"
 
 #include <cmath>
 #include <cstring>
@@ -13,39 +13,9 @@ namespace {
 
 constexpr int kHeaderBytes = 284;
 
-class GzFile {
-  public:
-    explicit GzFile(const std::filesystem::path& path) : file_(gzopen(path.c_str(), "rb")) {}
-    ~GzFile() {
-        if (file_) gzclose(file_);
-    }
-    GzFile(const GzFile&) = delete;
-    GzFile& operator=(const GzFile&) = delete;
-    bool ok() const { return file_ != nullptr; }
-    // Reads exactly n bytes; false on a short read or a decompression error.
-    bool read(void* out, std::size_t n) {
-        auto* p = static_cast<unsigned char*>(out);
-        while (n > 0) {
-            const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n, 1u << 30));
-            const int got = gzread(file_, p, chunk);
-            if (got <= 0) return false;
-            p += got;
-            n -= static_cast<std::size_t>(got);
-        }
-        return true;
-    }
-
-  private:
-    gzFile file_;
-};
-
 template <typename T>
 T bigEndian(const unsigned char* p) {
-    unsigned char b[sizeof(T)];
-    for (std::size_t i = 0; i < sizeof(T); ++i) b[i] = p[sizeof(T) - 1 - i];
-    T v;
-    std::memcpy(&v, b, sizeof(T));
-    return v;
+    return loadScalar<T>(p, true);  // x86-64 and ARM64 hosts are little-endian
 }
 
 }  // namespace

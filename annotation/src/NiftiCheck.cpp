@@ -2,7 +2,7 @@
 
 #include <engram/annotation/Errors.h>
 
-#include <zlib.h>
+#include "GzFile.h"
 
 #include <cmath>
 #include <cstdint>
@@ -15,28 +15,18 @@ namespace {
 
 template <typename T>
 T field(const unsigned char* h, std::size_t offset, bool swap) {
-    unsigned char b[sizeof(T)];
-    std::memcpy(b, h + offset, sizeof(T));
-    if (swap)
-        for (std::size_t i = 0; i < sizeof(T) / 2; ++i) std::swap(b[i], b[sizeof(T) - 1 - i]);
-    T v;
-    std::memcpy(&v, b, sizeof(T));
-    return v;
+    return loadScalar<T>(h + offset, swap);
 }
 
 }  // namespace
 
 void checkNifti(const std::filesystem::path& path) {
     const std::string name = path.string();
-    gzFile f = gzopen(path.c_str(), "rb");
-    if (!f) throw InputError("Cannot read " + name + ": the file cannot be opened.");
-    struct Closer {
-        gzFile f;
-        ~Closer() { gzclose(f); }
-    } closer{f};
+    GzFile f(path);
+    if (!f.ok()) throw InputError("Cannot read " + name + ": the file cannot be opened.");
 
     unsigned char h[348];
-    if (gzread(f, h, sizeof(h)) != static_cast<int>(sizeof(h)))
+    if (!f.read(h, sizeof(h)))
         throw InputError("Cannot read " + name + ": the file is truncated (shorter than a NIfTI header).");
     bool swap = false;
     if (field<std::int32_t>(h, 0, false) != 348) {
@@ -75,12 +65,9 @@ void checkNifti(const std::filesystem::path& path) {
     std::uint64_t total = sizeof(h);
     std::vector<char> buf(1 << 20);
     for (;;) {
-        const int got = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
-        if (got < 0) {
-            int err = 0;
-            const char* msg = gzerror(f, &err);
-            throw InputError("Cannot read " + name + ": the compressed data is damaged (" + msg + ").");
-        }
+        const int got = f.readSome(buf.data(), static_cast<unsigned>(buf.size()));
+        if (got < 0)
+            throw InputError("Cannot read " + name + ": the compressed data is damaged (" + f.error() + ").");
         if (got == 0) break;
         total += static_cast<std::uint64_t>(got);
         if (total >= expected) break;

@@ -82,18 +82,36 @@ Segment SegmentList::defaultFor(std::uint8_t label) {
     return s;
 }
 
-Segment& SegmentList::add(const std::string& name) {
-    int label = 1;
-    while (label < 256 && find(static_cast<std::uint8_t>(label))) ++label;
-    if (label == 256) throw std::length_error("all 255 segment labels are in use");
-    Segment s = defaultFor(static_cast<std::uint8_t>(label));
+namespace {
+
+Segment named(std::uint8_t label, const std::string& name) {
+    Segment s = SegmentList::defaultFor(label);
     s.name = name;
     if (auto entry = AnatomyCatalog::find(name)) {
         s.category = entry->category;
         s.type = entry->type;
         s.color = entry->color;
     }
-    return put(s);
+    return s;
+}
+
+}  // namespace
+
+Segment& SegmentList::add(const std::string& name) {
+    int label = 1;
+    while (label < 256 && find(static_cast<std::uint8_t>(label))) ++label;
+    if (label == 256) throw std::length_error("all 255 segment labels are in use");
+    return put(named(static_cast<std::uint8_t>(label), name));
+}
+
+SegmentList SegmentList::forLabels(const std::vector<std::uint8_t>& labels,
+                                   const std::map<int, std::string>& names) {
+    SegmentList list;
+    for (std::uint8_t v : labels) {
+        const auto it = names.find(v);
+        list.put(it == names.end() ? defaultFor(v) : named(v, it->second));
+    }
+    return list;
 }
 
 Segment& SegmentList::put(const Segment& segment) {

@@ -18,20 +18,9 @@ namespace {
 const fs::path kOut = fs::path(ENGRAM_TEST_OUT) / "seg";
 
 SegmentList namedSegments(const LabelMap& labels, const std::vector<std::string>& names) {
-    SegmentList list;
-    for (std::uint8_t v : labels.labelsPresent()) {
-        Segment s = SegmentList::defaultFor(v);
-        if (v <= names.size()) {
-            s.name = names[v - 1];
-            if (auto e = AnatomyCatalog::find(s.name)) {
-                s.category = e->category;
-                s.type = e->type;
-                s.color = e->color;
-            }
-        }
-        list.put(s);
-    }
-    return list;
+    std::map<int, std::string> byValue;
+    for (std::size_t i = 0; i < names.size(); ++i) byValue[int(i) + 1] = names[i];
+    return SegmentList::forLabels(labels.labelsPresent(), byValue);
 }
 
 // Two overlapping-free spheres on the 120-slice MR grid.

@@ -39,18 +39,26 @@ std::vector<float> sphere(const Grid& g, const Point3& centre, double radius) {
     return v;
 }
 
-double dice(const RegionMask& m, const Grid& g, const std::vector<float>& truth) {
-    std::int64_t inter = 0, a = 0, b = 0;
-    for (float t : truth) b += t > 0.5f;
+// Calls f(mask value, truth value) for every voxel of the region.
+template <typename F>
+void forEachRegionVoxel(const RegionMask& m, const Grid& g, const std::vector<float>& truth, F&& f) {
     std::size_t v = 0;
     for (std::int64_t k = 0; k < m.size[2]; ++k)
         for (std::int64_t j = 0; j < m.size[1]; ++j)
             for (std::int64_t i = 0; i < m.size[0]; ++i, ++v) {
                 const auto off =
                     (m.begin[0] + i) + g.size[0] * ((m.begin[1] + j) + g.size[1] * (m.begin[2] + k));
-                a += m.mask[v];
-                inter += m.mask[v] && truth[static_cast<std::size_t>(off)] > 0.5f;
+                f(m.mask[v] != 0, truth[static_cast<std::size_t>(off)] > 0.5f);
             }
+}
+
+double dice(const RegionMask& m, const Grid& g, const std::vector<float>& truth) {
+    std::int64_t inter = 0, a = 0, b = 0;
+    for (float t : truth) b += t > 0.5f;
+    forEachRegionVoxel(m, g, truth, [&](bool in, bool ref) {
+        a += in;
+        inter += in && ref;
+    });
     return 2.0 * double(inter) / double(a + b);
 }
 
@@ -95,14 +103,7 @@ TEST(ModelCrop, SphereSurvivesCropAndPasteBackExactlyOnAMatchingGrid) {
     const auto x = crop.resample(g, truth.data());
     const RegionMask m = crop.pasteBackFull(x.reshape({128, 128, 128}) * 2 - 1, g);
     std::int64_t differ = 0, ones = 0;
-    std::size_t v = 0;
-    for (std::int64_t k = 0; k < m.size[2]; ++k)
-        for (std::int64_t j = 0; j < m.size[1]; ++j)
-            for (std::int64_t i = 0; i < m.size[0]; ++i, ++v) {
-                const auto off =
-                    (m.begin[0] + i) + g.size[0] * ((m.begin[1] + j) + g.size[1] * (m.begin[2] + k));
-                differ += (m.mask[v] != 0) != (truth[static_cast<std::size_t>(off)] > 0.5f);
-            }
+    forEachRegionVoxel(m, g, truth, [&](bool in, bool ref) { differ += in != ref; });
     for (float t : truth) ones += t > 0.5f;
     EXPECT_EQ(differ, 0);
     EXPECT_EQ(m.count(), ones);

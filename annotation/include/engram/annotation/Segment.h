@@ -5,6 +5,7 @@
 // any concept can also be entered by hand.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,10 @@ class SegmentList {
 
     // Default names/colours for label values without a segment ("Segment 7").
     static Segment defaultFor(std::uint8_t label);
+    // One segment per label value in `labels` (ascending), named from `names` where it has the value, with
+    // the AnatomyCatalog's concept and colour when the name is known, defaults otherwise.
+    static SegmentList forLabels(const std::vector<std::uint8_t>& labels,
+                                 const std::map<int, std::string>& names);
 
   private:
     std::vector<Segment> segments_;
