@@ -9,7 +9,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -160,13 +159,9 @@ int checkParity(const Args& a) {
     model::ParityOptions options;
     options.literalEncoder = a.flag("literal");
     const auto results = model::runSamMed3DParity(a.positional[0], options);
-    int failed = 0;
-    for (const auto& r : results) {
-        std::printf("%-40s max abs diff %.3g  %s\n", r.name.c_str(), r.maxAbsDiff, r.pass() ? "ok" : "FAIL");
-        failed += !r.pass();
-    }
-    std::printf("%zu passed, %d failed\n", results.size() - failed, failed);
-    return failed == 0 ? kOk : 1;
+    std::cout << model::formatParityReport(results);
+    const bool allPass = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.pass(); });
+    return allPass ? kOk : 1;
 }
 
 int exportSeg(const Args& a) {

@@ -5,6 +5,8 @@
 
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <cstdio>
+
 namespace engram::model {
 
 std::vector<ParityResult> runSamMed3DParity(const std::string& casePath, const ParityOptions& options) {
@@ -70,6 +72,20 @@ std::vector<ParityResult> runSamMed3DParity(const std::string& casePath, const P
     compare("first_click_no_mask.low_res_logits", firstOut.lowResLogits);
     compare("first_click_no_mask.iou", firstOut.iou);
     return results;
+}
+
+std::string formatParityReport(const std::vector<ParityResult>& results) {
+    std::string out;
+    char line[160];
+    int failed = 0;
+    for (const auto& r : results) {
+        std::snprintf(line, sizeof(line), "%-40s max abs diff %.3g  %s\n", r.name.c_str(), r.maxAbsDiff,
+                      r.pass() ? "ok" : "FAIL");
+        out += line;
+        failed += !r.pass();
+    }
+    std::snprintf(line, sizeof(line), "%zu passed, %d failed\n", results.size() - failed, failed);
+    return out + line;
 }
 
 }  // namespace engram::model

@@ -4,6 +4,7 @@
 #include <engram/model/Parity.h>
 #include <engram/model/SafeTensors.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,14 +27,10 @@ int main(int argc, char** argv) {
     }
     try {
         const auto results = engram::model::runSamMed3DParity(argv[1], options);
-        int failed = 0;
-        for (const auto& r : results) {
-            std::printf("%-40s max abs diff %.3g  %s\n", r.name.c_str(), r.maxAbsDiff,
-                        r.pass() ? "ok" : "FAIL");
-            failed += !r.pass();
-        }
-        std::printf("%zu passed, %d failed\n", results.size() - failed, failed);
-        return failed == 0 && results.size() >= 10 ? 0 : 1;
+        std::fputs(engram::model::formatParityReport(results).c_str(), stdout);
+        const bool allPass =
+            std::all_of(results.begin(), results.end(), [](const auto& r) { return r.pass(); });
+        return allPass && results.size() >= 10 ? 0 : 1;
     } catch (const engram::model::WeightsError& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 3;

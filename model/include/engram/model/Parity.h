@@ -25,4 +25,7 @@ struct ParityOptions {
 // Throws WeightsError when the case file cannot be used.
 std::vector<ParityResult> runSamMed3DParity(const std::string& casePath, const ParityOptions& options = {});
 
+// One line per tensor with its max abs difference, then "N passed, M failed".
+std::string formatParityReport(const std::vector<ParityResult>& results);
+
 }  // namespace engram::model
