@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -119,6 +121,51 @@ torch::Tensor SafeTensorsFile::load(const std::string& name) const {
         throw WeightsError("Weights " + path_ + ": cannot read tensor '" + name +
                            "' (file changed or truncated).");
     return t;
+}
+
+void writeSafeTensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+    nlohmann::json header;
+    if (!metadata.empty()) header["__metadata__"] = metadata;
+    std::vector<torch::Tensor> blobs;
+    std::uint64_t offset = 0;
+    for (const auto& [name, tensor] : tensors) {
+        const auto t = tensor.detach().to(torch::kCPU).contiguous();
+        const DtypeInfo* d = nullptr;
+        for (const auto& candidate : kDtypes)
+            if (candidate.type == t.scalar_type()) d = &candidate;
+        if (!d)
+            throw WeightsError("Cannot write " + path + ": tensor '" + name + "' has an unsupported dtype.");
+        const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * d->bytes;
+        header[name] = {
+            {"dtype", d->name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+        offset += bytes;
+        blobs.push_back(t);
+    }
+    std::string h = header.dump();
+    h.append((8 - h.size() % 8) % 8, ' ');
+    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    {
+        std::ofstream out(tmp, std::ios::binary);
+        std::uint64_t n = h.size();
+        unsigned char len[8];
+        for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xff);
+        out.write(reinterpret_cast<const char*>(len), 8);
+        out.write(h.data(), static_cast<std::streamsize>(h.size()));
+        for (const auto& t : blobs)
+            out.write(static_cast<const char*>(t.data_ptr()),
+                      static_cast<std::streamsize>(t.numel() * t.element_size()));
+        if (!out) {
+            std::remove(tmp.c_str());
+            throw WeightsError("Cannot write " + path + ": the disk refused the data.");
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        std::remove(tmp.c_str());
+        throw WeightsError("Cannot write " + path + ": " + ec.message());
+    }
 }
 
 }  // namespace engram::model

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -20,7 +21,7 @@ std::string shapeOf(c10::IntArrayRef s) {
 }  // namespace
 
 void loadStateDict(torch::nn::Module& module, const SafeTensorsFile& file, const std::string& prefix,
-                   bool strict) {
+                   bool strict, const std::vector<std::string>& otherPrefixes) {
     std::vector<std::pair<std::string, torch::Tensor>> targets;
     for (const auto& p : module.named_parameters(true)) targets.emplace_back(p.key(), p.value());
     for (const auto& b : module.named_buffers(true)) targets.emplace_back(b.key(), b.value());
@@ -50,7 +51,10 @@ void loadStateDict(torch::nn::Module& module, const SafeTensorsFile& file, const
     }
     if (strict)
         for (const auto& [key, entry] : file.entries())
-            if (key.compare(0, prefix.size(), prefix) == 0 && !used.count(key))
+            if (key.compare(0, prefix.size(), prefix) == 0 && !used.count(key) &&
+                std::none_of(otherPrefixes.begin(), otherPrefixes.end(), [&](const std::string& other) {
+                    return key.compare(prefix.size(), other.size(), other) == 0;
+                }))
                 problems.push_back("unexpected '" + key + "' " + shapeOf(entry.shape));
     if (!problems.empty()) {
         std::string message = "Weights " + file.path() + " do not fit the network (" +

@@ -46,4 +46,9 @@ class SafeTensorsFile {
     std::map<std::string, std::string> metadata_;
 };
 
+// Writes `tensors` (contiguous copies, on the CPU, in their own dtype) and `metadata` as a safetensors file,
+// through a temporary file renamed over `path` on success. Throws WeightsError when it cannot be written.
+void writeSafeTensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+
 }  // namespace engram::model
