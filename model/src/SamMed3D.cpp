@@ -284,7 +284,10 @@ ImageEncoderImpl::ImageEncoderImpl(const SamMed3DConfig& c) {
 
 torch::Tensor ImageEncoderImpl::forward(const torch::Tensor& image) {
     auto x = patch_embed(image) + pos_embed;
-    for (const auto& b : *blocks) x = b->as<EncoderBlock>()->forward(x, mode);
+    for (const auto& b : *blocks) {
+        if (shouldStop && shouldStop()) throw Cancelled();
+        x = b->as<EncoderBlock>()->forward(x, mode);
+    }
     return neck->forward(x.permute({0, 4, 1, 2, 3}));
 }
 

@@ -5,14 +5,14 @@
 // (paper: 60; allowed 0..80). Memories are immutable and shared: copying a bank (a snapshot) copies at most
 // 80 pointers, and restoring one is an assignment, so undo can put the model's memory back cheaply.
 
+#include <engram/model/Types.h>
+
 #include <torch/types.h>
 
 #include <deque>
 #include <memory>
 
 namespace engram::model {
-
-enum class MemoryMode { None, Sparse, Dense, SparseDense };
 
 struct Memory {
     torch::Tensor sparse;  // [T, P]: the interaction's click embeddings (T >= 1)

@@ -10,6 +10,8 @@
 // world = origin + direction * diag(spacing) * index, direction row-major, column j = axis j.
 // No Torch types in the geometry; tensors only where the network is fed or read.
 
+#include <engram/model/Types.h>
+
 #include <torch/types.h>
 
 #include <array>
@@ -17,36 +19,6 @@
 #include <vector>
 
 namespace engram::model {
-
-using Point3 = std::array<double, 3>;
-
-struct Grid {
-    std::array<std::int64_t, 3> size{0, 0, 0};
-    Point3 spacing{1, 1, 1};
-    Point3 origin{0, 0, 0};
-    std::array<double, 9> direction{1, 0, 0, 0, 1, 0, 0, 0, 1};  // row-major
-
-    Point3 indexToWorld(const Point3& index) const;
-    Point3 worldToIndex(const Point3& world) const;
-};
-
-struct CropOptions {
-    double spacing = 1.5;  // mm, isotropic
-    int size = 128;        // voxels per side
-    bool clampCt = false;  // clamp to [ctMin, ctMax] before normalising (the reference's CT training setting)
-    double ctMin = -1000, ctMax = 1000;
-};
-
-// A mask on a box of the source grid.
-struct RegionMask {
-    std::array<std::int64_t, 3> begin{0, 0, 0}, size{0, 0, 0};
-    std::vector<std::uint8_t> mask;  // size[0]*size[1]*size[2], i fastest
-    // Faces of the crop the prediction reaches (index axis * 2 + (0 low, 1 high)): the target may go on
-    // there.
-    std::array<bool, 6> touchedFaces{};
-    bool touchesCropBorder() const;
-    std::int64_t count() const;
-};
 
 class ModelCrop {
   public:

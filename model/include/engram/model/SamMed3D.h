@@ -19,6 +19,9 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <engram/model/Types.h>
+
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -112,6 +115,8 @@ struct ImageEncoderImpl : torch::nn::Module {
     torch::nn::ModuleList blocks;
     torch::nn::Sequential neck;
     EncoderAttentionMode mode = EncoderAttentionMode::Exact;
+    // Asked between blocks; returning true aborts the encoding with model::Cancelled.
+    std::function<bool()> shouldStop;
 };
 TORCH_MODULE(ImageEncoder);
 
