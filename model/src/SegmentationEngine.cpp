@@ -23,7 +23,7 @@ struct SegmentationEngine::Impl {
     Grid grid;
     const float* voxels = nullptr;
     std::shared_ptr<const void> owner;
-    std::atomic<bool> cancelRequested{false};
+    std::shared_ptr<std::atomic<bool>> cancelRequested;
     struct Cached {
         Point3 centre;
         torch::Tensor embedding;
@@ -58,12 +58,12 @@ struct SegmentationEngine::Impl {
             }
         c10::InferenceMode guard;  // thread-local: entered on the engine's (worker's) thread
         const auto input = crop.networkInput(grid, voxels).to(device);
-        model.sam->image_encoder->shouldStop = [this] { return cancelRequested.load(); };
+        model.sam->image_encoder->shouldStop = [this] { return cancelRequested->load(); };
         torch::Tensor embedding;
         try {
             embedding = model.sam->image_encoder->forward(input);
         } catch (const Cancelled&) {
-            cancelRequested = false;
+            *cancelRequested = false;
             throw;
         }
         encoded = true;
@@ -75,6 +75,8 @@ struct SegmentationEngine::Impl {
 
 SegmentationEngine::SegmentationEngine(const EngineOptions& options) : impl_(std::make_unique<Impl>()) {
     impl_->options = options;
+    impl_->cancelRequested =
+        options.cancelFlag ? options.cancelFlag : std::make_shared<std::atomic<bool>>(false);
     impl_->model = MaisModel::load(options.weights);
     impl_->model.sam->image_encoder->mode =
         options.exactEncoder ? EncoderAttentionMode::Exact : EncoderAttentionMode::Literal;
@@ -105,7 +107,7 @@ const Grid& SegmentationEngine::grid() const { return impl_->grid; }
 std::string SegmentationEngine::device() const { return impl_->device.str(); }
 MemoryMode SegmentationEngine::memoryMode() const { return impl_->mode; }
 int SegmentationEngine::memoryCapacity() const { return impl_->options.memoryCapacity; }
-void SegmentationEngine::cancel() { impl_->cancelRequested = true; }
+void SegmentationEngine::cancel() { *impl_->cancelRequested = true; }
 
 // ------------------------------------------------------------------------------------------------ session
 

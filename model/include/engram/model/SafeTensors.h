@@ -4,6 +4,8 @@
 // completely on open (offsets inside the file, sizes matching dtype x shape, no overlaps), so a truncated or
 // damaged file is reported by name before any tensor is used.
 
+#include <engram/model/Types.h>
+
 #include <torch/types.h>
 
 #include <cstdint>
@@ -13,12 +15,6 @@
 #include <vector>
 
 namespace engram::model {
-
-// A weights file that cannot be used; the message names the file and, where it applies, the tensor.
-class WeightsError : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
 
 struct TensorEntry {
     std::string dtype;  // "F32", "F16", "BF16", "I64", ...

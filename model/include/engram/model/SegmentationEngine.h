@@ -17,6 +17,7 @@
 
 #include <engram/model/Types.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,10 @@ struct EngineOptions {
     MemoryMode memoryMode = MemoryMode::SparseDense;  // forced to None when the model has no memory attention
     bool exactEncoder = true;  // false: the reference's literal padded windows (slower, same result)
     CropOptions crop;
+    // Set to true (from any thread) to stop an encoding between encoder blocks; the engine clears it when it
+    // throws Cancelled. Shared so that its owner never has to touch the engine itself. Null: the engine's
+    // own.
+    std::shared_ptr<std::atomic<bool>> cancelFlag;
 };
 
 struct ClickOutcome {

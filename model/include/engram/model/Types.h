@@ -41,6 +41,12 @@ struct RegionMask {
 
 enum class MemoryMode { None, Sparse, Dense, SparseDense };
 
+// A weights file that cannot be used; the message names the file and, where it applies, the tensor.
+class WeightsError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
 // A long model operation stopped because its caller asked it to.
 class Cancelled : public std::runtime_error {
   public:

@@ -1,0 +1,161 @@
+#include "TestSupport.h"
+
+#include <engram/annotation/AnnotationController.h>
+#include <engram/annotation/SegmentationWorker.h>
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+
+#include <cmath>
+
+using namespace engram;
+
+namespace {
+
+const std::string kWeights = std::string(ENGRAM_SHARED_DIR) + "/parity/sam-med3d-tiny-seed1.safetensors";
+
+// A bright ellipsoid in a 1 mm LPS volume.
+std::shared_ptr<const Volume> phantom() {
+    ImageGeometry g;
+    g.size = {120, 110, 90};
+    g.origin = {-60, -55, -45};
+    std::vector<float> v(static_cast<std::size_t>(g.voxelCount()));
+    std::size_t n = 0;
+    for (int k = 0; k < 90; ++k)
+        for (int j = 0; j < 110; ++j)
+            for (int i = 0; i < 120; ++i, ++n) {
+                const double x = (i - 60) / 25.0, y = (j - 55) / 18.0, z = (k - 45) / 20.0;
+                v[n] = (x * x + y * y + z * z < 1 ? 250.0f : 10.0f) + float((i * 7 + j * 13 + k * 3) % 17);
+            }
+    return std::make_shared<const Volume>(g, std::move(v));
+}
+
+// Turns the event loop until `done` or 60 s; returns the number of turns.
+int spinUntil(const std::function<bool()>& done) {
+    QElapsedTimer t;
+    t.start();
+    int turns = 0;
+    while (!done() && t.elapsed() < 60000) {
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+        ++turns;
+    }
+    return turns;
+}
+
+struct Fixture {
+    SegmentationService service;
+    AnnotationController controller{service};
+    std::shared_ptr<const Volume> volume = phantom();
+    QString lastError;
+    bool ready = false;
+    Fixture() {
+        QObject::connect(&controller, &AnnotationController::errorOccurred,
+                         [this](const QString& m) { lastError = m; });
+        QObject::connect(&service, &SegmentationService::engineReady, [this] { ready = true; });
+        model::EngineOptions o;
+        o.weights = kWeights;
+        service.loadEngine(o);
+        controller.setVolume(volume);
+        spinUntil([this] { return ready; });
+    }
+    Vec3 at(double i, double j, double k) const { return volume->geometry().indexToWorld({i, j, k}); }
+    void clickAndWait(std::uint8_t segment, const Vec3& w, bool positive) {
+        const auto before = controller.undoStack().index();
+        ASSERT_TRUE(controller.aiClick(segment, w, positive));
+        spinUntil([&] { return controller.pendingClicks() == 0; });
+        ASSERT_EQ(controller.undoStack().index(), before + 1) << lastError.toStdString();
+    }
+};
+
+}  // namespace
+
+TEST(AiController, ClicksBecomeUndoableEditsAndTheHistory) {
+    Fixture f;
+    ASSERT_TRUE(f.ready);
+    f.clickAndWait(1, f.at(60, 55, 45), true);
+    const auto afterFirst = f.controller.labels().labels();
+    f.clickAndWait(1, f.at(70, 58, 44), false);
+    const auto afterSecond = f.controller.labels().labels();
+
+    const auto h = f.controller.history();
+    ASSERT_EQ(h.size(), 2u);
+    EXPECT_EQ(h[0].kind, "AI click +");
+    EXPECT_EQ(h[1].kind, "AI click -");
+    EXPECT_EQ(h[0].segment, 1);
+    EXPECT_EQ(h[0].segmentVoxels, LabelMap(f.volume->geometry(), afterFirst).histogram()[1]);
+    EXPECT_EQ(h[1].segmentVoxels, f.controller.labels().histogram()[1]);
+    EXPECT_GT(h[0].changedVoxels, 0);
+    EXPECT_GT(h[0].milliseconds, 0);
+
+    f.controller.undoStack().undo();
+    EXPECT_EQ(f.controller.labels().labels(), afterFirst);
+    EXPECT_FALSE(f.controller.history()[1].applied);
+    f.controller.undoStack().redo();
+    EXPECT_EQ(f.controller.labels().labels(), afterSecond);
+
+    // After undoing the second click, the same click again gives the same labels: the engine went back too.
+    f.controller.undoStack().undo();
+    f.clickAndWait(1, f.at(70, 58, 44), false);
+    EXPECT_EQ(f.controller.labels().labels(), afterSecond);
+    f.controller.undoStack().undo();
+    f.controller.undoStack().undo();
+    EXPECT_EQ(f.controller.labels().histogram()[1], 0);
+}
+
+TEST(AiController, AResultSupersededByAnUndoIsDropped) {
+    Fixture f;
+    f.clickAndWait(2, f.at(60, 55, 45), true);
+    const auto afterFirst = f.controller.labels().labels();
+    ASSERT_TRUE(f.controller.aiClick(2, f.at(65, 50, 47), true));
+    f.controller.undoStack().undo();  // while the second click is in flight
+    spinUntil([&] { return f.controller.pendingClicks() == 0; });
+    EXPECT_EQ(f.controller.undoStack().count(), 1);
+    EXPECT_EQ(f.controller.undoStack().index(), 0);
+    EXPECT_EQ(f.controller.labels().histogram()[2], 0);
+    // The engine is back at step 0 too: redo restores the first click, and a new click continues from it.
+    f.controller.undoStack().redo();
+    EXPECT_EQ(f.controller.labels().labels(), afterFirst);
+}
+
+TEST(AiController, BadRequestsAreRejectedWithAMessage) {
+    SegmentationService service;
+    AnnotationController controller(service);
+    QString error;
+    QObject::connect(&controller, &AnnotationController::errorOccurred, [&](const QString& m) { error = m; });
+    EXPECT_FALSE(controller.aiClick(1, {0, 0, 0}, true));
+    EXPECT_TRUE(error.contains("Open a volume"));
+    Fixture f;
+    EXPECT_FALSE(f.controller.aiClick(1, f.at(-10, 5, 5), true));
+    EXPECT_TRUE(f.lastError.contains("outside the volume"));
+    EXPECT_FALSE(f.controller.aiClick(0, f.at(10, 5, 5), true));
+    EXPECT_EQ(f.controller.pendingClicks(), 0);
+}
+
+TEST(AiController, TheEventLoopKeepsTurningWhileTheWorkerEncodes) {
+    Fixture f;
+    ASSERT_TRUE(f.controller.aiClick(1, f.at(60, 55, 45), true));
+    ASSERT_TRUE(f.controller.aiClick(1, f.at(62, 57, 45), true));  // queued behind the encoding, not lost
+    QElapsedTimer t;
+    t.start();
+    const int turns = spinUntil([&] { return f.controller.pendingClicks() == 0; });
+    EXPECT_EQ(f.controller.undoStack().count(), 2);
+    EXPECT_GT(turns, 5) << "the GUI thread waited on the worker";
+}
+
+TEST(AiController, MissingWeightsAreReportedAndShutdownJoinsTheThread) {
+    SegmentationService service;
+    QString failure;
+    QObject::connect(&service, &SegmentationService::engineFailed, [&](const QString& m) { failure = m; });
+    model::EngineOptions o;
+    o.weights = "/nonexistent/engram.safetensors";
+    service.loadEngine(o);
+    spinUntil([&] { return !failure.isEmpty(); });
+    EXPECT_TRUE(failure.contains("engram.safetensors"));
+    // A click without an engine fails with a message instead of crashing.
+    QString clickError;
+    QObject::connect(&service, &SegmentationService::clickFailed,
+                     [&](quint64, int, const QString& m, bool) { clickError = m; });
+    service.click(1, {0, 0, 0}, true);
+    spinUntil([&] { return !clickError.isEmpty(); });
+    EXPECT_TRUE(clickError.contains("not loaded"));
+}
