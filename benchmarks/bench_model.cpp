@@ -58,12 +58,12 @@ double encoderGflop(const SamMed3DConfig& c, bool literal) {
     for (int i = 0; i < c.depth; ++i) {
         const bool global = std::find(c.globalAttn.begin(), c.globalAttn.end(), i) != c.globalAttn.end();
         const double side = global ? G : (literal ? S : G);
-        const double t = literal && !global ? S * S * S : n;  // tokens entering attention
-        f += 2 * t * C * 3 * C;                               // qkv
+        const double t = literal && !global ? S * S * S : n;             // tokens entering attention
+        f += 2 * t * C * 3 * C;                                          // qkv
         f += literal || global ? 2 * 2 * t * t * C : 2 * 2 * n * n * C;  // scores + weighted values
-        f += 3 * 2 * t * side * hd * c.heads;                 // relative-position terms
-        f += 2 * t * C * C;                                   // output projection
-        f += 2 * 2 * n * C * c.mlpRatio * C;                  // MLP on the real tokens
+        f += 3 * 2 * t * side * hd * c.heads;                            // relative-position terms
+        f += 2 * t * C * C;                                              // output projection
+        f += 2 * 2 * n * C * c.mlpRatio * C;                             // MLP on the real tokens
     }
     f += 2 * n * C * c.promptDim + 2 * n * c.promptDim * c.promptDim * 27;  // neck
     return f / 1e9;
@@ -76,17 +76,24 @@ int main(int argc, char** argv) {
     int repeats = 3;
     bool skipLiteral = false;
     for (int i = 1; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--device") && i + 1 < argc) deviceName = argv[++i];
-        else if (!std::strcmp(argv[i], "--dtype") && i + 1 < argc) dtypeName = argv[++i];
-        else if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--skip-literal")) skipLiteral = true;
+        if (!std::strcmp(argv[i], "--device") && i + 1 < argc)
+            deviceName = argv[++i];
+        else if (!std::strcmp(argv[i], "--dtype") && i + 1 < argc)
+            dtypeName = argv[++i];
+        else if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc)
+            repeats = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--skip-literal"))
+            skipLiteral = true;
     }
     const torch::Device device(deviceName == "cuda" ? torch::kCUDA : torch::kCPU);
-    const auto dtype = dtypeName == "bf16" ? torch::kBFloat16 : dtypeName == "f16" ? torch::kFloat16 : torch::kFloat32;
+    const auto dtype = dtypeName == "bf16"  ? torch::kBFloat16
+                       : dtypeName == "f16" ? torch::kFloat16
+                                            : torch::kFloat32;
     torch::NoGradGuard noGrad;
     torch::manual_seed(0);
 
-    std::printf("device %s, dtype %s, %d intra-op threads\n", deviceName.c_str(), dtypeName.c_str(), at::get_num_threads());
+    std::printf("device %s, dtype %s, %d intra-op threads\n", deviceName.c_str(), dtypeName.c_str(),
+                at::get_num_threads());
     std::printf("BLAS: %s\n", blasInUse().c_str());
     {
         const auto a = torch::randn({2048, 2048}, torch::TensorOptions().device(device).dtype(dtype));
@@ -106,16 +113,18 @@ int main(int argc, char** argv) {
         const bool literal = mode == EncoderAttentionMode::Literal;
         if (literal && skipLiteral) continue;
         net->image_encoder->mode = mode;
-        const double s = medianSeconds(repeats, device, [&] { embedding = net->image_encoder->forward(image); });
+        const double s =
+            medianSeconds(repeats, device, [&] { embedding = net->image_encoder->forward(image); });
         const double gflop = encoderGflop(config, literal);
-        std::printf("encoder %-8s %8.3f s  %7.1f GFLOP  %7.1f GFLOP/s\n", literal ? "literal" : "exact", s, gflop,
-                    gflop / s);
+        std::printf("encoder %-8s %8.3f s  %7.1f GFLOP  %7.1f GFLOP/s\n", literal ? "literal" : "exact", s,
+                    gflop, gflop / s);
     }
 
     const auto pe = net->prompt_encoder->densePe().to(dtype);
     for (int clicks : {1, 10}) {
         const auto coords = torch::randint(0, config.imgSize, {1, clicks, 3}, opts);
-        const auto labels = torch::ones({1, clicks}, torch::TensorOptions().device(device).dtype(torch::kLong));
+        const auto labels =
+            torch::ones({1, clicks}, torch::TensorOptions().device(device).dtype(torch::kLong));
         const int low = 4 * config.gridSize();
         const auto prev = torch::randn({1, 1, low, low, low}, opts);
         const double s = medianSeconds(std::max(repeats, 10), device, [&] {

@@ -1,6 +1,9 @@
 #include <engram/model/MemoryAttention.h>
 
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/nn/functional/pooling.h>
+#include <torch/nn/functional/upsampling.h>
+#include <torch/nn/modules/activation.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -21,15 +24,15 @@ MemoryAttentionConfig MemoryAttentionConfig::fromJson(const std::string& json) {
         if (j.contains(key)) field = j.at(key).get<int>();
     };
     get("dim", c.dim);
-    get("heads", c.heads);
-    get("sparse_layers", c.sparseLayers);
-    get("dense_layers", c.denseLayers);
-    get("dense_width", c.denseWidth);
+    get("width", c.width);
     get("dense_heads", c.denseHeads);
-    get("readout_width", c.readoutWidth);
+    get("dense_layers", c.denseLayers);
+    get("sparse_layers", c.sparseLayers);
+    get("heads", c.heads);
+    get("cross_width", c.crossWidth);
     get("mlp_ratio", c.mlpRatio);
     if (c.dim <= 0 || c.heads <= 0 || c.dim % c.heads != 0 || c.denseHeads <= 0 ||
-        c.denseWidth % c.denseHeads != 0)
+        c.width % c.denseHeads != 0 || c.crossWidth % c.heads != 0 || c.dim % c.crossWidth != 0)
         throw std::invalid_argument(
             "memory attention configuration: widths must be positive multiples of the heads");
     return c;
@@ -37,12 +40,12 @@ MemoryAttentionConfig MemoryAttentionConfig::fromJson(const std::string& json) {
 
 std::string MemoryAttentionConfig::toJson() const {
     return nlohmann::json{{"dim", dim},
-                          {"heads", heads},
-                          {"sparse_layers", sparseLayers},
-                          {"dense_layers", denseLayers},
-                          {"dense_width", denseWidth},
+                          {"width", width},
                           {"dense_heads", denseHeads},
-                          {"readout_width", readoutWidth},
+                          {"dense_layers", denseLayers},
+                          {"sparse_layers", sparseLayers},
+                          {"heads", heads},
+                          {"cross_width", crossWidth},
                           {"mlp_ratio", mlpRatio}}
         .dump();
 }
@@ -61,95 +64,131 @@ torch::Tensor SparseMemoryLayerImpl::forward(const torch::Tensor& x) {
 }
 
 namespace {
+
 torch::nn::Conv3d conv1(int in, int out) { return torch::nn::Conv3d(torch::nn::Conv3dOptions(in, out, 1)); }
+
 void zero(torch::nn::Module& m) {
     torch::NoGradGuard g;
     for (auto& p : m.parameters()) p.zero_();
 }
+
+// Per voxel, multi-head attention of q [Q,W,V] over k, v [N,W,V] -> [Q,W,V]. Written as einsums over the
+// voxel axis: thousands of tiny batched matrix products are several times slower on a CPU.
+torch::Tensor voxelAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                             int heads) {
+    const int64_t Q = q.size(0), N = k.size(0), W = q.size(1), V = q.size(2), hd = W / heads;
+    const auto a = torch::einsum("qhdv,nhdv->vhqn", {q.view({Q, heads, hd, V}), k.view({N, heads, hd, V})})
+                       .div(std::sqrt(double(hd)))
+                       .softmax(-1);
+    return torch::einsum("vhqn,nhdv->qhdv", {a, v.view({N, heads, hd, V})}).reshape({Q, W, V});
+}
+
 }  // namespace
 
-DenseMemoryLayerImpl::DenseMemoryLayerImpl(int dim, int w, int h, int mlpRatio) : width(w), heads(h) {
-    norm1 = register_module("norm1", LayerNorm3d(dim));
-    local = register_module("local",
-                            torch::nn::Conv3d(torch::nn::Conv3dOptions(dim, dim, 3).padding(1).groups(dim)));
-    qkv = register_module("qkv", conv1(dim, 3 * w));
-    proj = register_module("proj", conv1(w, dim));
-    norm2 = register_module("norm2", LayerNorm3d(dim));
-    fc1 = register_module("fc1", conv1(dim, dim * mlpRatio));
-    fc2 = register_module("fc2", conv1(dim * mlpRatio, dim));
+DenseMemoryLayerImpl::DenseMemoryLayerImpl(int w, int h, int mlpRatio) : width(w), heads(h) {
+    norm1 = register_module("norm1", LayerNorm3d(w));
+    qkv = register_module("qkv", conv1(w, 3 * w));
+    proj = register_module("proj", conv1(w, w));
+    norm2 = register_module("norm2", LayerNorm3d(w));
+    fc1 = register_module("fc1", conv1(w, w * mlpRatio));
+    fc2 = register_module("fc2", conv1(w * mlpRatio, w));
 }
 
 torch::Tensor DenseMemoryLayerImpl::forward(const torch::Tensor& x) {
-    const int64_t N = x.size(0), V = x.size(2) * x.size(3) * x.size(4), hd = width / heads;
-    const auto h = local(norm1(x));
-    // [N, 3, heads, hd, V] -> per voxel and head, attention across the N memories.
-    const auto parts = qkv(h).view({N, 3, heads, hd, V}).permute({1, 4, 2, 0, 3});  // [3, V, heads, N, hd]
-    const auto q = parts[0], k = parts[1], v = parts[2];
-    const auto a = (torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(hd))).softmax(-1);
-    const auto o =
-        torch::matmul(a, v).permute({2, 1, 3, 0}).reshape({N, width, x.size(2), x.size(3), x.size(4)});
-    const auto y = x + proj(o);
+    const int64_t N = x.size(0), V = x.size(2) * x.size(3) * x.size(4);
+    const auto parts = qkv(norm1(x)).view({N, 3, width, V});
+    const auto o = voxelAttention(parts.select(1, 0), parts.select(1, 1), parts.select(1, 2), heads);
+    const auto y = x + proj(o.view(x.sizes()));
     return y + fc2(torch::gelu(fc1(norm2(y))));
 }
 
+namespace {
+namespace F = torch::nn::functional;
+// 2x average pooling and its nearest-neighbour inverse on [N,C,G,G,G].
+torch::Tensor pool2(const torch::Tensor& x) { return F::avg_pool3d(x, F::AvgPool3dFuncOptions(2)); }
+torch::Tensor unpool2(const torch::Tensor& x) {
+    return F::interpolate(
+        x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2, 2}).mode(torch::kNearest));
+}
+
+// Per voxel, one query q [W,V] attending over k, v [N,W,V]: elementwise products summed over the head's
+// channels (one query per voxel makes matrix products pointless here).
+torch::Tensor voxelReadout(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                           int heads) {
+    const int64_t N = k.size(0), W = k.size(1), V = k.size(2), hd = W / heads;
+    const auto scores =
+        (k.view({N, heads, hd, V}) * q.view({1, heads, hd, V})).sum(2) / std::sqrt(double(hd));
+    const auto a = scores.softmax(0);                                            // [N, heads, V]
+    return (a.unsqueeze(2) * v.view({N, heads, hd, V})).sum(0).reshape({W, V});  // [W, V]
+}
+}  // namespace
+
 MemoryAttentionImpl::MemoryAttentionImpl(const MemoryAttentionConfig& c) : config(c) {
     age_embed = register_module("age_embed", torch::nn::Embedding(MemoryBank::kMaxCapacity, c.dim));
+    dense_age_embed =
+        register_module("dense_age_embed", torch::nn::Embedding(MemoryBank::kMaxCapacity, c.width));
+    dense_encoder->push_back(conv1(c.dim, c.width));
+    dense_encoder->push_back(
+        torch::nn::Conv3d(torch::nn::Conv3dOptions(c.width, c.width, 3).padding(1).groups(c.width)));
+    dense_encoder->push_back(LayerNorm3d(c.width));
+    register_module("dense_encoder", dense_encoder);
+    for (int i = 0; i < c.denseLayers; ++i)
+        dense_layers->push_back(DenseMemoryLayer(c.width, c.denseHeads, c.mlpRatio));
+    register_module("dense_layers", dense_layers);
+    readout_norm = register_module("readout_norm", LayerNorm3d(c.dim));
+    readout_q = register_module("readout_q", conv1(c.dim, c.width));
+    readout_proj = register_module("readout_proj", conv1(c.width, c.dim));
     for (int i = 0; i < c.sparseLayers; ++i)
         sparse_layers->push_back(SparseMemoryLayer(c.dim, c.heads, c.mlpRatio));
     register_module("sparse_layers", sparse_layers);
-    for (int i = 0; i < c.denseLayers; ++i)
-        dense_layers->push_back(DenseMemoryLayer(c.dim, c.denseWidth, c.denseHeads, c.mlpRatio));
-    register_module("dense_layers", dense_layers);
-    readout_norm = register_module("readout_norm", LayerNorm3d(c.dim));
-    readout_q = register_module("readout_q", conv1(c.dim, c.readoutWidth));
-    readout_k = register_module("readout_k", conv1(c.dim, c.readoutWidth));
-    readout_v = register_module("readout_v", conv1(c.dim, c.readoutWidth));
-    readout_proj = register_module("readout_proj", conv1(c.readoutWidth, c.dim));
     cross_norm_q =
         register_module("cross_norm_q", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim})));
     cross_norm_kv =
         register_module("cross_norm_kv", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim})));
-    cross_attn = register_module("cross_attn", DecoderAttention(c.dim, c.heads, 1));
-    cross_proj = register_module("cross_proj", torch::nn::Linear(c.dim, c.dim));
+    cross_attn = register_module("cross_attn", DecoderAttention(c.dim, c.heads, c.dim / c.crossWidth));
     {
         torch::NoGradGuard g;
         age_embed->weight.normal_(0, 0.02);
+        dense_age_embed->weight.normal_(0, 0.02);
     }
     zero(*readout_proj);
-    zero(*cross_proj);
+    zero(*cross_attn->out_proj);
+}
+
+torch::Tensor MemoryAttentionImpl::encodeDense(const torch::Tensor& dense) {
+    return dense_encoder->forward(dense.unsqueeze(0)).squeeze(0);
 }
 
 torch::Tensor MemoryAttentionImpl::forward(const torch::Tensor& E, const MemoryBank& bank) {
     torch::Tensor owner;
-    auto sparse = bank.sparseStack(&owner);
-    auto dense = bank.denseStack();
+    const auto sparse = bank.sparseStack(&owner);
+    torch::Tensor dense = bank.denseFeatureStack();
+    if (!dense.defined() && bank.denseStack().defined())
+        dense = dense_encoder->forward(bank.denseStack()[0]).unsqueeze(0);
     if (!sparse.defined() && !dense.defined()) return E;
-    const int64_t n = bank.size();
+    const int64_t n = bank.size(), V = E.size(2) * E.size(3) * E.size(4);
     const auto ages = (n - 1 - torch::arange(n, torch::kLong)).to(E.device());  // 0 = newest
-    const auto ageEmb = age_embed(ages);                                        // [n, P]
-    const auto G = E.sizes().slice(2);
-    const int64_t V = E.size(2) * E.size(3) * E.size(4);
 
     auto out = E;
-    torch::Tensor readout;  // [1, P, G,G,G]
     if (dense.defined()) {
-        auto d = dense[0].to(E.dtype()) + ageEmb.view({n, -1, 1, 1, 1});
-        for (const auto& l : *dense_layers) d = l->as<DenseMemoryLayer>()->forward(d);
-        const int64_t w = config.readoutWidth;
-        const auto q = readout_q(readout_norm(E)).view({w, V}).t().unsqueeze(1);       // [V,1,w]
-        const auto k = readout_k(readout_norm(d)).view({n, w, V}).permute({2, 0, 1});  // [V,n,w]
-        const auto v = readout_v(d).view({n, w, V}).permute({2, 0, 1});                // [V,n,w]
-        const auto a = (torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(w))).softmax(-1);
-        readout = readout_proj(torch::matmul(a, v).squeeze(1).t().reshape({1, w, G[0], G[1], G[2]}));
-        out = out + readout;
+        // The memories attend to each other on a 2x coarser grid (8x fewer voxels: the cross-memory attention
+        // is O(N^2) per voxel); what they learn is added back to the full-resolution encodings.
+        const auto full = dense[0].to(E.dtype());
+        const auto coarse = pool2(full) + dense_age_embed(ages).view({n, -1, 1, 1, 1});
+        auto c = coarse;
+        for (const auto& l : *dense_layers) c = l->as<DenseMemoryLayer>()->forward(c);
+        const auto d = full + unpool2(c - coarse) + dense_age_embed(ages).view({n, -1, 1, 1, 1});
+        const auto q = readout_q(readout_norm(E)).view({config.width, V});
+        const auto kv = d.view({n, config.width, V});
+        const auto r = voxelReadout(q, kv, kv, config.denseHeads);
+        out = out + readout_proj(r.view({1, config.width, E.size(2), E.size(3), E.size(4)}));
     }
     if (sparse.defined()) {
-        auto s = sparse.to(E.dtype()) + ageEmb.index({owner.to(E.device())}).unsqueeze(0);
+        auto s = sparse.to(E.dtype()) + age_embed(ages.index({owner.to(E.device())})).unsqueeze(0);
         for (const auto& l : *sparse_layers) s = l->as<SparseMemoryLayer>()->forward(s);
-        // Voxels (of the embedding as conditioned on the dense memories) attend to the sparse memory tokens.
         const auto tokens = out.flatten(2).transpose(1, 2);  // [1,V,P]
-        const auto c = cross_attn(cross_norm_q(tokens), cross_norm_kv(s), cross_norm_kv(s));
-        out = out + cross_proj(c).transpose(1, 2).reshape(E.sizes());
+        const auto kv = cross_norm_kv(s);
+        out = out + cross_attn(cross_norm_q(tokens), kv, kv).transpose(1, 2).reshape(E.sizes());
     }
     return out;
 }

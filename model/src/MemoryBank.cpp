@@ -11,7 +11,8 @@ MemoryBank::MemoryBank(int capacity, MemoryMode mode) : capacity_(capacity), mod
                                     ", not " + std::to_string(capacity));
 }
 
-void MemoryBank::push(const torch::Tensor& sparse, const torch::Tensor& dense) {
+void MemoryBank::push(const torch::Tensor& sparse, const torch::Tensor& dense,
+                      const torch::Tensor& denseFeature) {
     if (sparse.dim() != 2 || sparse.size(0) < 1 || dense.dim() != 4)
         throw std::invalid_argument("a memory needs sparse [T, P] and dense [P, G, G, G] embeddings");
     if (sparse.size(1) != dense.size(0))
@@ -21,7 +22,8 @@ void MemoryBank::push(const torch::Tensor& sparse, const torch::Tensor& dense) {
         throw std::invalid_argument("memory shapes differ from the memories already in the bank");
     if (capacity_ == 0) return;
     if (static_cast<int>(memories_.size()) == capacity_) memories_.pop_front();
-    memories_.push_back(std::make_shared<const Memory>(Memory{sparse.detach(), dense.detach()}));
+    memories_.push_back(std::make_shared<const Memory>(Memory{
+        sparse.detach(), dense.detach(), denseFeature.defined() ? denseFeature.detach() : torch::Tensor()}));
 }
 
 torch::Tensor MemoryBank::sparseStack(torch::Tensor* sparseOwner) const {
@@ -40,6 +42,16 @@ torch::Tensor MemoryBank::denseStack() const {
     if (memories_.empty() || mode_ == MemoryMode::None || mode_ == MemoryMode::Sparse) return {};
     std::vector<torch::Tensor> parts;
     for (const auto& m : memories_) parts.push_back(m->dense);
+    return torch::stack(parts).unsqueeze(0);
+}
+
+torch::Tensor MemoryBank::denseFeatureStack() const {
+    if (memories_.empty() || mode_ == MemoryMode::None || mode_ == MemoryMode::Sparse) return {};
+    std::vector<torch::Tensor> parts;
+    for (const auto& m : memories_) {
+        if (!m->denseFeature.defined()) return {};
+        parts.push_back(m->denseFeature);
+    }
     return torch::stack(parts).unsqueeze(0);
 }
 

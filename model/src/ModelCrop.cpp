@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <thread>
 
 namespace engram::model {
 namespace {
@@ -47,25 +48,56 @@ struct IndexMap {
 // of the border (no extrapolation).
 template <typename T>
 float trilinear(const T* data, const std::array<std::int64_t, 3>& n, const Point3& p, float outside) {
-    std::int64_t i0[3];
-    double f[3];
+    std::int64_t i0[3], i1[3];
+    float f[3];
     for (int a = 0; a < 3; ++a) {
-        if (!(p[a] >= -1e-6 && p[a] <= double(n[a] - 1) + 1e-6)) return outside;
-        const double c = std::clamp(p[a], 0.0, double(n[a] - 1));
-        i0[a] = std::min<std::int64_t>(static_cast<std::int64_t>(std::floor(c)), n[a] - 1);
-        f[a] = c - double(i0[a]);
+        const double hi = double(n[a] - 1);
+        if (!(p[a] >= -1e-6 && p[a] <= hi + 1e-6)) return outside;
+        const double c = std::clamp(p[a], 0.0, hi);
+        i0[a] = static_cast<std::int64_t>(c);  // c >= 0: truncation is floor
+        i1[a] = std::min(i0[a] + 1, n[a] - 1);
+        f[a] = static_cast<float>(c - double(i0[a]));
     }
-    double v = 0;
-    for (int dz = 0; dz < 2; ++dz)
-        for (int dy = 0; dy < 2; ++dy)
-            for (int dx = 0; dx < 2; ++dx) {
-                const double w = (dx ? f[0] : 1 - f[0]) * (dy ? f[1] : 1 - f[1]) * (dz ? f[2] : 1 - f[2]);
-                if (w == 0) continue;
-                const std::int64_t x = std::min(i0[0] + dx, n[0] - 1), y = std::min(i0[1] + dy, n[1] - 1),
-                                   z = std::min(i0[2] + dz, n[2] - 1);
-                v += w * double(data[x + n[0] * (y + n[1] * z)]);
-            }
-    return static_cast<float>(v);
+    const std::int64_t sy = n[0], sz = n[0] * n[1];
+    auto at = [&](std::int64_t x, std::int64_t y, std::int64_t z) {
+        return float(data[x + sy * y + sz * z]);
+    };
+    auto lerp = [](float a, float b, float t) { return a + (b - a) * t; };
+    const float c00 = lerp(at(i0[0], i0[1], i0[2]), at(i1[0], i0[1], i0[2]), f[0]);
+    const float c10 = lerp(at(i0[0], i1[1], i0[2]), at(i1[0], i1[1], i0[2]), f[0]);
+    const float c01 = lerp(at(i0[0], i0[1], i1[2]), at(i1[0], i0[1], i1[2]), f[0]);
+    const float c11 = lerp(at(i0[0], i1[1], i1[2]), at(i1[0], i1[1], i1[2]), f[0]);
+    return lerp(lerp(c00, c10, f[1]), lerp(c01, c11, f[1]), f[2]);
+}
+
+// Runs body(k) for k in [begin, end) on up to 4 threads (the slowest loops of a click are per voxel).
+template <typename F>
+void parallelFor(std::int64_t begin, std::int64_t end, F&& body) {
+    const std::int64_t threads = std::clamp<std::int64_t>(std::thread::hardware_concurrency(), 1,
+                                                          std::min<std::int64_t>(4, end - begin));
+    if (threads <= 1) {
+        for (std::int64_t k = begin; k < end; ++k) body(k);
+        return;
+    }
+    std::vector<std::thread> pool;
+    const std::int64_t chunk = (end - begin + threads - 1) / threads;
+    for (std::int64_t t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            for (std::int64_t k = begin + t * chunk; k < std::min(end, begin + (t + 1) * chunk); ++k) body(k);
+        });
+    for (auto& th : pool) th.join();
+}
+
+// Records which crop faces the positive logits reach, and returns the region. `pos` covers crop voxels
+// offset .. offset + size.
+RegionMask finishFaces(RegionMask& out, const torch::Tensor& pos, const std::array<std::int64_t, 3>& offset,
+                       std::int64_t n) {
+    for (int d = 0; d < 3; ++d) {
+        out.touchedFaces[d * 2] = offset[d] == 0 && pos.select(d, 0).any().item<bool>();
+        out.touchedFaces[d * 2 + 1] =
+            offset[d] + pos.size(d) == n && pos.select(d, pos.size(d) - 1).any().item<bool>();
+    }
+    return std::move(out);
 }
 
 }  // namespace
@@ -118,10 +150,12 @@ torch::Tensor ModelCrop::resample(const Grid& source, const float* voxels) const
     // Tensor [a][b][c] = crop index (a, b, c): the last tensor dim is crop axis 2.
     float* o = out.data_ptr<float>();
     const IndexMap map(grid_, source);
-    for (std::int64_t a = 0; a < n; ++a)
+    parallelFor(0, n, [&](std::int64_t a) {
+        float* row = o + a * n * n;
         for (std::int64_t b = 0; b < n; ++b)
             for (std::int64_t c = 0; c < n; ++c)
-                *o++ = trilinear(voxels, source.size, map(double(a), double(b), double(c)), 0.0f);
+                *row++ = trilinear(voxels, source.size, map(double(a), double(b), double(c)), 0.0f);
+    });
     return out;
 }
 
@@ -139,18 +173,40 @@ torch::Tensor ModelCrop::networkInput(const Grid& source, const float* voxels) c
 RegionMask ModelCrop::pasteBack(const torch::Tensor& lowResLogits, const Grid& source) const {
     namespace F = torch::nn::functional;
     const std::int64_t n = options_.size;
-    const auto full = F::interpolate(lowResLogits.to(torch::kCPU, torch::kFloat32),
-                                     F::InterpolateFuncOptions()
-                                         .size(std::vector<std::int64_t>{n, n, n})
-                                         .mode(torch::kTrilinear)
-                                         .align_corners(false));
-    return pasteBackFull(full.reshape({n, n, n}), source);
+    const auto low = lowResLogits.to(torch::kCPU, torch::kFloat32)
+                         .reshape({lowResLogits.size(-3), lowResLogits.size(-2), lowResLogits.size(-1)});
+    const std::int64_t L = low.size(0), scale = n / L;
+    // Upsample only the box around the positive low-resolution voxels, with a margin of two of them: inside
+    // it the values equal those of the whole upsampled crop, and beyond it no crop voxel can be positive.
+    std::array<std::int64_t, 3> lo{}, hi{};
+    const auto pos = low.gt(0);
+    for (int d = 0; d < 3; ++d) {
+        const auto idx = pos.any(d == 2 ? 1 : 2).any(d == 0 ? 1 : 0).nonzero();
+        if (idx.numel() == 0) return pasteFrom(torch::full({1, 1, 1}, -1.0f), {0, 0, 0}, source);
+        lo[d] = std::max<std::int64_t>(idx.min().item<std::int64_t>() - 2, 0);
+        hi[d] = std::min<std::int64_t>(idx.max().item<std::int64_t>() + 2, L - 1);
+    }
+    using torch::indexing::Slice;
+    const auto sub = low.index({Slice(lo[0], hi[0] + 1), Slice(lo[1], hi[1] + 1), Slice(lo[2], hi[2] + 1)});
+    const auto up = F::interpolate(
+        sub.unsqueeze(0).unsqueeze(0),
+        F::InterpolateFuncOptions()
+            .size(std::vector<std::int64_t>{sub.size(0) * scale, sub.size(1) * scale, sub.size(2) * scale})
+            .mode(torch::kTrilinear)
+            .align_corners(false));
+    return pasteFrom(up[0][0], {lo[0] * scale, lo[1] * scale, lo[2] * scale}, source);
 }
 
 RegionMask ModelCrop::pasteBackFull(const torch::Tensor& cropLogits, const Grid& source) const {
+    return pasteFrom(cropLogits, {0, 0, 0}, source);
+}
+
+RegionMask ModelCrop::pasteFrom(const torch::Tensor& subLogits, const std::array<std::int64_t, 3>& offset,
+                                const Grid& source) const {
     const std::int64_t n = options_.size;
-    const auto logits = cropLogits.to(torch::kCPU, torch::kFloat32).contiguous();
-    const float* data = logits.data_ptr<float>();  // [a][b][c], c fastest
+    const auto logits = subLogits.to(torch::kCPU, torch::kFloat32).contiguous();
+    const float* data = logits.data_ptr<float>();  // [a][b][c] from `offset`, c fastest
+    const std::array<std::int64_t, 3> subSize{logits.size(0), logits.size(1), logits.size(2)};
 
     // Bounding box of the crop in source index space.
     const IndexMap toSource(grid_, source);
@@ -172,25 +228,53 @@ RegionMask ModelCrop::pasteBackFull(const torch::Tensor& cropLogits, const Grid&
         out.size[a] = std::max<std::int64_t>(0, end - out.begin[a]);
     }
     out.mask.assign(static_cast<std::size_t>(out.size[0] * out.size[1] * out.size[2]), 0);
+
+    // Only source voxels near positive crop voxels can come out positive: find the box of positive logits
+    // (dilated by one voxel), map it to the source, and evaluate there; the rest of the region stays 0.
+    const auto pos = logits.gt(0);
+    std::int64_t plo[3], phi[3];
+    for (int d = 0; d < 3; ++d) {
+        std::vector<std::int64_t> others;
+        for (int o = 0; o < 3; ++o)
+            if (o != d) others.push_back(o);
+        const auto along = pos.any(others[1]).any(others[0]);  // along crop tensor dim d
+        const auto idx = along.nonzero();
+        if (idx.numel() == 0) return finishFaces(out, pos, offset, n);
+        plo[d] = std::max<std::int64_t>(offset[d] + idx.min().item<std::int64_t>() - 1, 0);
+        phi[d] = std::min<std::int64_t>(offset[d] + idx.max().item<std::int64_t>() + 1, n - 1);
+    }
+    double slo[3] = {1e300, 1e300, 1e300}, shi[3] = {-1e300, -1e300, -1e300};
+    for (int corner = 0; corner < 8; ++corner) {
+        const Point3 p =
+            toSource(corner & 1 ? phi[0] + 0.5 : plo[0] - 0.5, corner & 2 ? phi[1] + 0.5 : plo[1] - 0.5,
+                     corner & 4 ? phi[2] + 0.5 : plo[2] - 0.5);
+        for (int a = 0; a < 3; ++a) {
+            slo[a] = std::min(slo[a], p[a]);
+            shi[a] = std::max(shi[a], p[a]);
+        }
+    }
+    std::int64_t from[3], to[3];  // relative to the region
+    for (int a = 0; a < 3; ++a) {
+        from[a] = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(slo[a])) - out.begin[a], 0,
+                                           out.size[a]);
+        to[a] = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(shi[a])) + 1 - out.begin[a], 0,
+                                         out.size[a]);
+    }
     const IndexMap toCrop(source, grid_);
-    const std::array<std::int64_t, 3> cropSize{n, n, n};
-    std::size_t v = 0;
-    for (std::int64_t k = 0; k < out.size[2]; ++k)
-        for (std::int64_t j = 0; j < out.size[1]; ++j)
-            for (std::int64_t i = 0; i < out.size[0]; ++i, ++v) {
+    // The data layout is c fastest: as a sampling grid its axes are (c, b, a).
+    const std::array<std::int64_t, 3> dataSize{subSize[2], subSize[1], subSize[0]};
+    parallelFor(from[2], to[2], [&](std::int64_t k) {
+        for (std::int64_t j = from[1]; j < to[1]; ++j)
+            for (std::int64_t i = from[0]; i < to[0]; ++i) {
                 const Point3 c =
                     toCrop(double(out.begin[0] + i), double(out.begin[1] + j), double(out.begin[2] + k));
-                // Sample with (axis2, axis1, axis0) order to match the tensor layout.
-                const float logit = trilinear(data, cropSize, {c[2], c[1], c[0]}, -1.0f);
-                out.mask[v] = logit > 0;
+                const float logit = trilinear(
+                    data, dataSize,
+                    {c[2] - double(offset[2]), c[1] - double(offset[1]), c[0] - double(offset[0])}, -1.0f);
+                out.mask[static_cast<std::size_t>(i + out.size[0] * (j + out.size[1] * k))] = logit > 0;
             }
-    // Border contact: any positive logit on a face of the crop.
-    const auto pos = logits.gt(0);
-    for (int d = 0; d < 3; ++d) {
-        out.touchedFaces[d * 2] = pos.select(d, 0).any().item<bool>();
-        out.touchedFaces[d * 2 + 1] = pos.select(d, n - 1).any().item<bool>();
-    }
-    return out;
+    });
+    return finishFaces(out, pos, offset, n);
 }
 
 }  // namespace engram::model

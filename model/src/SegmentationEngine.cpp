@@ -170,7 +170,9 @@ struct SegmentationSession::Impl {
                                      : embedding;
         const auto out =
             sam->mask_decoder->forward(conditioned, e.densePe, prompts.sparse, prompts.dense, false);
-        if (e.mode != MemoryMode::None) next.bank.push(prompts.sparse[0].slice(0, 0, n), prompts.dense[0]);
+        if (e.mode != MemoryMode::None)
+            next.bank.push(prompts.sparse[0].slice(0, n - 1, n), prompts.dense[0],
+                           e.model.memory ? e.model.memory->encodeDense(prompts.dense[0]) : torch::Tensor());
         next.previousLogits = out.lowResLogits;
         next.mask = crop.pasteBack(out.lowResLogits, e.grid);
         next.confidence = out.iou.item<float>();

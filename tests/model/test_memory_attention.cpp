@@ -17,8 +17,8 @@ MemoryAttentionConfig small() {
     MemoryAttentionConfig c;
     c.dim = 96;
     c.heads = 4;
-    c.denseWidth = 32;
-    c.readoutWidth = 32;
+    c.width = 16;
+    c.crossWidth = 48;
     return c;
 }
 
@@ -70,6 +70,21 @@ TEST(MemoryAttention, UntrainedBlockIsTheIdentityAndTrainedOneUsesEveryMemoryTyp
     EXPECT_FALSE(torch::allclose(ma->forward(E, filledBank(6)), both));
 }
 
+TEST(MemoryAttention, CachedDenseEncodingsGiveTheSameResult) {
+    torch::manual_seed(6);
+    MemoryAttention ma(small());
+    randomise(*ma);
+    torch::NoGradGuard g;
+    const auto E = torch::randn({1, 96, 8, 8, 8});
+    MemoryBank plain(60), cached(60);
+    for (int i = 0; i < 5; ++i) {
+        const auto s = torch::randn({1, 96}), d = torch::randn({96, 8, 8, 8});
+        plain.push(s, d);
+        cached.push(s, d, ma->encodeDense(d));
+    }
+    EXPECT_TRUE(torch::allclose(ma->forward(E, plain), ma->forward(E, cached), 1e-5, 1e-6));
+}
+
 TEST(MaisModel, ASamMed3DFileLoadsWithoutMemoryAndGivesTheReferenceFirstClick) {
     MaisModel m = MaisModel::load(kParity);
     EXPECT_FALSE(m.memory);
@@ -81,7 +96,8 @@ TEST(MaisModel, ASamMed3DFileLoadsWithoutMemoryAndGivesTheReferenceFirstClick) {
         f.load("input.point_coords").index({Slice(), Slice(0, 1)}),
         f.load("input.point_labels").index({Slice(), Slice(0, 1)}), torch::Tensor());
     // N = 0: the memory path hands the embedding through unchanged, so the first click is SAM-Med3D's.
-    MemoryAttention ma(MemoryAttentionConfig::fromJson(R"({"dim": 96, "heads": 4, "dense_width": 32})"));
+    MemoryAttention ma(
+        MemoryAttentionConfig::fromJson(R"({"dim": 96, "heads": 4, "width": 16, "cross_width": 48})"));
     randomise(*ma);
     const auto conditioned = ma->forward(E, MemoryBank());
     const auto out = m.sam->mask_decoder->forward(conditioned, m.sam->prompt_encoder->densePe(),

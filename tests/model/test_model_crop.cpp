@@ -1,6 +1,7 @@
 #include <engram/model/ModelCrop.h>
 
 #include <gtest/gtest.h>
+#include <torch/nn/functional/pooling.h>
 #include <torch/nn/functional/upsampling.h>
 
 #include <cmath>
@@ -166,4 +167,28 @@ TEST(ModelCrop, PredictionReachingTheFaceIsFlagged) {
     EXPECT_TRUE(m.touchesCropBorder());
     // The rod runs along source i = LPS x, which is crop axis 0 (Right = -x): both axis-0 faces, no others.
     EXPECT_EQ(m.touchedFaces, (std::array<bool, 6>{true, true, false, false, false, false}));
+}
+
+// pasteBack upsamples only the neighbourhood of the positive low-resolution voxels; the result must equal
+// the paste of the whole upsampled crop, face flags included.
+TEST(ModelCrop, PartialUpsamplingGivesTheSameMaskAsTheFullCrop) {
+    const Grid g = oblique();
+    const ModelCrop crop(g.indexToWorld({45, 40, 30}));
+    torch::manual_seed(9);
+    for (const double bias : {-2.0, -0.5, 0.5}) {  // a few blobs .. most of the crop positive
+        SCOPED_TRACE(bias);
+        namespace F = torch::nn::functional;
+        const auto low =
+            F::avg_pool3d(torch::randn({1, 1, 64, 64, 64}), F::AvgPool3dFuncOptions(2)) * 4 + bias;
+        const auto full = F::interpolate(low, F::InterpolateFuncOptions()
+                                                  .size(std::vector<std::int64_t>{128, 128, 128})
+                                                  .mode(torch::kTrilinear)
+                                                  .align_corners(false));
+        const RegionMask a = crop.pasteBack(low, g), b = crop.pasteBackFull(full.reshape({128, 128, 128}), g);
+        EXPECT_EQ(a.begin, b.begin);
+        EXPECT_EQ(a.size, b.size);
+        EXPECT_EQ(a.mask, b.mask);
+        EXPECT_EQ(a.touchedFaces, b.touchedFaces);
+        EXPECT_GT(b.count(), 0);
+    }
 }

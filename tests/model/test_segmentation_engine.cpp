@@ -21,8 +21,8 @@ const std::string& weightsWithMemory() {
         MemoryAttentionConfig mc;
         mc.dim = 96;
         mc.heads = 4;
-        mc.denseWidth = 32;
-        mc.readoutWidth = 32;
+        mc.width = 16;
+        mc.crossWidth = 48;
         MaisModel m =
             MaisModel::create(SamMed3DConfig::fromJson(SafeTensorsFile(kParity).metadata().at("config")), mc);
         MaisModel ref = MaisModel::load(kParity);

@@ -1,19 +1,22 @@
 #pragma once
 // MAIS memory attention (docs/MODELS.md section 2): conditions the image embedding E [1,P,G,G,G] on the
 // memory bank before the mask decoder.
-//   1. sparse memories (click embeddings of past interactions, plus an age embedding) pass through
+//   1. dense memories (past previous-mask embeddings): each is encoded once, when it enters the bank, by
+//      `dense_encoder` (1x1x1 convolution P -> W, then a depth-wise 3x3x3 convolution for local context);
+//      per click, the stack (plus an age embedding) passes through `dense_layers`, convolutional transformer
+//      blocks in which, at every voxel of a 2x coarser grid, each memory attends to all memories, followed by
+//      a 1x1x1 MLP; the change is added back to the full-resolution encodings;
+//   2. `readout`: at every voxel the image embedding attends over the dense memories; projected back to P
+//      channels, the result is ADDED to E;
+//   3. sparse memories (each interaction's click embedding, plus the age embedding) pass through
 //      `sparse_layers` of pre-norm self-attention;
-//   2. dense memories (past previous-mask embeddings, plus the age embedding) pass through `dense_layers`,
-//      convolutional transformer blocks: at every voxel each memory attends to all memories (1x1x1 q/k/v
-//      convolutions after a depth-wise 3x3x3 convolution that gives them local context), then a 1x1x1 MLP;
-//   3. `readout`: at every voxel the image embedding attends over the dense memories; the result is ADDED to
-//   E;
-//   4. `cross`: the voxels of that readout attend to the sparse memory tokens (the cross-attention between
-//   the
-//      two memory types); this is added to E as well.
-// Both additions end in zero-initialised projections, so an untrained block is the identity and fine-tuning
-// starts from SAM-Med3D; with an empty bank (or mode None) E is returned untouched, bit for bit.
-// Widths are configurable and stored in the weights file's metadata (key "memory_attention").
+//   4. `cross`: the voxels of the conditioned embedding attend to the sparse memory tokens (the
+//   cross-attention
+//      between the two memory types), added to E as well.
+// The per-click work runs at width W (default 32), which keeps a full bank of 60 cheap on a CPU; the costly
+// per-memory step is cached in the bank. Both additions end in zero-initialised projections, so an untrained
+// block is the identity and fine-tuning starts from SAM-Med3D; with an empty bank (or mode None) E is
+// returned untouched, bit for bit. Widths are configurable and stored in the model file ("memory_attention").
 
 #include <engram/model/MemoryBank.h>
 #include <engram/model/SamMed3D.h>
@@ -23,13 +26,13 @@
 namespace engram::model {
 
 struct MemoryAttentionConfig {
-    int dim = 384;  // = prompt_dim of the network
-    int heads = 8;  // sparse self-attention and cross-attention
-    int sparseLayers = 2;
+    int dim = 384;   // = prompt_dim of the network
+    int width = 32;  // W: channels of the dense memory path
+    int denseHeads = 2;
     int denseLayers = 1;
-    int denseWidth = 96;  // channels of the dense blocks' attention
-    int denseHeads = 4;
-    int readoutWidth = 128;
+    int sparseLayers = 1;
+    int heads = 8;        // sparse self-attention
+    int crossWidth = 96;  // internal width of the voxel -> sparse cross-attention
     int mlpRatio = 2;
 
     static MemoryAttentionConfig fromJson(const std::string& json);
@@ -46,27 +49,30 @@ struct SparseMemoryLayerImpl : torch::nn::Module {
 TORCH_MODULE(SparseMemoryLayer);
 
 struct DenseMemoryLayerImpl : torch::nn::Module {
-    DenseMemoryLayerImpl(int dim, int width, int heads, int mlpRatio);
-    torch::Tensor forward(const torch::Tensor& x);  // [N,P,G,G,G]
+    DenseMemoryLayerImpl(int width, int heads, int mlpRatio);
+    torch::Tensor forward(const torch::Tensor& x);  // [N,W,G,G,G]
     LayerNorm3d norm1{nullptr}, norm2{nullptr};
-    torch::nn::Conv3d local{nullptr}, qkv{nullptr}, proj{nullptr}, fc1{nullptr}, fc2{nullptr};
+    torch::nn::Conv3d qkv{nullptr}, proj{nullptr}, fc1{nullptr}, fc2{nullptr};
     int width, heads;
 };
 TORCH_MODULE(DenseMemoryLayer);
 
 struct MemoryAttentionImpl : torch::nn::Module {
     explicit MemoryAttentionImpl(const MemoryAttentionConfig& c);
-    // E [1,P,G,G,G] conditioned on `bank` (its mode decides which memories are read).
+    // The per-memory encoding of a dense memory [P,G,G,G] -> [W,G,G,G], to store with it in the bank.
+    torch::Tensor encodeDense(const torch::Tensor& dense);
+    // E [1,P,G,G,G] conditioned on `bank` (its mode decides which memories are read). Memories pushed without
+    // a cached feature are encoded here.
     torch::Tensor forward(const torch::Tensor& imageEmbedding, const MemoryBank& bank);
 
     MemoryAttentionConfig config;
-    torch::nn::Embedding age_embed{nullptr};
-    torch::nn::ModuleList sparse_layers, dense_layers;
+    torch::nn::Embedding age_embed{nullptr}, dense_age_embed{nullptr};
+    torch::nn::Sequential dense_encoder;
+    torch::nn::ModuleList dense_layers, sparse_layers;
     LayerNorm3d readout_norm{nullptr};
-    torch::nn::Conv3d readout_q{nullptr}, readout_k{nullptr}, readout_v{nullptr}, readout_proj{nullptr};
+    torch::nn::Conv3d readout_q{nullptr}, readout_proj{nullptr};
     torch::nn::LayerNorm cross_norm_q{nullptr}, cross_norm_kv{nullptr};
-    DecoderAttention cross_attn{nullptr};
-    torch::nn::Linear cross_proj{nullptr};
+    DecoderAttention cross_attn{nullptr};  // out_proj zero-initialised
 };
 TORCH_MODULE(MemoryAttention);
 

@@ -17,6 +17,9 @@ namespace engram::model {
 struct Memory {
     torch::Tensor sparse;  // [T, P]: the interaction's click embeddings (T >= 1)
     torch::Tensor dense;   // [P, G, G, G]: the dense embedding of the mask the interaction started from
+    // Optional [W, G, G, G]: memory attention's per-memory encoding of `dense`, computed once at push time
+    // (MemoryAttention::encodeDense) so a click does not redo it for every memory in the bank.
+    torch::Tensor denseFeature;
 };
 
 class MemoryBank {
@@ -28,7 +31,8 @@ class MemoryBank {
 
     // Adds a memory, dropping the oldest when full. Tensors are detached (no autograd history is kept).
     // Throws std::invalid_argument when shapes do not match the memories already held.
-    void push(const torch::Tensor& sparse, const torch::Tensor& dense);
+    void push(const torch::Tensor& sparse, const torch::Tensor& dense,
+              const torch::Tensor& denseFeature = {});
 
     int capacity() const { return capacity_; }
     MemoryMode mode() const { return mode_; }
@@ -41,6 +45,8 @@ class MemoryBank {
     // dense: [1, N, P, G, G, G].
     torch::Tensor sparseStack(torch::Tensor* sparseOwner = nullptr) const;
     torch::Tensor denseStack() const;
+    // [1, N, W, G, G, G] of the cached dense features, or undefined when a memory has none.
+    torch::Tensor denseFeatureStack() const;
 
   private:
     int capacity_;

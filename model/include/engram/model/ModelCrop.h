@@ -45,6 +45,10 @@ class ModelCrop {
     RegionMask pasteBackFull(const torch::Tensor& cropLogits, const Grid& source) const;
 
   private:
+    // Paste from crop logits known on the sub-box [offset, offset + size) of the crop (negative elsewhere).
+    RegionMask pasteFrom(const torch::Tensor& subLogits, const std::array<std::int64_t, 3>& offset,
+                         const Grid& source) const;
+
     Grid grid_;
     CropOptions options_;
 };
