@@ -10,13 +10,23 @@ struct LabelDelta {
     std::vector<std::uint8_t> before, after;
     std::int64_t changed = 0;
 
-    void apply(LabelMap& labels, bool forward) const {
+    // Writes `after` (forward) or `before` into the labels and keeps the per-label voxel counts.
+    void apply(LabelMap& labels, std::array<std::int64_t, 256>& counts, bool forward) const {
         const auto& src = forward ? after : before;
+        const auto& old = forward ? before : after;
         std::size_t v = 0;
         for (std::int64_t k = 0; k < size[2]; ++k)
-            for (std::int64_t j = 0; j < size[1]; ++j)
-                for (std::int64_t i = 0; i < size[0]; ++i, ++v)
-                    labels.set(begin[0] + i, begin[1] + j, begin[2] + k, src[v]);
+            for (std::int64_t j = 0; j < size[1]; ++j) {
+                std::uint8_t* row =
+                    labels.labels().data() + labels.geometry().offset(begin[0], begin[1] + j, begin[2] + k);
+                for (std::int64_t i = 0; i < size[0]; ++i, ++v) {
+                    row[i] = src[v];
+                    if (src[v] != old[v]) {
+                        --counts[old[v]];
+                        ++counts[src[v]];
+                    }
+                }
+            }
     }
 };
 
@@ -31,7 +41,7 @@ class AiClickCommand : public QUndoCommand {
         setText(QString("%1 (segment %2)").arg(what_.kind).arg(what_.segment));
     }
     void redo() override {
-        delta_.apply(c_.labels_, true);
+        delta_.apply(c_.labels_, c_.counts_, true);
         // On its first redo (the push) the engine is already at stepAfter, possibly with later clicks queued.
         if (!first_) {
             c_.supersede(what_.segment);
@@ -41,7 +51,7 @@ class AiClickCommand : public QUndoCommand {
         Q_EMIT c_.labelsChanged(delta_.begin, delta_.size);
     }
     void undo() override {
-        delta_.apply(c_.labels_, false);
+        delta_.apply(c_.labels_, c_.counts_, false);
         c_.supersede(what_.segment);
         c_.service_.goToStep(what_.segment, stepBefore_);
         Q_EMIT c_.labelsChanged(delta_.begin, delta_.size);
@@ -74,6 +84,8 @@ void AnnotationController::setVolume(std::shared_ptr<const Volume> volume) {
     for (auto& [segment, epoch] : epoch_) ++epoch;
     volume_ = std::move(volume);
     labels_ = LabelMap(volume_->geometry());
+    counts_ = labels_.histogram();
+    extent_.clear();
     segments_ = SegmentList();
     service_.setVolume(volume_);
     Q_EMIT historyChanged();
@@ -107,24 +119,78 @@ void AnnotationController::onClickDone(const AiClickResult& r) {
     pending_.erase(it);
     if (p.epoch != epoch_[p.segment]) return;  // superseded by an undo/redo/reset of this segment
     if (!r.notice.isEmpty()) Q_EMIT noticeOccurred(r.notice);
+    applyAiResult(r, p.world, p.positive);
+}
 
-    // New labels inside the result's region, and the box of what changes.
+void AnnotationController::applyAiResult(const AiClickResult& r, const Vec3& world, bool positive) {
+    // Where this result can change anything: its positive box, plus the segment's voxels inside its region.
     const auto label = static_cast<std::uint8_t>(r.segment);
     const auto& m = r.mask;
+    using Box = std::pair<std::array<std::int64_t, 3>, std::array<std::int64_t, 3>>;  // [lo, hi)
+    auto intersect = [](const Box& a, const Box& b) {
+        Box c;
+        for (int i = 0; i < 3; ++i) {
+            c.first[i] = std::max(a.first[i], b.first[i]);
+            c.second[i] = std::max(c.first[i], std::min(a.second[i], b.second[i]));
+        }
+        return c;
+    };
+    auto unite = [](const Box& a, const Box& b) {
+        auto empty = [](const Box& x) {
+            return x.first[0] >= x.second[0] || x.first[1] >= x.second[1] || x.first[2] >= x.second[2];
+        };
+        if (empty(a)) return b;
+        if (empty(b)) return a;
+        Box c;
+        for (int i = 0; i < 3; ++i) {
+            c.first[i] = std::min(a.first[i], b.first[i]);
+            c.second[i] = std::max(a.second[i], b.second[i]);
+        }
+        return c;
+    };
+    const Box region{m.begin, {m.begin[0] + m.size[0], m.begin[1] + m.size[1], m.begin[2] + m.size[2]}};
+    const Box positiveBox{
+        {m.begin[0] + m.positiveBegin[0], m.begin[1] + m.positiveBegin[1], m.begin[2] + m.positiveBegin[2]},
+        {m.begin[0] + m.positiveBegin[0] + m.positiveSize[0],
+         m.begin[1] + m.positiveBegin[1] + m.positiveSize[1],
+         m.begin[2] + m.positiveBegin[2] + m.positiveSize[2]}};
+    const Box existing = extent_.count(label) ? intersect(extent_[label], region) : Box{};
+    const Box scan = unite(positiveBox, existing);
+
+    // One pass over the scan box computes the new labels (row pointers, no per-voxel index arithmetic) and
+    // the box of voxels that change; a second pass over that box only copies.
+    const std::array<std::int64_t, 3> sn{scan.second[0] - scan.first[0], scan.second[1] - scan.first[1],
+                                         scan.second[2] - scan.first[2]};
+    std::vector<std::uint8_t> after(
+        static_cast<std::size_t>(std::max<std::int64_t>(0, sn[0] * sn[1] * sn[2])));
+    const auto& g = labels_.geometry();
+    const std::uint8_t* lab = labels_.labels().data();
     std::array<std::int64_t, 3> lo{INT64_MAX, INT64_MAX, INT64_MAX}, hi{-1, -1, -1};
-    std::size_t v = 0;
-    for (std::int64_t k = 0; k < m.size[2]; ++k)
-        for (std::int64_t j = 0; j < m.size[1]; ++j)
-            for (std::int64_t i = 0; i < m.size[0]; ++i, ++v) {
-                const std::array<std::int64_t, 3> x{m.begin[0] + i, m.begin[1] + j, m.begin[2] + k};
-                const std::uint8_t old = labels_.at(x[0], x[1], x[2]);
-                const std::uint8_t now = m.mask[v] ? (old == 0 ? label : old) : (old == label ? 0 : old);
-                if (now == old) continue;
-                for (int a = 0; a < 3; ++a) {
-                    lo[a] = std::min(lo[a], x[a]);
-                    hi[a] = std::max(hi[a], x[a]);
+    std::size_t w = 0;
+    for (std::int64_t k = scan.first[2]; k < scan.second[2]; ++k)
+        for (std::int64_t j = scan.first[1]; j < scan.second[1]; ++j) {
+            const std::uint8_t* row = lab + g.offset(scan.first[0], j, k);
+            const std::uint8_t* mrow =
+                m.mask.data() + ((scan.first[0] - m.begin[0]) +
+                                 m.size[0] * ((j - m.begin[1]) + m.size[1] * (k - m.begin[2])));
+            bool rowChanged = false;
+            std::int64_t first = -1, last = -1;
+            for (std::int64_t x = 0; x < sn[0]; ++x, ++w) {
+                const std::uint8_t old = row[x];
+                const std::uint8_t now =
+                    mrow[x] ? (old == 0 ? label : old) : (old == label ? std::uint8_t(0) : old);
+                after[w] = now;
+                if (now != old) {
+                    if (first < 0) first = x;
+                    last = x;
+                    rowChanged = true;
                 }
             }
+            if (rowChanged) {
+                lo = {std::min(lo[0], scan.first[0] + first), std::min(lo[1], j), std::min(lo[2], k)};
+                hi = {std::max(hi[0], scan.first[0] + last), std::max(hi[1], j), std::max(hi[2], k)};
+            }
+        }
     LabelDelta delta;
     std::int64_t net = 0;  // change of the segment's voxel count
     if (hi[0] >= 0) {
@@ -135,33 +201,32 @@ void AnnotationController::onClickDone(const AiClickResult& r) {
         const auto n = static_cast<std::size_t>(delta.size[0] * delta.size[1] * delta.size[2]);
         delta.before.resize(n);
         delta.after.resize(n);
-        std::size_t w = 0;
+        std::size_t d = 0;
         for (std::int64_t k = lo[2]; k <= hi[2]; ++k)
-            for (std::int64_t j = lo[1]; j <= hi[1]; ++j)
-                for (std::int64_t i = lo[0]; i <= hi[0]; ++i, ++w) {
-                    const std::uint8_t old = labels_.at(i, j, k);
-                    std::uint8_t now = old;
-                    const std::int64_t mi = i - m.begin[0], mj = j - m.begin[1], mk = k - m.begin[2];
-                    if (mi >= 0 && mj >= 0 && mk >= 0 && mi < m.size[0] && mj < m.size[1] && mk < m.size[2]) {
-                        const bool in =
-                            m.mask[static_cast<std::size_t>(mi + m.size[0] * (mj + m.size[1] * mk))];
-                        now = in ? (old == 0 ? label : old) : (old == label ? 0 : old);
-                    }
-                    delta.before[w] = old;
-                    delta.after[w] = now;
-                    delta.changed += now != old;
-                    net += (now == label) - (old == label);
+            for (std::int64_t j = lo[1]; j <= hi[1]; ++j) {
+                const std::uint8_t* before = lab + g.offset(lo[0], j, k);
+                const std::uint8_t* now =
+                    after.data() +
+                    ((lo[0] - scan.first[0]) + sn[0] * ((j - scan.first[1]) + sn[1] * (k - scan.first[2])));
+                for (std::int64_t x = 0; x < delta.size[0]; ++x, ++d) {
+                    delta.before[d] = before[x];
+                    delta.after[d] = now[x];
+                    delta.changed += before[x] != now[x];
+                    net += (now[x] == label) - (before[x] == label);
                 }
+            }
+        extent_[label] =
+            unite(extent_.count(label) ? extent_[label] : Box{}, Box{lo, {hi[0] + 1, hi[1] + 1, hi[2] + 1}});
     }
     Interaction what;
-    what.kind = p.positive ? "AI click +" : "AI click -";
+    what.kind = positive ? "AI click +" : "AI click -";
     what.segment = r.segment;
-    what.world = p.world;
+    what.world = world;
     what.changedVoxels = delta.changed;
     what.confidence = r.confidence;
     what.milliseconds = r.milliseconds;
     what.time = QDateTime::currentDateTime();
-    what.segmentVoxels = labels_.histogram()[label] + net;
+    what.segmentVoxels = counts_[label] + net;
     undo_.push(new AiClickCommand(*this, std::move(delta), r.stepBefore, r.stepAfter, what));
 }
 

@@ -260,6 +260,10 @@ RegionMask ModelCrop::pasteFrom(const torch::Tensor& subLogits, const std::array
         to[a] = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(shi[a])) + 1 - out.begin[a], 0,
                                          out.size[a]);
     }
+    for (int a = 0; a < 3; ++a) {
+        out.positiveBegin[a] = from[a];
+        out.positiveSize[a] = std::max<std::int64_t>(0, to[a] - from[a]);
+    }
     const IndexMap toCrop(source, grid_);
     // The data layout is c fastest: as a sampling grid its axes are (c, b, a).
     const std::array<std::int64_t, 3> dataSize{subSize[2], subSize[1], subSize[0]};

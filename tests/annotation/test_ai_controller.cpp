@@ -89,6 +89,7 @@ TEST(AiController, ClicksBecomeUndoableEditsAndTheHistory) {
 
     f.controller.undoStack().undo();
     EXPECT_EQ(f.controller.labels().labels(), afterFirst);
+    EXPECT_EQ(f.controller.voxelCount(1), f.controller.labels().histogram()[1]);  // counts kept by undo
     EXPECT_FALSE(f.controller.history()[1].applied);
     f.controller.undoStack().redo();
     EXPECT_EQ(f.controller.labels().labels(), afterSecond);

@@ -49,11 +49,15 @@ class AnnotationController : public QObject {
     LabelMap& labels() { return labels_; }
     SegmentList& segments() { return segments_; }
     QUndoStack& undoStack() { return undo_; }
+    std::int64_t voxelCount(std::uint8_t label) const { return counts_[label]; }
 
     // Sends an AI click for `segment` (created with a default name if it does not exist). Returns false, and
     // emits errorOccurred with the reason, when there is no volume or the point is outside it.
     bool aiClick(std::uint8_t segment, const Vec3& world, bool positive);
     int pendingClicks() const { return static_cast<int>(pending_.size()); }
+    // Writes an AI result into the labels as one undoable command (what a finished click does; public for
+    // benchmarks and tests).
+    void applyAiResult(const AiClickResult& result, const Vec3& world, bool positive);
     std::vector<Interaction> history() const;
 
   Q_SIGNALS:
@@ -82,6 +86,10 @@ class AnnotationController : public QObject {
     QUndoStack undo_;
     std::map<quint64, Pending> pending_;
     std::map<int, quint64> epoch_;
+    // Per label, a box that contains every voxel of it (grown by edits, never shrunk): an AI result only has
+    // to look at its positive box and at this box, not at its whole region.
+    std::map<int, std::pair<std::array<std::int64_t, 3>, std::array<std::int64_t, 3>>> extent_;
+    std::array<std::int64_t, 256> counts_{};  // voxels per label value, kept by every edit
 };
 
 }  // namespace engram

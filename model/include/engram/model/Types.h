@@ -32,6 +32,8 @@ struct CropOptions {
 struct RegionMask {
     std::array<std::int64_t, 3> begin{0, 0, 0}, size{0, 0, 0};
     std::vector<std::uint8_t> mask;  // size[0]*size[1]*size[2], i fastest
+    // The part of the box where the mask can be 1 (relative to `begin`); 0 everywhere else in the box.
+    std::array<std::int64_t, 3> positiveBegin{0, 0, 0}, positiveSize{0, 0, 0};
     // Faces of the crop the prediction reaches (index axis * 2 + (0 low, 1 high)): the target may go on
     // there.
     std::array<bool, 6> touchedFaces{};
