@@ -28,6 +28,7 @@ MemoryAttentionConfig MemoryAttentionConfig::fromJson(const std::string& json) {
     get("dense_heads", c.denseHeads);
     get("dense_layers", c.denseLayers);
     get("sparse_layers", c.sparseLayers);
+    get("sparse_width", c.sparseWidth);
     get("heads", c.heads);
     get("cross_width", c.crossWidth);
     get("mlp_ratio", c.mlpRatio);
@@ -44,6 +45,7 @@ std::string MemoryAttentionConfig::toJson() const {
                           {"dense_heads", denseHeads},
                           {"dense_layers", denseLayers},
                           {"sparse_layers", sparseLayers},
+                          {"sparse_width", sparseWidth},
                           {"heads", heads},
                           {"cross_width", crossWidth},
                           {"mlp_ratio", mlpRatio}}
@@ -85,6 +87,23 @@ torch::Tensor voxelAttention(const torch::Tensor& q, const torch::Tensor& k, con
 
 }  // namespace
 
+CrossAttentionImpl::CrossAttentionImpl(int qDim, int kvDim, int width, int h) : heads(h) {
+    q_proj = register_module("q_proj", torch::nn::Linear(qDim, width));
+    k_proj = register_module("k_proj", torch::nn::Linear(kvDim, width));
+    v_proj = register_module("v_proj", torch::nn::Linear(kvDim, width));
+    out_proj = register_module("out_proj", torch::nn::Linear(width, qDim));
+}
+
+torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& q, const torch::Tensor& kv) {
+    auto split = [&](const torch::Tensor& t) {
+        return t.reshape({t.size(0), t.size(1), heads, t.size(2) / heads}).transpose(1, 2);
+    };
+    const auto qh = split(q_proj(q)), kh = split(k_proj(kv)), vh = split(v_proj(kv));
+    const auto a = (torch::matmul(qh, kh.transpose(-2, -1)) / std::sqrt(double(qh.size(-1)))).softmax(-1);
+    const auto o = torch::matmul(a, vh).transpose(1, 2);
+    return out_proj(o.reshape({o.size(0), o.size(1), -1}));
+}
+
 DenseMemoryLayerImpl::DenseMemoryLayerImpl(int w, int h, int mlpRatio) : width(w), heads(h) {
     norm1 = register_module("norm1", LayerNorm3d(w));
     qkv = register_module("qkv", conv1(w, 3 * w));
@@ -124,7 +143,7 @@ torch::Tensor voxelReadout(const torch::Tensor& q, const torch::Tensor& k, const
 }  // namespace
 
 MemoryAttentionImpl::MemoryAttentionImpl(const MemoryAttentionConfig& c) : config(c) {
-    age_embed = register_module("age_embed", torch::nn::Embedding(MemoryBank::kMaxCapacity, c.dim));
+    age_embed = register_module("age_embed", torch::nn::Embedding(MemoryBank::kMaxCapacity, c.sparseWidth));
     dense_age_embed =
         register_module("dense_age_embed", torch::nn::Embedding(MemoryBank::kMaxCapacity, c.width));
     dense_encoder->push_back(conv1(c.dim, c.width));
@@ -138,14 +157,15 @@ MemoryAttentionImpl::MemoryAttentionImpl(const MemoryAttentionConfig& c) : confi
     readout_norm = register_module("readout_norm", LayerNorm3d(c.dim));
     readout_q = register_module("readout_q", conv1(c.dim, c.width));
     readout_proj = register_module("readout_proj", conv1(c.width, c.dim));
+    sparse_in = register_module("sparse_in", torch::nn::Linear(c.dim, c.sparseWidth));
     for (int i = 0; i < c.sparseLayers; ++i)
-        sparse_layers->push_back(SparseMemoryLayer(c.dim, c.heads, c.mlpRatio));
+        sparse_layers->push_back(SparseMemoryLayer(c.sparseWidth, c.heads, c.mlpRatio));
     register_module("sparse_layers", sparse_layers);
     cross_norm_q =
         register_module("cross_norm_q", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim})));
     cross_norm_kv =
-        register_module("cross_norm_kv", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim})));
-    cross_attn = register_module("cross_attn", DecoderAttention(c.dim, c.heads, c.dim / c.crossWidth));
+        register_module("cross_norm_kv", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.sparseWidth})));
+    cross_attn = register_module("cross_attn", CrossAttention(c.dim, c.sparseWidth, c.crossWidth, c.heads));
     {
         torch::NoGradGuard g;
         age_embed->weight.normal_(0, 0.02);
@@ -184,11 +204,10 @@ torch::Tensor MemoryAttentionImpl::forward(const torch::Tensor& E, const MemoryB
         out = out + readout_proj(r.view({1, config.width, E.size(2), E.size(3), E.size(4)}));
     }
     if (sparse.defined()) {
-        auto s = sparse.to(E.dtype()) + age_embed(ages.index({owner.to(E.device())})).unsqueeze(0);
+        auto s = sparse_in(sparse.to(E.dtype())) + age_embed(ages.index({owner.to(E.device())})).unsqueeze(0);
         for (const auto& l : *sparse_layers) s = l->as<SparseMemoryLayer>()->forward(s);
         const auto tokens = out.flatten(2).transpose(1, 2);  // [1,V,P]
-        const auto kv = cross_norm_kv(s);
-        out = out + cross_attn(cross_norm_q(tokens), kv, kv).transpose(1, 2).reshape(E.sizes());
+        out = out + cross_attn(cross_norm_q(tokens), cross_norm_kv(s)).transpose(1, 2).reshape(E.sizes());
     }
     return out;
 }

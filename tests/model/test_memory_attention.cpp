@@ -18,7 +18,8 @@ MemoryAttentionConfig small() {
     c.dim = 96;
     c.heads = 4;
     c.width = 16;
-    c.crossWidth = 48;
+    c.crossWidth = 16;
+    c.sparseWidth = 32;
     return c;
 }
 
@@ -96,8 +97,8 @@ TEST(MaisModel, ASamMed3DFileLoadsWithoutMemoryAndGivesTheReferenceFirstClick) {
         f.load("input.point_coords").index({Slice(), Slice(0, 1)}),
         f.load("input.point_labels").index({Slice(), Slice(0, 1)}), torch::Tensor());
     // N = 0: the memory path hands the embedding through unchanged, so the first click is SAM-Med3D's.
-    MemoryAttention ma(
-        MemoryAttentionConfig::fromJson(R"({"dim": 96, "heads": 4, "width": 16, "cross_width": 48})"));
+    MemoryAttention ma(MemoryAttentionConfig::fromJson(
+        R"({"dim": 96, "heads": 4, "width": 16, "cross_width": 16, "sparse_width": 32})"));
     randomise(*ma);
     const auto conditioned = ma->forward(E, MemoryBank());
     const auto out = m.sam->mask_decoder->forward(conditioned, m.sam->prompt_encoder->densePe(),

@@ -22,7 +22,8 @@ const std::string& weightsWithMemory() {
         mc.dim = 96;
         mc.heads = 4;
         mc.width = 16;
-        mc.crossWidth = 48;
+        mc.crossWidth = 16;
+        mc.sparseWidth = 32;
         MaisModel m =
             MaisModel::create(SamMed3DConfig::fromJson(SafeTensorsFile(kParity).metadata().at("config")), mc);
         MaisModel ref = MaisModel::load(kParity);

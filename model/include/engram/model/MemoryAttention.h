@@ -31,8 +31,9 @@ struct MemoryAttentionConfig {
     int denseHeads = 2;
     int denseLayers = 1;
     int sparseLayers = 1;
-    int heads = 8;        // sparse self-attention
-    int crossWidth = 96;  // internal width of the voxel -> sparse cross-attention
+    int sparseWidth = 128;  // S: channels of the sparse memory tokens
+    int heads = 4;          // sparse self-attention and cross-attention
+    int crossWidth = 32;    // internal width of the voxel -> sparse cross-attention
     int mlpRatio = 2;
 
     static MemoryAttentionConfig fromJson(const std::string& json);
@@ -47,6 +48,15 @@ struct SparseMemoryLayerImpl : torch::nn::Module {
     MlpBlock mlp{nullptr};
 };
 TORCH_MODULE(SparseMemoryLayer);
+
+// Queries of width `qDim` attending to keys/values of width `kvDim` through an internal width.
+struct CrossAttentionImpl : torch::nn::Module {
+    CrossAttentionImpl(int qDim, int kvDim, int width, int heads);
+    torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& kv);  // [1,Q,qDim], [1,T,kvDim]
+    torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+    int heads;
+};
+TORCH_MODULE(CrossAttention);
 
 struct DenseMemoryLayerImpl : torch::nn::Module {
     DenseMemoryLayerImpl(int width, int heads, int mlpRatio);
@@ -71,8 +81,9 @@ struct MemoryAttentionImpl : torch::nn::Module {
     torch::nn::ModuleList dense_layers, sparse_layers;
     LayerNorm3d readout_norm{nullptr};
     torch::nn::Conv3d readout_q{nullptr}, readout_proj{nullptr};
+    torch::nn::Linear sparse_in{nullptr};
     torch::nn::LayerNorm cross_norm_q{nullptr}, cross_norm_kv{nullptr};
-    DecoderAttention cross_attn{nullptr};  // out_proj zero-initialised
+    CrossAttention cross_attn{nullptr};  // out_proj zero-initialised
 };
 TORCH_MODULE(MemoryAttention);
 
