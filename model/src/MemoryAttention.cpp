@@ -32,8 +32,9 @@ MemoryAttentionConfig MemoryAttentionConfig::fromJson(const std::string& json) {
     get("heads", c.heads);
     get("cross_width", c.crossWidth);
     get("mlp_ratio", c.mlpRatio);
-    if (c.dim <= 0 || c.heads <= 0 || c.dim % c.heads != 0 || c.denseHeads <= 0 ||
-        c.width % c.denseHeads != 0 || c.crossWidth % c.heads != 0 || c.dim % c.crossWidth != 0)
+    get("dense_context", c.denseContext);
+    if (c.dim <= 0 || c.heads <= 0 || c.sparseWidth % c.heads != 0 || c.crossWidth <= 0 ||
+        c.crossWidth % c.heads != 0 || c.denseHeads <= 0 || c.width % c.denseHeads != 0 || c.denseContext < 1)
         throw std::invalid_argument(
             "memory attention configuration: widths must be positive multiples of the heads");
     return c;
@@ -48,7 +49,8 @@ std::string MemoryAttentionConfig::toJson() const {
                           {"sparse_width", sparseWidth},
                           {"heads", heads},
                           {"cross_width", crossWidth},
-                          {"mlp_ratio", mlpRatio}}
+                          {"mlp_ratio", mlpRatio},
+                          {"dense_context", denseContext}}
         .dump();
 }
 
@@ -104,7 +106,8 @@ torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& q, const torch::T
     return out_proj(o.reshape({o.size(0), o.size(1), -1}));
 }
 
-DenseMemoryLayerImpl::DenseMemoryLayerImpl(int w, int h, int mlpRatio) : width(w), heads(h) {
+DenseMemoryLayerImpl::DenseMemoryLayerImpl(int w, int h, int mlpRatio, int k)
+    : width(w), heads(h), context(k) {
     norm1 = register_module("norm1", LayerNorm3d(w));
     qkv = register_module("qkv", conv1(w, 3 * w));
     proj = register_module("proj", conv1(w, w));
@@ -116,7 +119,9 @@ DenseMemoryLayerImpl::DenseMemoryLayerImpl(int w, int h, int mlpRatio) : width(w
 torch::Tensor DenseMemoryLayerImpl::forward(const torch::Tensor& x) {
     const int64_t N = x.size(0), V = x.size(2) * x.size(3) * x.size(4);
     const auto parts = qkv(norm1(x)).view({N, 3, width, V});
-    const auto o = voxelAttention(parts.select(1, 0), parts.select(1, 1), parts.select(1, 2), heads);
+    const int64_t from = std::max<int64_t>(0, N - context);  // the newest memories are last
+    const auto o = voxelAttention(parts.select(1, 0), parts.select(1, 1).slice(0, from),
+                                  parts.select(1, 2).slice(0, from), heads);
     const auto y = x + proj(o.view(x.sizes()));
     return y + fc2(torch::gelu(fc1(norm2(y))));
 }
@@ -152,7 +157,7 @@ MemoryAttentionImpl::MemoryAttentionImpl(const MemoryAttentionConfig& c) : confi
     dense_encoder->push_back(LayerNorm3d(c.width));
     register_module("dense_encoder", dense_encoder);
     for (int i = 0; i < c.denseLayers; ++i)
-        dense_layers->push_back(DenseMemoryLayer(c.width, c.denseHeads, c.mlpRatio));
+        dense_layers->push_back(DenseMemoryLayer(c.width, c.denseHeads, c.mlpRatio, c.denseContext));
     register_module("dense_layers", dense_layers);
     readout_norm = register_module("readout_norm", LayerNorm3d(c.dim));
     readout_q = register_module("readout_q", conv1(c.dim, c.width));

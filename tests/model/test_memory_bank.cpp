@@ -76,7 +76,9 @@ TEST(MemoryBank, StacksFollowTheMode) {
             EXPECT_EQ(sparse.sizes(), (std::vector<std::int64_t>{1, 4, 8}));
             EXPECT_TRUE(torch::equal(owner, torch::tensor({0, 1, 1, 1}, torch::kLong)));
         }
-        if (wantDense) EXPECT_EQ(dense.sizes(), (std::vector<std::int64_t>{1, 2, 8, 2, 2, 2}));
+        if (wantDense) {
+            EXPECT_EQ(dense.sizes(), (std::vector<std::int64_t>{1, 2, 8, 2, 2, 2}));
+        }
     }
     EXPECT_FALSE(MemoryBank().sparseStack().defined());
 }

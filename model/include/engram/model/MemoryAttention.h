@@ -35,6 +35,7 @@ struct MemoryAttentionConfig {
     int heads = 4;          // sparse self-attention and cross-attention
     int crossWidth = 32;    // internal width of the voxel -> sparse cross-attention
     int mlpRatio = 2;
+    int denseContext = 16;  // in the dense self-attention, each memory attends to the newest K memories
 
     static MemoryAttentionConfig fromJson(const std::string& json);
     std::string toJson() const;
@@ -59,11 +60,11 @@ struct CrossAttentionImpl : torch::nn::Module {
 TORCH_MODULE(CrossAttention);
 
 struct DenseMemoryLayerImpl : torch::nn::Module {
-    DenseMemoryLayerImpl(int width, int heads, int mlpRatio);
+    DenseMemoryLayerImpl(int width, int heads, int mlpRatio, int context);
     torch::Tensor forward(const torch::Tensor& x);  // [N,W,G,G,G]
     LayerNorm3d norm1{nullptr}, norm2{nullptr};
     torch::nn::Conv3d qkv{nullptr}, proj{nullptr}, fc1{nullptr}, fc2{nullptr};
-    int width, heads;
+    int width, heads, context;
 };
 TORCH_MODULE(DenseMemoryLayer);
 
