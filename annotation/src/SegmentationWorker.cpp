@@ -30,10 +30,16 @@ void SegmentationWorker::loadEngine(const model::EngineOptions& options) {
     } catch (const model::WeightsError& e) {
         Q_EMIT engineFailed(QString::fromStdString(e.what()));
         return;
+    } catch (
+        const std::exception& e) {  // e.g. the device failed to initialise: reported, worker stays usable
+        spdlog::error("loading the segmentation model failed: {}", e.what());
+        Q_EMIT engineFailed(tr("The segmentation model could not be started: %1").arg(e.what()));
+        return;
     }
     if (volume_) setVolume(volume_);
     Q_EMIT engineReady(QString::fromStdString(engine_->device()),
-                       engine_->memoryMode() != model::MemoryMode::None, QString());
+                       engine_->memoryMode() != model::MemoryMode::None,
+                       QString::fromStdString(engine_->takeNotice()));
 }
 
 void SegmentationWorker::setVolume(std::shared_ptr<const Volume> volume) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <utility>
 
 namespace engram::model {
 
@@ -108,6 +109,7 @@ std::string SegmentationEngine::device() const { return impl_->device.str(); }
 MemoryMode SegmentationEngine::memoryMode() const { return impl_->mode; }
 int SegmentationEngine::memoryCapacity() const { return impl_->options.memoryCapacity; }
 void SegmentationEngine::cancel() { *impl_->cancelRequested = true; }
+std::string SegmentationEngine::takeNotice() { return std::exchange(impl_->notice, std::string()); }
 
 // ------------------------------------------------------------------------------------------------ session
 

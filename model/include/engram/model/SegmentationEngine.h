@@ -62,6 +62,9 @@ class SegmentationEngine {
     MemoryMode memoryMode() const;  // effective mode
     int memoryCapacity() const;
     void cancel();  // thread-safe; the current or next encoding throws Cancelled
+    // A message for the user from loading (e.g. no CUDA GPU, running on the CPU), cleared once taken;
+    // otherwise it comes with the next click's outcome.
+    std::string takeNotice();
 
   private:
     friend class SegmentationSession;
