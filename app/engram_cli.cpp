@@ -75,10 +75,6 @@ Args parse(int argc, char** argv, const std::vector<std::string>& flagNames) {
     return a;
 }
 
-Volume loadImage(const fs::path& path, const std::string& seriesKey) {
-    return fs::is_directory(path) ? loadDicomFolder(path, seriesKey) : readVolumeFile(path);
-}
-
 void printVolume(const Volume& v) {
     const auto& g = v.geometry();
     const auto [lo, hi] = v.valueRange();
@@ -120,7 +116,7 @@ int convert(const Args& a) {
     if (a.flag("labels")) {
         writeLabelFile(readLabelFile(a.positional[0]).labels, a.positional[1]);
     } else {
-        writeVolumeFile(loadImage(a.positional[0], a.option("series")), a.positional[1]);
+        writeVolumeFile(readVolume(a.positional[0], a.option("series")), a.positional[1]);
     }
     std::cout << "wrote " << a.positional[1] << "\n";
     return kOk;

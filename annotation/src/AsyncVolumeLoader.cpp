@@ -58,9 +58,7 @@ void AsyncVolumeLoader::start(Job job) {
 void AsyncVolumeLoader::loadPath(const QString& path) {
     const std::filesystem::path p = path.toStdString();
     start([p](const ProgressReporter& reporter, auto post) {
-        auto volume =
-            std::make_shared<Volume>(std::filesystem::is_directory(p) ? loadDicomFolder(p, {}, reporter)
-                                                                      : readVolumeFile(p, reporter));
+        auto volume = std::make_shared<Volume>(readVolume(p, {}, reporter));
         post([volume](AsyncVolumeLoader* l) { Q_EMIT l->volumeLoaded(volume); });
     });
 }

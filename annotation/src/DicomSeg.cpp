@@ -209,17 +209,11 @@ SegExportReport writeDicomSeg(const Volume& source, const LabelMap& labels, cons
 
 namespace {
 
-std::string itemString(DcmItem& item, const DcmTagKey& tag) {
-    OFString v;
-    item.findAndGetOFStringArray(tag, v);
-    return v.c_str();
-}
-
 CodedConcept readCode(DcmItem& parent, const DcmTagKey& sequence) {
     DcmItem* item = nullptr;
     if (parent.findAndGetSequenceItem(sequence, item, 0).bad() || !item) return {};
-    return {itemString(*item, DCM_CodeValue), itemString(*item, DCM_CodingSchemeDesignator),
-            itemString(*item, DCM_CodeMeaning)};
+    return {detail::dicomString(*item, DCM_CodeValue), detail::dicomString(*item, DCM_CodingSchemeDesignator),
+            detail::dicomString(*item, DCM_CodeMeaning)};
 }
 
 // Looks up `tag` inside functional group `group` of a frame's per-frame item, falling back to the shared
@@ -249,7 +243,7 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
     if (OFCondition c = ff.loadFile(path.c_str()); c.bad())
         throw InputError("Cannot read " + name + ": " + c.text());
     DcmDataset& ds = *ff.getDataset();
-    const std::string sopClass = itemString(ds, DCM_SOPClassUID);
+    const std::string sopClass = detail::dicomString(ds, DCM_SOPClassUID);
     if (sopClass != kSegmentationStorage && sopClass != kLabelMapSegmentationStorage)
         throw InputError("Cannot import " + name + ": it is not a DICOM segmentation (SOP class " + sopClass +
                          ").");
@@ -257,7 +251,7 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
         throw InputError("Cannot import " + name +
                          ": its pixel data uses a compression Engram cannot decode.");
 
-    const std::string type = itemString(ds, DCM_SegmentationType);
+    const std::string type = detail::dicomString(ds, DCM_SegmentationType);
     Uint16 rows = 0, cols = 0, bits = 0;
     ds.findAndGetUint16(DCM_Rows, rows);
     ds.findAndGetUint16(DCM_Columns, cols);
@@ -274,9 +268,9 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
     ds.findAndGetUint16(DCM_MaximumFractionalValue, maxFraction);
 
     DicomSegImport out;
-    out.seriesDescription = itemString(ds, DCM_SeriesDescription);
+    out.seriesDescription = detail::dicomString(ds, DCM_SeriesDescription);
     if (DcmItem* ref = nullptr; ds.findAndGetSequenceItem(DCM_ReferencedSeriesSequence, ref, 0).good() && ref)
-        out.referencedSeriesUid = itemString(*ref, DCM_SeriesInstanceUID);
+        out.referencedSeriesUid = detail::dicomString(*ref, DCM_SeriesInstanceUID);
 
     // Segments, by number.
     std::map<Uint16, std::size_t> indexOf;
@@ -289,14 +283,14 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
             if (number == 0) continue;  // label map background
             ImportedSegment s;
             s.segmentNumber = number;
-            s.segment.name = itemString(*it, DCM_SegmentLabel);
+            s.segment.name = detail::dicomString(*it, DCM_SegmentLabel);
             s.segment.category = readCode(*it, DCM_SegmentedPropertyCategoryCodeSequence);
             s.segment.type = readCode(*it, DCM_SegmentedPropertyTypeCodeSequence);
-            const std::string algo = itemString(*it, DCM_SegmentAlgorithmType);
+            const std::string algo = detail::dicomString(*it, DCM_SegmentAlgorithmType);
             s.segment.algorithm = algo == "MANUAL"      ? SegmentAlgorithm::Manual
                                   : algo == "AUTOMATIC" ? SegmentAlgorithm::Automatic
                                                         : SegmentAlgorithm::SemiAutomatic;
-            s.segment.algorithmName = itemString(*it, DCM_SegmentAlgorithmName);
+            s.segment.algorithmName = detail::dicomString(*it, DCM_SegmentAlgorithmName);
             Uint16 lab[3];
             if (it->findAndGetUint16(DCM_RecommendedDisplayCIELabValue, lab[0], 0).good() &&
                 it->findAndGetUint16(DCM_RecommendedDisplayCIELabValue, lab[1], 1).good() &&

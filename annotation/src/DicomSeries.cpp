@@ -25,16 +25,6 @@ namespace {
 constexpr const char* kSegmentationStorage = "1.2.840.10008.5.1.4.1.1.66.4";
 constexpr const char* kLabelMapSegmentationStorage = "1.2.840.10008.5.1.4.1.1.66.7";
 
-std::string getString(DcmItem& item, const DcmTagKey& tag) {
-    OFString v;
-    if (item.findAndGetOFStringArray(tag, v).good()) {
-        std::string s = v.c_str();
-        while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
-        return s;
-    }
-    return {};
-}
-
 template <std::size_t N>
 std::optional<std::array<double, N>> getDoubles(DcmItem& item, const DcmTagKey& tag) {
     std::array<double, N> out{};
@@ -63,9 +53,10 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
     DicomImageHeader& h = f.header;
     if (status.bad()) h.damage = status.text();
     h.file = path.string();
-    h.sopClassUid = getString(ds, DCM_SOPClassUID);
-    if (h.sopClassUid.empty()) h.sopClassUid = getString(*ff.getMetaInfo(), DCM_MediaStorageSOPClassUID);
-    h.sopInstanceUid = getString(ds, DCM_SOPInstanceUID);
+    h.sopClassUid = detail::dicomString(ds, DCM_SOPClassUID);
+    if (h.sopClassUid.empty())
+        h.sopClassUid = detail::dicomString(*ff.getMetaInfo(), DCM_MediaStorageSOPClassUID);
+    h.sopInstanceUid = detail::dicomString(ds, DCM_SOPInstanceUID);
     Uint16 u16 = 0;
     if (ds.findAndGetUint16(DCM_Rows, u16).good()) h.rows = u16;
     if (ds.findAndGetUint16(DCM_Columns, u16).good()) h.columns = u16;
@@ -80,16 +71,16 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
     if (ds.findAndGetSint32(DCM_InstanceNumber, inst).good()) h.instanceNumber = inst;
 
     DicomSeriesInfo& s = f.series;
-    s.patientName = getString(ds, DCM_PatientName);
-    s.patientId = getString(ds, DCM_PatientID);
-    s.studyInstanceUid = getString(ds, DCM_StudyInstanceUID);
-    s.studyDate = getString(ds, DCM_StudyDate);
-    s.studyDescription = getString(ds, DCM_StudyDescription);
-    s.seriesInstanceUid = getString(ds, DCM_SeriesInstanceUID);
-    s.seriesNumber = getString(ds, DCM_SeriesNumber);
-    s.seriesDescription = getString(ds, DCM_SeriesDescription);
-    s.modality = getString(ds, DCM_Modality);
-    s.frameOfReferenceUid = getString(ds, DCM_FrameOfReferenceUID);
+    s.patientName = detail::dicomString(ds, DCM_PatientName);
+    s.patientId = detail::dicomString(ds, DCM_PatientID);
+    s.studyInstanceUid = detail::dicomString(ds, DCM_StudyInstanceUID);
+    s.studyDate = detail::dicomString(ds, DCM_StudyDate);
+    s.studyDescription = detail::dicomString(ds, DCM_StudyDescription);
+    s.seriesInstanceUid = detail::dicomString(ds, DCM_SeriesInstanceUID);
+    s.seriesNumber = detail::dicomString(ds, DCM_SeriesNumber);
+    s.seriesDescription = detail::dicomString(ds, DCM_SeriesDescription);
+    s.modality = detail::dicomString(ds, DCM_Modality);
+    s.frameOfReferenceUid = detail::dicomString(ds, DCM_FrameOfReferenceUID);
     s.isSegmentation = h.sopClassUid == kSegmentationStorage ||
                        h.sopClassUid == kLabelMapSegmentationStorage || s.modality == "SEG";
     return f;

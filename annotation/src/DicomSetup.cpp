@@ -1,5 +1,6 @@
 #include "DicomSetup.h"
 
+#include <dcmtk/dcmdata/dcitem.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/oflog/oflog.h>
 #include <gdcmTrace.h>
@@ -21,6 +22,14 @@ void ensureDicomLibrariesInitialised() {
         gdcm::Trace::SetWarning(verbose);
         DcmRLEDecoderRegistration::registerCodecs();
     });
+}
+
+std::string dicomString(DcmItem& item, const DcmTagKey& tag) {
+    OFString v;
+    if (item.findAndGetOFStringArray(tag, v).bad()) return {};
+    std::string s = v.c_str();
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
+    return s;
 }
 
 }  // namespace engram::detail

@@ -10,18 +10,13 @@
 #include <sstream>
 
 namespace engram::detail {
-namespace {
+namespace {}  // namespace
 
-bool endsWith(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+bool hasSuffix(const std::string& path, const std::string& suffix) {
+    if (path.size() < suffix.size()) return false;
+    return std::equal(suffix.begin(), suffix.end(), path.end() - static_cast<std::ptrdiff_t>(suffix.size()),
+                      [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
 }
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
-
-}  // namespace
 
 std::string describe(const itk::ExceptionObject& e) {
     std::string d = e.GetDescription();
@@ -64,15 +59,15 @@ itk::ImageIOBase::Pointer imageIOForReading(const std::string& path) {
 }
 
 itk::ImageIOBase::Pointer imageIOForWriting(const std::string& path) {
-    const std::string p = lower(path);
+    const std::string& p = path;
     itk::ImageIOBase::Pointer io;
-    if (endsWith(p, ".nii") || endsWith(p, ".nii.gz"))
+    if (hasSuffix(p, ".nii") || hasSuffix(p, ".nii.gz"))
         io = itk::NiftiImageIO::New().GetPointer();
-    else if (endsWith(p, ".nrrd") || endsWith(p, ".nhdr"))
+    else if (hasSuffix(p, ".nrrd") || hasSuffix(p, ".nhdr"))
         io = itk::NrrdImageIO::New().GetPointer();
-    else if (endsWith(p, ".mha") || endsWith(p, ".mhd"))
+    else if (hasSuffix(p, ".mha") || hasSuffix(p, ".mhd"))
         io = itk::MetaImageIO::New().GetPointer();
-    if (io) io->SetUseCompression(endsWith(p, ".gz") || endsWith(p, ".nrrd") || endsWith(p, ".mha"));
+    if (io) io->SetUseCompression(hasSuffix(p, ".gz") || hasSuffix(p, ".nrrd") || hasSuffix(p, ".mha"));
     return io;
 }
 

@@ -45,6 +45,9 @@ typename TImage::Pointer allocateOn(const ImageGeometry& g) {
     return image;
 }
 
+// True when the file name ends with `suffix` (lower case, e.g. ".nii.gz"), ignoring case.
+bool hasSuffix(const std::string& path, const std::string& suffix);
+
 // The first line of an ITK exception's description, without ITK's file/line decoration.
 std::string describe(const itk::ExceptionObject& e);
 

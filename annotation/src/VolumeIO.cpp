@@ -1,4 +1,5 @@
 #include <engram/annotation/AtomicFile.h>
+#include <engram/annotation/DicomSeries.h>
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/VolumeIO.h>
 
@@ -24,15 +25,8 @@ namespace {
 
 using FloatImage = itk::Image<float, 3>;
 
-std::string lowerName(const fs::path& path) {
-    std::string s = path.filename().string();
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
-
 bool isMgh(const fs::path& path) {
-    const std::string n = lowerName(path);
-    return n.size() > 4 && (n.rfind(".mgh") == n.size() - 4 || n.rfind(".mgz") == n.size() - 4);
+    return detail::hasSuffix(path.string(), ".mgh") || detail::hasSuffix(path.string(), ".mgz");
 }
 
 void requireReadableFile(const fs::path& path) {
@@ -96,11 +90,8 @@ itk::ImageIOBase::Pointer writerIO(const fs::path& path) {
 }  // namespace
 
 bool isVolumeFile(const fs::path& path) {
-    const std::string n = lowerName(path);
-    for (const char* ext : {".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".mgh", ".mgz"}) {
-        const std::string e(ext);
-        if (n.size() > e.size() && n.compare(n.size() - e.size(), e.size(), e) == 0) return true;
-    }
+    for (const char* ext : {".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".mgh", ".mgz"})
+        if (detail::hasSuffix(path.string(), ext)) return true;
     return false;
 }
 
@@ -112,9 +103,7 @@ Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
         progress.report(1.0, "Read " + path.filename().string());
         return v;
     }
-    const std::string lower = lowerName(path);
-    if (lower.size() > 4 &&
-        (lower.rfind(".nii") == lower.size() - 4 || lower.rfind(".nii.gz") == lower.size() - 7))
+    if (detail::hasSuffix(path.string(), ".nii") || detail::hasSuffix(path.string(), ".nii.gz"))
         detail::checkNifti(path);
     auto io = detail::imageIOForReading(path.string());
     if (!io)
@@ -158,6 +147,12 @@ Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
     progress.report(1.0, "Read " + path.filename().string());
     spdlog::info("read {}: {}", path.string(), g.describe());
     return Volume(g, std::move(voxels), std::move(meta));
+}
+
+Volume readVolume(const fs::path& path, const std::string& seriesKey, const ProgressReporter& progress) {
+    std::error_code ec;
+    return fs::is_directory(path, ec) ? loadDicomFolder(path, seriesKey, progress)
+                                      : readVolumeFile(path, progress);
 }
 
 void writeVolumeFile(const Volume& volume, const fs::path& path) {

@@ -188,8 +188,9 @@ torch::Tensor MemoryAttentionImpl::forward(const torch::Tensor& E, const MemoryB
     torch::Tensor owner;
     const auto sparse = bank.sparseStack(&owner);
     torch::Tensor dense = bank.denseFeatureStack();
-    if (!dense.defined() && bank.denseStack().defined())
-        dense = dense_encoder->forward(bank.denseStack()[0]).unsqueeze(0);
+    if (!dense.defined())
+        if (const auto raw = bank.denseStack(); raw.defined())
+            dense = dense_encoder->forward(raw[0]).unsqueeze(0);
     if (!sparse.defined() && !dense.defined()) return E;
     const int64_t n = bank.size(), V = E.size(2) * E.size(3) * E.size(4);
     const auto ages = (n - 1 - torch::arange(n, torch::kLong)).to(E.device());  // 0 = newest
@@ -199,10 +200,11 @@ torch::Tensor MemoryAttentionImpl::forward(const torch::Tensor& E, const MemoryB
         // The memories attend to each other on a 2x coarser grid (8x fewer voxels: the cross-memory attention
         // is O(N^2) per voxel); what they learn is added back to the full-resolution encodings.
         const auto full = dense[0].to(E.dtype());
-        const auto coarse = pool2(full) + dense_age_embed(ages).view({n, -1, 1, 1, 1});
+        const auto age = dense_age_embed(ages).view({n, -1, 1, 1, 1});
+        const auto coarse = pool2(full) + age;
         auto c = coarse;
         for (const auto& l : *dense_layers) c = l->as<DenseMemoryLayer>()->forward(c);
-        const auto d = full + unpool2(c - coarse) + dense_age_embed(ages).view({n, -1, 1, 1, 1});
+        const auto d = full + unpool2(c - coarse) + age;
         const auto q = readout_q(readout_norm(E)).view({config.width, V});
         const auto kv = d.view({n, config.width, V});
         const auto r = voxelReadout(q, kv, kv, config.denseHeads);

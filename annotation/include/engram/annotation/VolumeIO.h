@@ -21,6 +21,10 @@ bool isVolumeFile(const std::filesystem::path& path);
 
 Volume readVolumeFile(const std::filesystem::path& path, const ProgressReporter& progress = {});
 
+// A volume file, or a DICOM folder (the series `seriesKey`, or its only image series when empty).
+Volume readVolume(const std::filesystem::path& path, const std::string& seriesKey = {},
+                  const ProgressReporter& progress = {});
+
 // Writes the volume atomically in the format given by the extension (NIfTI, NRRD, MetaImage). The voxel
 // type is the source's when it was integral and every value fits it, float32 otherwise.
 void writeVolumeFile(const Volume& volume, const std::filesystem::path& path);
