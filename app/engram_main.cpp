@@ -1,10 +1,16 @@
-// engram: the desktop application. `engram [path]` opens a volume file or DICOM folder; `engram --demo`
-// opens the demo volume configured at build time (ENGRAM_DEMO_VOLUME).
+// engram: the desktop application.
+//   engram [path]                      open a volume file, DICOM folder or session (.engram)
+//   engram --demo                      open the demo volume (ENGRAM_DEMO_VOLUME) with the default model
+//   engram ... --script a.json [--screenshot out.png]
+//                                      run actions in the real window, save a screenshot, exit with a status:
+//                                      0 success, 1 a step failed, 2 bad arguments or script, 3 demo missing
 #include <engram/ui/MainWindow.h>
+#include <engram/ui/ScriptRunner.h>
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFileInfo>
+#include <QTimer>
 
 #include <spdlog/spdlog.h>
 
@@ -22,11 +28,19 @@ int main(int argc, char** argv) {
     parser.setApplicationDescription("Engram: 3D annotation of CT and MR volumes with AI that remembers.");
     parser.addHelpOption();
     parser.addVersionOption();
-    QCommandLineOption demo("demo", "Open the bundled demo volume.");
-    QCommandLineOption quitAfter("quit-after-load", "Exit once the volume is loaded (smoke tests).");
-    parser.addOption(demo);
-    parser.addOption(quitAfter);
-    parser.addPositionalArgument("path", "Volume file or DICOM folder to open.");
+    const QCommandLineOption demo("demo", "Open the bundled demo volume.");
+    const QCommandLineOption model("model", "AI model file (safetensors) instead of the configured one.", "file");
+    const QCommandLineOption device("device", "cpu or cuda, instead of the configured device.", "name");
+    const QCommandLineOption script("script", "Run the actions in a JSON script, then exit with its status.", "file");
+    const QCommandLineOption screenshot("screenshot", "With --script: save a screenshot of the window at the end.",
+                                        "png");
+    const QCommandLineOption restore("restore-recovery", "Restore autosaved work from a crash without asking.");
+    const QCommandLineOption discard("discard-recovery", "Delete autosaved work from a crash without asking.");
+    const QCommandLineOption recoveryDir("recovery-dir", "Folder for autosave recovery files.", "folder");
+    const QCommandLineOption quitAfter("quit-after-load", "Exit once the volume is loaded (smoke tests).");
+    for (const auto& o : {demo, model, device, script, screenshot, restore, discard, recoveryDir, quitAfter})
+        parser.addOption(o);
+    parser.addPositionalArgument("path", "Volume file, DICOM folder or Engram session to open.");
     parser.process(app);
 
     QString path = parser.positionalArguments().value(0);
@@ -37,10 +51,65 @@ int main(int argc, char** argv) {
             return 3;
         }
     }
-    engram::ui::MainWindow window;
+    QJsonArray actions;
+    if (parser.isSet(script)) {
+        try {
+            actions = engram::ui::ScriptRunner::readScript(parser.value(script));
+        } catch (const std::runtime_error& e) {
+            spdlog::error("{}", e.what());
+            return 2;
+        }
+    }
+
+    engram::ui::MainWindowOptions options;
+    options.interactive = !parser.isSet(script) && !parser.isSet(quitAfter);
+    options.modelPath = parser.value(model);
+    options.device = parser.value(device);
+    options.recoveryDirectory = parser.value(recoveryDir).toStdString();
+    engram::ui::MainWindow window(options);
     window.show();
-    if (!path.isEmpty()) window.open(path);
-    if (parser.isSet(quitAfter))
+
+    std::optional<bool> recover;
+    if (parser.isSet(restore)) recover = true;
+    if (parser.isSet(discard)) recover = false;
+    const bool restoring = recover.value_or(false) || (!recover && options.interactive);
+    // A crash's work comes first; otherwise the path from the command line.
+    QTimer::singleShot(0, &window, [&] {
+        window.checkRecovery(recover);
+        if (!path.isEmpty() && !(restoring && !window.isIdle())) {
+            if (path.endsWith(".engram")) window.openSession(path);
+            else window.open(path);
+        }
+    });
+    if (parser.isSet(quitAfter)) {
         QObject::connect(&window, &engram::ui::MainWindow::volumeChanged, &app, &QApplication::quit);
+        QObject::connect(&window, &engram::ui::MainWindow::loadFailed, &app, [] { QApplication::exit(1); });
+    }
+
+    std::unique_ptr<engram::ui::ScriptRunner> runner;
+    if (parser.isSet(script)) {
+        runner = std::make_unique<engram::ui::ScriptRunner>(window, actions);
+        QObject::connect(runner.get(), &engram::ui::ScriptRunner::finished, &app,
+                         [&](int status, const QString& message) {
+                             if (parser.isSet(screenshot) && !window.grab().save(parser.value(screenshot))) {
+                                 spdlog::error("cannot write the screenshot {}", parser.value(screenshot).toStdString());
+                                 status = status ? status : 1;
+                             }
+                             if (status) spdlog::error("script failed: {}", message.toStdString());
+                             else spdlog::info("script finished");
+                             window.close();
+                             QApplication::exit(status);
+                         });
+        // The script starts once the start-up work (recovery, the path) has begun and the window is idle.
+        QTimer::singleShot(50, runner.get(), [&] {
+            auto* wait = new QTimer(runner.get());
+            QObject::connect(wait, &QTimer::timeout, runner.get(), [&, wait] {
+                if (!window.isIdle()) return;
+                wait->stop();
+                runner->start();
+            });
+            wait->start(20);
+        });
+    }
     return app.exec();
 }

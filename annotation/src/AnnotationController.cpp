@@ -1,6 +1,12 @@
 #include <engram/annotation/AnnotationController.h>
 
+#include <engram/annotation/Errors.h>
+
 #include <QUndoCommand>
+
+#include <algorithm>
+#include <deque>
+#include <optional>
 
 namespace engram {
 
@@ -30,30 +36,47 @@ struct LabelDelta {
     }
 };
 
-class AiClickCommand : public QUndoCommand {
+// One recorded interaction: a label delta, and for AI edits (and segment deletion) the segment session's
+// engine steps on either side; deletion also removes the segment's entry (and undo puts it back).
+class EditCommand : public QUndoCommand {
   public:
-    AiClickCommand(AnnotationController& c, LabelDelta delta, int stepBefore, int stepAfter, Interaction what)
-        : c_(c),
-          delta_(std::move(delta)),
-          stepBefore_(stepBefore),
-          stepAfter_(stepAfter),
-          what_(std::move(what)) {
+    struct EngineSteps {
+        int before = 0, after = 0;
+    };
+    EditCommand(AnnotationController& c, LabelDelta delta, std::optional<EngineSteps> steps, Interaction what,
+                std::optional<Segment> removed = {})
+        : c_(c), delta_(std::move(delta)), steps_(steps), what_(std::move(what)), removed_(std::move(removed)) {
         setText(QString("%1 (segment %2)").arg(what_.kind).arg(what_.segment));
     }
     void redo() override {
         delta_.apply(c_.labels_, c_.counts_, true);
-        // On its first redo (the push) the engine is already at stepAfter, possibly with later clicks queued.
-        if (!first_) {
-            c_.supersede(what_.segment);
-            c_.service_.goToStep(what_.segment, stepAfter_);
+        if (steps_) {
+            // On its first redo (the push) an AI click's engine is already at `after`, possibly with later
+            // clicks queued; every other move of the engine supersedes results in flight.
+            if (!first_ || removed_) {
+                c_.supersede(what_.segment);
+                c_.service_.goToStep(what_.segment, steps_->after);
+            }
+            c_.engineStep_[what_.segment] = steps_->after;
+        }
+        if (removed_) {
+            c_.segments_.remove(removed_->label);
+            Q_EMIT c_.segmentsChanged();
         }
         first_ = false;
         Q_EMIT c_.labelsChanged(delta_.begin, delta_.size);
     }
     void undo() override {
         delta_.apply(c_.labels_, c_.counts_, false);
-        c_.supersede(what_.segment);
-        c_.service_.goToStep(what_.segment, stepBefore_);
+        if (steps_) {
+            c_.supersede(what_.segment);
+            c_.service_.goToStep(what_.segment, steps_->before);
+            c_.engineStep_[what_.segment] = steps_->before;
+        }
+        if (removed_) {
+            c_.segments_.put(*removed_);
+            Q_EMIT c_.segmentsChanged();
+        }
         Q_EMIT c_.labelsChanged(delta_.begin, delta_.size);
     }
     const Interaction& interaction() const { return what_; }
@@ -61,8 +84,9 @@ class AiClickCommand : public QUndoCommand {
   private:
     AnnotationController& c_;
     LabelDelta delta_;
-    int stepBefore_, stepAfter_;
+    std::optional<EngineSteps> steps_;
     Interaction what_;
+    std::optional<Segment> removed_;
     bool first_ = true;
 };
 
@@ -87,11 +111,15 @@ void AnnotationController::setVolume(std::shared_ptr<const Volume> volume) {
     counts_ = labels_.histogram();
     extent_.clear();
     segments_ = SegmentList();
+    engineStep_.clear();
+    earlier_.clear();
+    stroke_ = Stroke{};
     service_.setVolume(volume_);
+    Q_EMIT segmentsChanged();
     Q_EMIT historyChanged();
 }
 
-bool AnnotationController::aiClick(std::uint8_t segment, const Vec3& world, bool positive) {
+bool AnnotationController::aiClick(std::uint8_t segment, const Vec3& world, bool positive, const QString& view) {
     if (!volume_) {
         Q_EMIT errorOccurred(tr("Open a volume before segmenting."));
         return false;
@@ -106,9 +134,12 @@ bool AnnotationController::aiClick(std::uint8_t segment, const Vec3& world, bool
             Q_EMIT errorOccurred(tr("The click lies outside the volume."));
             return false;
         }
-    if (!segments_.find(segment)) segments_.put(SegmentList::defaultFor(segment));
+    if (!segments_.find(segment)) {
+        segments_.put(SegmentList::defaultFor(segment));
+        Q_EMIT segmentsChanged();
+    }
     const quint64 id = service_.click(segment, world, positive);
-    pending_[id] = {segment, epoch_[segment], world, positive};
+    pending_[id] = {segment, epoch_[segment], world, positive, view};
     return true;
 }
 
@@ -119,10 +150,11 @@ void AnnotationController::onClickDone(const AiClickResult& r) {
     pending_.erase(it);
     if (p.epoch != epoch_[p.segment]) return;  // superseded by an undo/redo/reset of this segment
     if (!r.notice.isEmpty()) Q_EMIT noticeOccurred(r.notice);
-    applyAiResult(r, p.world, p.positive);
+    applyAiResult(r, p.world, p.positive, p.view);
 }
 
-void AnnotationController::applyAiResult(const AiClickResult& r, const Vec3& world, bool positive) {
+void AnnotationController::applyAiResult(const AiClickResult& r, const Vec3& world, bool positive,
+                                         const QString& view) {
     // Where this result can change anything: its positive box, plus the segment's voxels inside its region.
     const auto label = static_cast<std::uint8_t>(r.segment);
     const auto& m = r.mask;
@@ -215,11 +247,11 @@ void AnnotationController::applyAiResult(const AiClickResult& r, const Vec3& wor
                     net += (now[x] == label) - (before[x] == label);
                 }
             }
-        extent_[label] =
-            unite(extent_.count(label) ? extent_[label] : Box{}, Box{lo, {hi[0] + 1, hi[1] + 1, hi[2] + 1}});
+        growExtent(label, lo, hi);
     }
     Interaction what;
     what.kind = positive ? "AI click +" : "AI click -";
+    what.view = view;
     what.segment = r.segment;
     what.world = world;
     what.changedVoxels = delta.changed;
@@ -227,7 +259,8 @@ void AnnotationController::applyAiResult(const AiClickResult& r, const Vec3& wor
     what.milliseconds = r.milliseconds;
     what.time = QDateTime::currentDateTime();
     what.segmentVoxels = counts_[label] + net;
-    undo_.push(new AiClickCommand(*this, std::move(delta), r.stepBefore, r.stepAfter, what));
+    undo_.push(new EditCommand(*this, std::move(delta), EditCommand::EngineSteps{r.stepBefore, r.stepAfter}, what));
+    Q_EMIT edited();
 }
 
 void AnnotationController::onClickFailed(quint64 id, int segment, const QString& message, bool cancelled) {
@@ -236,13 +269,261 @@ void AnnotationController::onClickFailed(quint64 id, int segment, const QString&
 }
 
 std::vector<Interaction> AnnotationController::history() const {
-    std::vector<Interaction> out;
+    std::vector<Interaction> out = earlier_;
     for (int i = 0; i < undo_.count(); ++i)
-        if (const auto* c = dynamic_cast<const AiClickCommand*>(undo_.command(i))) {
+        if (const auto* c = dynamic_cast<const EditCommand*>(undo_.command(i))) {
             out.push_back(c->interaction());
             out.back().applied = i < undo_.index();
         }
     return out;
+}
+
+void AnnotationController::growExtent(std::uint8_t label, const Index3& lo, const Index3& hi) {
+    auto it = extent_.find(label);
+    if (it == extent_.end()) {
+        extent_[label] = {lo, {hi[0] + 1, hi[1] + 1, hi[2] + 1}};
+        return;
+    }
+    for (int a = 0; a < 3; ++a) {
+        it->second.first[a] = std::min(it->second.first[a], lo[a]);
+        it->second.second[a] = std::max(it->second.second[a], hi[a] + 1);
+    }
+}
+
+void AnnotationController::restore(LabelMap labels, SegmentList segments, std::vector<Interaction> earlier) {
+    if (!volume_) throw InputError("Open the volume before restoring its labels.");
+    if (!labels.geometry().sameGrid(volume_->geometry()))
+        throw InputError("The saved labels are on a different grid than the open volume.");
+    undo_.clear();
+    pending_.clear();
+    for (auto& [segment, epoch] : epoch_) {
+        ++epoch;
+        service_.resetSegment(segment);
+    }
+    engineStep_.clear();
+    labels_ = std::move(labels);
+    counts_ = labels_.histogram();
+    extent_.clear();
+    const auto& g = labels_.geometry();
+    std::size_t n = 0;
+    for (std::int64_t k = 0; k < g.size[2]; ++k)
+        for (std::int64_t j = 0; j < g.size[1]; ++j)
+            for (std::int64_t i = 0; i < g.size[0]; ++i, ++n)
+                if (const auto l = labels_.labels()[n]) growExtent(l, {i, j, k}, {i, j, k});
+    segments_ = std::move(segments);
+    for (auto l : labels_.labelsPresent())
+        if (!segments_.find(l)) segments_.put(SegmentList::defaultFor(l));
+    earlier_ = std::move(earlier);
+    for (auto& e : earlier_) e.restored = true;
+    Q_EMIT segmentsChanged();
+    Q_EMIT labelsChanged({0, 0, 0}, g.size);
+    Q_EMIT historyChanged();
+}
+
+std::uint8_t AnnotationController::addSegment(const std::string& name) {
+    const std::uint8_t label = segments_.add(name).label;
+    Q_EMIT segmentsChanged();
+    return label;
+}
+
+void AnnotationController::updateSegment(const Segment& segment) {
+    if (!segments_.find(segment.label)) return;
+    segments_.put(segment);
+    Q_EMIT segmentsChanged();
+}
+
+void AnnotationController::deleteSegment(std::uint8_t label) {
+    const Segment* s = segments_.find(label);
+    if (!s) return;
+    const Segment removed = *s;
+    LabelDelta delta;
+    const auto it = extent_.find(label);
+    if (it != extent_.end()) {
+        const auto& [lo, hi] = it->second;
+        delta.begin = lo;
+        for (int a = 0; a < 3; ++a) delta.size[a] = hi[a] - lo[a];
+        const auto n = static_cast<std::size_t>(delta.size[0] * delta.size[1] * delta.size[2]);
+        delta.before.resize(n);
+        delta.after.resize(n);
+        std::size_t d = 0;
+        for (std::int64_t k = lo[2]; k < hi[2]; ++k)
+            for (std::int64_t j = lo[1]; j < hi[1]; ++j) {
+                const std::uint8_t* row = labels_.labels().data() + labels_.geometry().offset(lo[0], j, k);
+                for (std::int64_t i = 0; i < delta.size[0]; ++i, ++d) {
+                    delta.before[d] = row[i];
+                    delta.after[d] = row[i] == label ? 0 : row[i];
+                    delta.changed += row[i] == label;
+                }
+            }
+    }
+    Interaction what;
+    what.kind = "Delete segment";
+    what.segment = label;
+    what.changedVoxels = delta.changed;
+    what.time = QDateTime::currentDateTime();
+    supersede(label);
+    const EditCommand::EngineSteps steps{engineStep_[label], 0};
+    undo_.push(new EditCommand(*this, std::move(delta), steps, what, removed));
+    Q_EMIT edited();
+}
+
+void AnnotationController::beginStroke(std::uint8_t segment, bool erase, const QString& view) {
+    if (stroke_.active) endStroke();
+    if (!volume_ || segment == 0) return;
+    if (!segments_.find(segment)) {
+        segments_.put(SegmentList::defaultFor(segment));
+        Q_EMIT segmentsChanged();
+    }
+    stroke_ = Stroke{};
+    stroke_.active = true;
+    stroke_.erase = erase;
+    stroke_.segment = segment;
+    stroke_.view = view;
+}
+
+void AnnotationController::strokeAt(const Index3& c, double radiusMm, int normalAxis) {
+    if (!stroke_.active) return;
+    const auto& g = labels_.geometry();
+    if (stroke_.before.empty()) stroke_.world = g.indexToWorld({double(c[0]), double(c[1]), double(c[2])});
+    Index3 lo, hi;
+    for (int a = 0; a < 3; ++a) {
+        const std::int64_t r = a == normalAxis ? 0 : std::int64_t(std::floor(radiusMm / g.spacing[a]));
+        lo[a] = std::max<std::int64_t>(0, c[a] - r);
+        hi[a] = std::min<std::int64_t>(g.size[a] - 1, c[a] + r);
+    }
+    const double r2 = std::max(radiusMm * radiusMm, 0.25 * std::min({g.spacing[0], g.spacing[1], g.spacing[2]}));
+    const std::uint8_t label = stroke_.segment;
+    auto& vox = labels_.labels();
+    bool any = false;
+    Index3 clo = hi, chi = lo;
+    for (std::int64_t k = lo[2]; k <= hi[2]; ++k)
+        for (std::int64_t j = lo[1]; j <= hi[1]; ++j)
+            for (std::int64_t i = lo[0]; i <= hi[0]; ++i) {
+                const double dx = double(i - c[0]) * g.spacing[0], dy = double(j - c[1]) * g.spacing[1],
+                             dz = double(k - c[2]) * g.spacing[2];
+                if (dx * dx + dy * dy + dz * dz > r2) continue;
+                const std::int64_t o = g.offset(i, j, k);
+                const std::uint8_t old = vox[o];
+                const std::uint8_t now = stroke_.erase ? (old == label ? 0 : old) : (old == 0 ? label : old);
+                if (now == old) continue;
+                stroke_.before.emplace(o, old);
+                vox[o] = now;
+                any = true;
+                clo = {std::min(clo[0], i), std::min(clo[1], j), std::min(clo[2], k)};
+                chi = {std::max(chi[0], i), std::max(chi[1], j), std::max(chi[2], k)};
+            }
+    if (any) Q_EMIT labelsChanged(clo, {chi[0] - clo[0] + 1, chi[1] - clo[1] + 1, chi[2] - clo[2] + 1});
+}
+
+void AnnotationController::endStroke() {
+    if (!stroke_.active) return;
+    Interaction what;
+    what.kind = stroke_.erase ? "Erase" : "Brush";
+    what.view = stroke_.view;
+    what.segment = stroke_.segment;
+    what.world = stroke_.world;
+    auto before = std::move(stroke_.before);
+    stroke_ = Stroke{};
+    if (!before.empty()) commitManualEdit(before, what);
+}
+
+bool AnnotationController::thresholdFill(std::uint8_t segment, const Index3& seed, float low, float high,
+                                         int normalAxis, const QString& view) {
+    if (!volume_) {
+        Q_EMIT errorOccurred(tr("Open a volume before filling."));
+        return false;
+    }
+    const auto& g = labels_.geometry();
+    if (!g.contains(seed)) {
+        Q_EMIT errorOccurred(tr("The fill starts outside the volume."));
+        return false;
+    }
+    const auto& v = volume_->voxels();
+    auto& lab = labels_.labels();
+    const std::int64_t s0 = g.offset(seed[0], seed[1], seed[2]);
+    auto fillable = [&](std::int64_t o) { return v[o] >= low && v[o] <= high && (lab[o] == 0 || lab[o] == segment); };
+    if (segment == 0 || !fillable(s0)) {
+        Q_EMIT errorOccurred(tr("The voxel clicked (%1) is outside the fill range %2 to %3.")
+                                 .arg(double(v[s0]))
+                                 .arg(double(low))
+                                 .arg(double(high)));
+        return false;
+    }
+    if (!segments_.find(segment)) {
+        segments_.put(SegmentList::defaultFor(segment));
+        Q_EMIT segmentsChanged();
+    }
+    std::vector<bool> seen(static_cast<std::size_t>(g.voxelCount()), false);
+    std::unordered_map<std::int64_t, std::uint8_t> before;
+    std::deque<Index3> queue{seed};
+    seen[std::size_t(s0)] = true;
+    while (!queue.empty()) {
+        const Index3 p = queue.front();
+        queue.pop_front();
+        const std::int64_t o = g.offset(p[0], p[1], p[2]);
+        if (lab[o] != segment) {
+            before.emplace(o, lab[o]);
+            lab[o] = segment;
+        }
+        for (int a = 0; a < 3; ++a) {
+            if (a == normalAxis) continue;
+            for (int d : {-1, 1}) {
+                Index3 q = p;
+                q[a] += d;
+                if (!g.contains(q)) continue;
+                const std::int64_t qo = g.offset(q[0], q[1], q[2]);
+                if (seen[std::size_t(qo)] || !fillable(qo)) continue;
+                seen[std::size_t(qo)] = true;
+                queue.push_back(q);
+            }
+        }
+    }
+    Interaction what;
+    what.kind = "Threshold fill";
+    what.view = view;
+    what.segment = segment;
+    what.world = g.indexToWorld({double(seed[0]), double(seed[1]), double(seed[2])});
+    if (!before.empty()) commitManualEdit(before, what);
+    return true;
+}
+
+void AnnotationController::commitManualEdit(const std::unordered_map<std::int64_t, std::uint8_t>& before,
+                                            Interaction what) {
+    const auto& g = labels_.geometry();
+    Index3 lo{g.size[0], g.size[1], g.size[2]}, hi{-1, -1, -1};
+    for (const auto& [o, old] : before) {
+        const Index3 p{o % g.size[0], (o / g.size[0]) % g.size[1], o / (g.size[0] * g.size[1])};
+        for (int a = 0; a < 3; ++a) {
+            lo[a] = std::min(lo[a], p[a]);
+            hi[a] = std::max(hi[a], p[a]);
+        }
+    }
+    LabelDelta delta;
+    delta.begin = lo;
+    for (int a = 0; a < 3; ++a) delta.size[a] = hi[a] - lo[a] + 1;
+    const auto n = static_cast<std::size_t>(delta.size[0] * delta.size[1] * delta.size[2]);
+    delta.before.resize(n);
+    delta.after.resize(n);
+    std::size_t d = 0;
+    for (std::int64_t k = lo[2]; k <= hi[2]; ++k)
+        for (std::int64_t j = lo[1]; j <= hi[1]; ++j)
+            for (std::int64_t i = lo[0]; i <= hi[0]; ++i, ++d) {
+                const std::int64_t o = g.offset(i, j, k);
+                delta.after[d] = labels_.labels()[std::size_t(o)];
+                const auto it = before.find(o);
+                delta.before[d] = it == before.end() ? delta.after[d] : it->second;
+                delta.changed += delta.before[d] != delta.after[d];
+            }
+    growExtent(static_cast<std::uint8_t>(what.segment), lo, hi);
+    what.changedVoxels = delta.changed;
+    what.time = QDateTime::currentDateTime();
+    std::int64_t net = 0;
+    for (std::size_t i = 0; i < n; ++i)
+        net += (delta.after[i] == what.segment) - (delta.before[i] == what.segment);
+    what.segmentVoxels = counts_[std::size_t(what.segment)] + net;
+    // The labels already hold the result; the push's redo writes the same values and updates the counts.
+    undo_.push(new EditCommand(*this, std::move(delta), std::nullopt, what));
+    Q_EMIT edited();
 }
 
 }  // namespace engram

@@ -1,96 +1,832 @@
+#include <engram/annotation/DicomSeg.h>
+#include <engram/annotation/Errors.h>
+#include <engram/annotation/VolumeIO.h>
+#include <engram/ui/HistoryPanel.h>
 #include <engram/ui/MainWindow.h>
+#include <engram/ui/SegmentPanel.h>
 
 #include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDockWidget>
+#include <QDoubleSpinBox>
 #include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QInputDialog>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSettings>
+#include <QSlider>
+#include <QSpinBox>
 #include <QStatusBar>
+#include <QToolBar>
 
 #include <spdlog/spdlog.h>
 
+#ifndef ENGRAM_DEFAULT_MODEL
+#define ENGRAM_DEFAULT_MODEL ""
+#endif
+
 namespace engram::ui {
+namespace {
 
-MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+constexpr const char* kModelFile = "engram-mais-default.safetensors";
+constexpr int kMaxRecent = 8;
+
+// The bundled model: next to an installed executable (../share/engram/models), else the build's default.
+QString bundledModel() {
+    const QString installed = QCoreApplication::applicationDirPath() + "/../share/engram/models/" + kModelFile;
+    if (QFileInfo::exists(installed)) return QFileInfo(installed).canonicalFilePath();
+    return QString(ENGRAM_DEFAULT_MODEL);
+}
+
+QString settingString(const char* key, const QString& fallback = {}) {
+    return QSettings().value(key, fallback).toString();
+}
+
+const char* layoutName(Layout l) {
+    switch (l) {
+        case Layout::Grid:
+            return "grid";
+        case Layout::RowPlus3D:
+            return "row";
+        case Layout::Single:
+            return "single";
+    }
+    return "grid";
+}
+
+}  // namespace
+
+MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
+    : QMainWindow(parent), options_(std::move(options)) {
     setWindowTitle("Engram");
-    resize(1280, 800);
-    summary_ = new QLabel(tr("Open a volume (File > Open) or a DICOM folder."), this);
-    summary_->setAlignment(Qt::AlignCenter);
-    summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    setCentralWidget(summary_);
+    setWindowIcon(QIcon(":/engram.svg"));
+    resize(1440, 900);
+    setAcceptDrops(true);
 
+    viewArea_ = new QWidget(this);
+    grid_ = new QGridLayout(viewArea_);
+    grid_->setContentsMargins(0, 0, 0, 0);
+    grid_->setSpacing(2);
+    const viewers::ViewKind kinds[3] = {viewers::ViewKind::Axial, viewers::ViewKind::Coronal,
+                                        viewers::ViewKind::Sagittal};
+    for (int i = 0; i < 3; ++i) {
+        slices_[i] = new viewers::SliceView(state_, kinds[i], viewArea_);
+        connect(slices_[i], &viewers::SliceView::toolEvent, this, &MainWindow::onToolEvent);
+        connect(slices_[i], &viewers::SliceView::maximizeRequested, this, [this, i] {
+            setLayoutMode(layout_ == Layout::Single ? Layout::Grid : Layout::Single, i);
+        });
+        connect(slices_[i], &viewers::SliceView::hovered, this, [this](const Index3& v, bool inside, float value) {
+            cursorInfo_->setText(inside ? QString("voxel %1, %2, %3   value %4").arg(v[0]).arg(v[1]).arg(v[2]).arg(double(value))
+                                        : QString());
+        });
+    }
+    surface_ = new viewers::SurfaceView(state_, viewArea_);
+    connect(surface_, &viewers::SurfaceView::maximizeRequested, this,
+            [this] { setLayoutMode(layout_ == Layout::Single ? Layout::Grid : Layout::Single, 3); });
+    setCentralWidget(viewArea_);
+
+    cursorInfo_ = new QLabel(this);
+    aiStatus_ = new QLabel(this);
     progress_ = new QProgressBar(this);
-    progress_->setRange(0, 1000);
+    progress_->setMaximumWidth(220);
     cancel_ = new QPushButton(tr("Cancel"), this);
+    statusBar()->addWidget(cursorInfo_, 1);
+    statusBar()->addPermanentWidget(aiStatus_);
     statusBar()->addPermanentWidget(progress_);
     statusBar()->addPermanentWidget(cancel_);
     setBusy(false);
 
-    QMenu* file = menuBar()->addMenu(tr("&File"));
-    QAction* openFile = file->addAction(tr("&Open Volume..."));
-    openFile->setShortcut(QKeySequence::Open);
-    connect(openFile, &QAction::triggered, this, [this] {
-        const QString p = QFileDialog::getOpenFileName(
-            this, tr("Open volume"), {},
-            tr("Volumes (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd *.mgh *.mgz)"));
-        if (!p.isEmpty()) open(p);
-    });
-    QAction* openDicom = file->addAction(tr("Open &DICOM Folder..."));
-    connect(openDicom, &QAction::triggered, this, [this] {
-        const QString p = QFileDialog::getExistingDirectory(this, tr("Open DICOM folder"));
-        if (!p.isEmpty()) open(p);
-    });
-    file->addSeparator();
-    QAction* quit = file->addAction(tr("&Quit"));
-    quit->setShortcut(QKeySequence::Quit);
-    connect(quit, &QAction::triggered, this, &QWidget::close);
+    buildDocks();
+    buildToolBars();
+    buildMenus();
+    setLayoutMode(QSettings().value("view/layout").toString() == "row" ? Layout::RowPlus3D : Layout::Grid);
 
-    connect(cancel_, &QPushButton::clicked, &loader_, &AsyncVolumeLoader::cancel);
+    // Loading.
+    connect(cancel_, &QPushButton::clicked, this, [this] {
+        if (loading_) loader_.cancel();
+        if (aiBusy_) service_.cancel();
+    });
     connect(&loader_, &AsyncVolumeLoader::progress, this, [this](double f, const QString& stage) {
+        progress_->setRange(0, 1000);
         progress_->setValue(static_cast<int>(f * 1000));
         statusBar()->showMessage(stage);
     });
     connect(&loader_, &AsyncVolumeLoader::volumeLoaded, this, &MainWindow::showVolume);
-    connect(&loader_, &AsyncVolumeLoader::failed, this, &MainWindow::showError);
+    connect(&loader_, &AsyncVolumeLoader::failed, this, [this](const QString& message) {
+        loading_ = false;
+        pendingSession_.reset();
+        setBusy(false);
+        reportError(tr("Cannot open"), message);
+        Q_EMIT loadFailed(message);
+    });
     connect(&loader_, &AsyncVolumeLoader::cancelled, this, [this] {
+        loading_ = false;
+        pendingSession_.reset();
         setBusy(false);
         statusBar()->showMessage(tr("Loading cancelled"), 5000);
     });
+    connect(&loader_, &AsyncVolumeLoader::seriesFound, this, [this](std::vector<DicomSeriesInfo> all) {
+        std::vector<DicomSeriesInfo> images;
+        for (auto& s : all)
+            if (!s.isSegmentation) images.push_back(std::move(s));
+        if (images.empty()) {
+            loader_.cancel();
+            loading_ = false;
+            setBusy(false);
+            reportError(tr("Cannot open"), tr("The folder %1 holds no DICOM image series.").arg(volumePath_));
+            Q_EMIT loadFailed(lastError_);
+            return;
+        }
+        std::size_t pick = 0;
+        for (std::size_t i = 0; i < images.size(); ++i)
+            if (QString::fromStdString(images[i].key) == seriesKey_) pick = i;
+        if (images.size() > 1 && seriesKey_.isEmpty() && options_.interactive) {
+            QStringList items;
+            for (const auto& s : images) items << QString::fromStdString(s.summary());
+            bool ok = false;
+            const QString chosen = QInputDialog::getItem(this, tr("Choose a series"),
+                                                         tr("This folder holds %1 series:").arg(images.size()),
+                                                         items, 0, false, &ok);
+            if (!ok) {
+                loading_ = false;
+                setBusy(false);
+                return;
+            }
+            pick = static_cast<std::size_t>(items.indexOf(chosen));
+        } else if (images.size() > 1 && seriesKey_.isEmpty()) {
+            spdlog::warn("{} holds {} series; opening the first", volumePath_.toStdString(), images.size());
+        }
+        seriesKey_ = QString::fromStdString(images[pick].key);
+        loader_.loadDicomSeries(images[pick]);
+    });
+
+    // The document and its views.
+    connect(&controller_, &AnnotationController::labelsChanged, &state_,
+            [this](const Index3& b, const Index3& s) { state_.notifyLabelsChanged(b, s); });
+    connect(&controller_, &AnnotationController::segmentsChanged, this, [this] {
+        state_.notifySegmentsChanged();
+        updateMarkers();
+    });
+    connect(&controller_, &AnnotationController::historyChanged, this, [this] {
+        updateMarkers();
+        updateTitle();
+    });
+    connect(&controller_, &AnnotationController::errorOccurred, this,
+            [this](const QString& m) { reportError(tr("Segmentation"), m); });
+    connect(&controller_, &AnnotationController::noticeOccurred, this,
+            [this](const QString& m) { statusBar()->showMessage(m, 10000); });
+    connect(&controller_, &AnnotationController::busyChanged, this, [this](bool busy) {
+        aiBusy_ = busy;
+        setBusy(busy || loading_, busy ? tr("AI working...") : QString());
+    });
+    connect(segments_, &SegmentPanel::activeSegmentChanged, this, [this] { updateMarkers(); });
+
+    // The AI engine.
+    connect(&service_, &SegmentationService::engineReady, this,
+            [this](const QString& device, bool memory, const QString& notice) {
+                engineLoading_ = false;
+                engineReady_ = true;
+                aiStatus_->setText(tr("AI: %1, memory %2").arg(device, memory ? tr("on") : tr("off")));
+                if (!notice.isEmpty()) statusBar()->showMessage(notice, 10000);
+            });
+    connect(&service_, &SegmentationService::engineFailed, this, [this](const QString& message) {
+        engineLoading_ = false;
+        engineReady_ = false;
+        aiStatus_->setText(tr("AI unavailable"));
+        aiStatus_->setToolTip(message);
+        spdlog::warn("AI engine: {}", message.toStdString());
+        statusBar()->showMessage(tr("The AI model could not be loaded: %1").arg(message), 15000);
+    });
+    loadEngine();
+
+    // Autosave: every few minutes and after every N interactions, when something changed.
+    try {
+        recovery_ = std::make_unique<RecoveryStore>(options_.recoveryDirectory.empty()
+                                                        ? RecoveryStore::defaultDirectory()
+                                                        : options_.recoveryDirectory);
+    } catch (const OutputError& e) {
+        spdlog::error("autosave is off: {}", e.what());
+    }
+    connect(&autosaveTimer_, &QTimer::timeout, this, &MainWindow::autosave);
+    autosaveTimer_.start(QSettings().value("autosave/intervalMinutes", 2).toInt() * 60 * 1000);
+    connect(&controller_, &AnnotationController::edited, this, [this] {
+        autosavedSinceEdit_ = false;
+        if (++editsSinceAutosave_ >= QSettings().value("autosave/everyInteractions", 5).toInt()) autosave();
+    });
 }
 
-void MainWindow::open(const QString& path) {
-    pendingPath_ = path;
-    setBusy(true);
-    loader_.loadPath(path);
+MainWindow::~MainWindow() {
+    // Views and panels refer to the document members, which are destroyed before child widgets: they go
+    // first, and nothing hears the controller's last signals.
+    disconnect(&controller_, nullptr, nullptr, nullptr);
+    delete takeCentralWidget();
+    for (auto* dock : findChildren<QDockWidget*>()) delete dock;
+}
+
+viewers::SliceView& MainWindow::sliceView(viewers::ViewKind kind) {
+    for (auto* v : slices_)
+        if (v->kind() == kind) return *v;
+    return *slices_[0];
+}
+
+void MainWindow::buildDocks() {
+    segments_ = new SegmentPanel(controller_, this);
+    history_ = new HistoryPanel(controller_, this);
+    auto* segDock = new QDockWidget(tr("Segments"), this);
+    segDock->setObjectName("segmentsDock");
+    segDock->setWidget(segments_);
+    addDockWidget(Qt::RightDockWidgetArea, segDock);
+    auto* histDock = new QDockWidget(tr("History"), this);
+    histDock->setObjectName("historyDock");
+    histDock->setWidget(history_);
+    addDockWidget(Qt::RightDockWidgetArea, histDock);
+}
+
+void MainWindow::buildToolBars() {
+    QToolBar* toolBar = addToolBar(tr("Tools"));
+    toolBar->setObjectName("toolsToolBar");
+    tools_ = new QActionGroup(this);
+    struct ToolDef {
+        Tool tool;
+        QString name, key, tip;
+    };
+    const ToolDef defs[] = {
+        {Tool::Navigate, tr("Navigate"), "N", tr("Left: move the cursor; right-drag: zoom; middle-drag: pan")},
+        {Tool::AiClick, tr("AI click"), "A", tr("Left click: include; right or Shift+click: exclude")},
+        {Tool::Brush, tr("Brush"), "B", tr("Paint the active segment (right button erases)")},
+        {Tool::Eraser, tr("Eraser"), "E", tr("Erase the active segment")},
+        {Tool::Fill, tr("Fill"), "F", tr("Fill the connected region within the value range")},
+    };
+    for (const auto& d : defs) {
+        QAction* a = toolBar->addAction(d.name);
+        a->setCheckable(true);
+        a->setShortcut(QKeySequence(d.key));
+        a->setToolTip(QString("%1 (%2): %3").arg(d.name, d.key, d.tip));
+        a->setData(static_cast<int>(d.tool));
+        tools_->addAction(a);
+        if (d.tool == Tool::Navigate) a->setChecked(true);
+    }
+    connect(tools_, &QActionGroup::triggered, this,
+            [this](QAction* a) { setTool(static_cast<Tool>(a->data().toInt())); });
+
+    toolBar->addSeparator();
+    toolBar->addWidget(new QLabel(tr(" Brush "), this));
+    brushRadius_ = new QDoubleSpinBox(this);
+    brushRadius_->setRange(0.5, 50);
+    brushRadius_->setValue(4);
+    brushRadius_->setSuffix(" mm");
+    brushRadius_->setToolTip(tr("Brush and eraser radius"));
+    toolBar->addWidget(brushRadius_);
+    toolBar->addWidget(new QLabel(tr(" Fill range "), this));
+    fillLow_ = new QDoubleSpinBox(this);
+    fillHigh_ = new QDoubleSpinBox(this);
+    for (auto* s : {fillLow_, fillHigh_}) {
+        s->setRange(-100000, 100000);
+        s->setDecimals(1);
+        toolBar->addWidget(s);
+    }
+    fillLow_->setValue(100);
+    fillHigh_->setValue(300);
+
+    QToolBar* viewBar = addToolBar(tr("View"));
+    viewBar->setObjectName("viewToolBar");
+    viewBar->addWidget(new QLabel(tr(" Window "), this));
+    windowPresets_ = new QComboBox(this);
+    for (const auto& p : viewers::ctWindowPresets()) windowPresets_->addItem(p.name);
+    windowPresets_->addItem(tr("Auto (histogram)"));
+    viewBar->addWidget(windowPresets_);
+    connect(windowPresets_, &QComboBox::activated, this, [this](int i) {
+        if (!volume()) return;
+        const auto& presets = viewers::ctWindowPresets();
+        state_.setWindowLevel(i < int(presets.size()) ? presets[std::size_t(i)].value : viewers::autoWindow(*volume()));
+    });
+    viewBar->addWidget(new QLabel(tr(" Opacity "), this));
+    auto* opacity = new QSlider(Qt::Horizontal, this);
+    opacity->setRange(0, 100);
+    opacity->setValue(50);
+    opacity->setMaximumWidth(120);
+    connect(opacity, &QSlider::valueChanged, this, [this](int v) { state_.setOverlayOpacity(v / 100.0); });
+    viewBar->addWidget(opacity);
+    auto* outline = new QCheckBox(tr("Outline"), this);
+    connect(outline, &QCheckBox::toggled, &state_, &viewers::ViewerState::setOutline);
+    viewBar->addWidget(outline);
+}
+
+void MainWindow::buildMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* openFile = file->addAction(tr("&Open Volume..."));
+    openFile->setShortcut(QKeySequence::Open);
+    connect(openFile, &QAction::triggered, this, [this] {
+        if (!confirmDiscard()) return;
+        const QString p = QFileDialog::getOpenFileName(
+            this, tr("Open volume"), {}, tr("Volumes (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd *.mgh *.mgz)"));
+        if (!p.isEmpty()) open(p);
+    });
+    QAction* openDicom = file->addAction(tr("Open &DICOM Folder..."));
+    connect(openDicom, &QAction::triggered, this, [this] {
+        if (!confirmDiscard()) return;
+        const QString p = QFileDialog::getExistingDirectory(this, tr("Open DICOM folder"));
+        if (!p.isEmpty()) open(p);
+    });
+    recentMenu_ = file->addMenu(tr("Open &Recent"));
+    rebuildRecentMenu();
+    file->addSeparator();
+    QAction* openSess = file->addAction(tr("Open &Session..."));
+    connect(openSess, &QAction::triggered, this, [this] {
+        if (!confirmDiscard()) return;
+        const QString p = QFileDialog::getOpenFileName(this, tr("Open session"), {}, tr("Engram sessions (*.engram)"));
+        if (!p.isEmpty()) openSession(p);
+    });
+    QAction* save = file->addAction(tr("&Save Session"));
+    save->setShortcut(QKeySequence::Save);
+    QAction* saveAs = file->addAction(tr("Save Session &As..."));
+    saveAs->setShortcut(QKeySequence::SaveAs);
+    auto saveTo = [this](bool ask) {
+        if (!volume()) return;
+        QString p = sessionPath_;
+        if (ask || p.isEmpty())
+            p = QFileDialog::getSaveFileName(this, tr("Save session"), p, tr("Engram sessions (*.engram)"));
+        if (p.isEmpty()) return;
+        if (!p.endsWith(".engram")) p += ".engram";
+        saveSession(p);
+    };
+    connect(save, &QAction::triggered, this, [saveTo] { saveTo(false); });
+    connect(saveAs, &QAction::triggered, this, [saveTo] { saveTo(true); });
+    file->addSeparator();
+    QAction* exportNifti = file->addAction(tr("Export Labels as &NIfTI..."));
+    connect(exportNifti, &QAction::triggered, this, [this] {
+        if (!volume()) return;
+        const QString p = QFileDialog::getSaveFileName(this, tr("Export labels"), {}, tr("NIfTI (*.nii.gz *.nii)"));
+        if (!p.isEmpty()) exportLabels(p);
+    });
+    QAction* exportSeg = file->addAction(tr("Export Labels as DICOM-&SEG..."));
+    connect(exportSeg, &QAction::triggered, this, [this] {
+        if (!volume()) return;
+        const QString p = QFileDialog::getSaveFileName(this, tr("Export DICOM-SEG"), {}, tr("DICOM (*.dcm)"));
+        if (!p.isEmpty()) exportLabels(p.endsWith(".dcm") ? p : p + ".dcm");
+    });
+    file->addSeparator();
+    connect(file->addAction(tr("Se&ttings...")), &QAction::triggered, this, &MainWindow::openSettings);
+    QAction* quit = file->addAction(tr("&Quit"));
+    quit->setShortcut(QKeySequence::Quit);
+    connect(quit, &QAction::triggered, this, &QWidget::close);
+
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    QAction* undo = controller_.undoStack().createUndoAction(this, tr("&Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    QAction* redo = controller_.undoStack().createRedoAction(this, tr("&Redo"));
+    redo->setShortcuts({QKeySequence("Ctrl+Shift+Z"), QKeySequence::Redo});
+    edit->addAction(undo);
+    edit->addAction(redo);
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    connect(view->addAction(tr("Four views (2x2)")), &QAction::triggered, this, [this] { setLayoutMode(Layout::Grid); });
+    connect(view->addAction(tr("Three slices + 3D")), &QAction::triggered, this,
+            [this] { setLayoutMode(Layout::RowPlus3D); });
+    const char* names[] = {"Axial", "Coronal", "Sagittal", "3D"};
+    for (int i = 0; i < 4; ++i) {
+        QAction* a = view->addAction(tr("Only %1").arg(names[i]));
+        a->setShortcut(QKeySequence(QString("F%1").arg(i + 5)));
+        connect(a, &QAction::triggered, this, [this, i] { setLayoutMode(Layout::Single, i); });
+    }
+    view->addSeparator();
+    connect(view->addAction(tr("Reset Views")), &QAction::triggered, this, [this] {
+        for (auto* s : slices_) s->resetView();
+        surface_->resetView();
+    });
+
+    QMenu* tools = menuBar()->addMenu(tr("&Tools"));
+    tools->addActions(tools_->actions());
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    connect(help->addAction(tr("&About Engram")), &QAction::triggered, this, [this] {
+        QMessageBox::about(this, tr("About Engram"),
+                           tr("<b>Engram %1</b><br>3D annotation of CT and MR volumes with AI that remembers.")
+                               .arg(QApplication::applicationVersion()));
+    });
+}
+
+void MainWindow::setTool(Tool tool) {
+    tool_ = tool;
+    for (auto* a : tools_->actions()) a->setChecked(a->data().toInt() == static_cast<int>(tool));
+    for (auto* s : slices_) {
+        s->setToolActive(tool != Tool::Navigate);
+        s->setCursor(tool == Tool::Navigate ? Qt::ArrowCursor : Qt::CrossCursor);
+    }
+    if (controller_.strokeActive()) controller_.endStroke();
+}
+
+void MainWindow::setLayoutMode(Layout layout, int singleView) {
+    layout_ = layout;
+    QWidget* views[4] = {slices_[0], slices_[1], slices_[2], surface_};
+    for (auto* w : views) {
+        grid_->removeWidget(w);
+        w->hide();
+    }
+    for (int i = 0; i < 3; ++i) {
+        grid_->setRowStretch(i, 0);
+        grid_->setColumnStretch(i, 0);
+    }
+    switch (layout) {
+        case Layout::Grid:
+            grid_->addWidget(slices_[0], 0, 0);
+            grid_->addWidget(surface_, 0, 1);
+            grid_->addWidget(slices_[1], 1, 0);
+            grid_->addWidget(slices_[2], 1, 1);
+            grid_->setRowStretch(0, 1);
+            grid_->setRowStretch(1, 1);
+            grid_->setColumnStretch(0, 1);
+            grid_->setColumnStretch(1, 1);
+            for (auto* w : views) w->show();
+            break;
+        case Layout::RowPlus3D:
+            for (int i = 0; i < 3; ++i) {
+                grid_->addWidget(slices_[i], 0, i);
+                grid_->setColumnStretch(i, 1);
+            }
+            grid_->addWidget(surface_, 1, 0, 1, 3);
+            grid_->setRowStretch(0, 1);
+            grid_->setRowStretch(1, 1);
+            for (auto* w : views) w->show();
+            break;
+        case Layout::Single:
+            grid_->addWidget(views[std::clamp(singleView, 0, 3)], 0, 0);
+            grid_->setRowStretch(0, 1);
+            grid_->setColumnStretch(0, 1);
+            views[std::clamp(singleView, 0, 3)]->show();
+            break;
+    }
+    if (layout != Layout::Single) QSettings().setValue("view/layout", layoutName(layout));
+}
+
+double MainWindow::brushRadius() const { return brushRadius_->value(); }
+void MainWindow::setBrushRadius(double mm) { brushRadius_->setValue(mm); }
+void MainWindow::setFillRange(double low, double high) {
+    fillLow_->setValue(low);
+    fillHigh_->setValue(high);
+}
+
+bool MainWindow::isIdle() const {
+    return !loading_ && !engineLoading_ && !aiBusy_ && controller_.pendingClicks() == 0 && !surface_->isUpdating();
+}
+
+void MainWindow::loadEngine() {
+    QString model = options_.modelPath;
+    if (model.isEmpty()) model = settingString("ai/model");
+    if (model.isEmpty()) model = bundledModel();
+    if (model.isEmpty() || !QFileInfo::exists(model)) {
+        engineReady_ = false;
+        aiStatus_->setText(tr("AI unavailable"));
+        aiStatus_->setToolTip(tr("No model file (%1). Choose one in File > Settings.").arg(model));
+        spdlog::warn("no AI model file found ({}); the AI click tool is unavailable", model.toStdString());
+        return;
+    }
+    model::EngineOptions o;
+    o.weights = model.toStdString();
+    o.device = (options_.device.isEmpty() ? settingString("ai/device", "cpu") : options_.device).toStdString();
+    o.memoryCapacity = QSettings().value("ai/memoryCapacity", 60).toInt();
+    engineLoading_ = true;
+    engineReady_ = false;
+    aiStatus_->setText(tr("AI: loading..."));
+    service_.loadEngine(o);
+}
+
+void MainWindow::open(const QString& path, const QString& seriesKey) {
+    if (!QFileInfo::exists(path)) {
+        reportError(tr("Cannot open"), tr("%1 does not exist.").arg(path));
+        Q_EMIT loadFailed(lastError_);
+        return;
+    }
+    volumePath_ = QFileInfo(path).absoluteFilePath();
+    seriesKey_ = seriesKey;
+    loading_ = true;
+    setBusy(true, tr("Loading %1").arg(QFileInfo(path).fileName()));
+    if (QFileInfo(path).isDir()) loader_.scanFolder(volumePath_);
+    else loader_.loadPath(volumePath_);
+}
+
+void MainWindow::openSession(const QString& path) {
+    try {
+        SessionDocument s = readSession(path.toStdString());
+        sessionPath_ = QFileInfo(path).absoluteFilePath();
+        const QString volumePath = QString::fromStdString(s.volumePath);
+        const QString key = QString::fromStdString(s.seriesKey);
+        pendingSession_ = std::move(s);
+        open(volumePath, key);
+    } catch (const InputError& e) {
+        reportError(tr("Cannot open session"), QString::fromStdString(e.what()));
+        Q_EMIT loadFailed(lastError_);
+    }
 }
 
 void MainWindow::showVolume(std::shared_ptr<Volume> volume) {
-    setBusy(false);
-    volume_ = std::move(volume);
-    const auto& m = volume_->metadata();
-    QString text = QString("<b>%1</b><br>%2<br>%3")
-                       .arg(QString::fromStdString(m.description).toHtmlEscaped(),
-                            QString::fromStdString(volume_->geometry().describe()).toHtmlEscaped(),
-                            QString::fromStdString(m.modality + " " + m.sourcePixelType).toHtmlEscaped());
-    for (const auto& w : m.warnings) text += "<br><i>" + QString::fromStdString(w).toHtmlEscaped() + "</i>";
-    summary_->setText(text);
-    setWindowTitle("Engram - " + QString::fromStdString(m.description));
-    statusBar()->showMessage(tr("Loaded %1").arg(pendingPath_), 5000);
+    loading_ = false;
+    setBusy(aiBusy_);
+    controller_.setVolume(volume);
+    state_.setDocument(volume, &controller_.labels(), &controller_.segments());
+    windowPresets_->setCurrentIndex(volume->metadata().modality == "CT" ? 0 : windowPresets_->count() - 1);
+    editsSinceAutosave_ = 0;
+    autosavedSinceEdit_ = true;
+    if (pendingSession_) {
+        SessionDocument s = std::move(*pendingSession_);
+        pendingSession_.reset();
+        try {
+            controller_.restore(std::move(s.labels), std::move(s.segments), std::move(s.history));
+            if (s.cursor) state_.setCursor(*s.cursor);
+            if (s.windowLevel) state_.setWindowLevel({(*s.windowLevel)[0], (*s.windowLevel)[1]});
+            if (!pendingRecoveryOrphan_.empty()) {
+                // The restored work now lives in this process's recovery file.
+                RecoveryStore::remove(pendingRecoveryOrphan_);
+                pendingRecoveryOrphan_.clear();
+                autosavedSinceEdit_ = false;
+                autosave();
+                sessionPath_.clear();
+            }
+            Q_EMIT sessionRestored();
+        } catch (const InputError& e) {
+            reportError(tr("Cannot restore the session"), QString::fromStdString(e.what()));
+        }
+    } else {
+        sessionPath_.clear();
+        addRecent(volumePath_);
+    }
+    updateTitle();
+    const auto& m = volume->metadata();
+    for (const auto& w : m.warnings) statusBar()->showMessage(QString::fromStdString(w), 15000);
+    spdlog::info("opened {}: {}", volumePath_.toStdString(), volume->geometry().describe());
     Q_EMIT volumeChanged();
 }
 
-void MainWindow::showError(const QString& message) {
-    setBusy(false);
-    spdlog::error("{}", message.toStdString());
-    QMessageBox::critical(this, tr("Cannot open"), message);
+void MainWindow::onToolEvent(const viewers::ToolEvent& e) {
+    if (!volume()) return;
+    const QString view = viewers::viewName(e.view);
+    const bool secondary = e.button == Qt::RightButton || (e.modifiers & Qt::ShiftModifier);
+    switch (tool_) {
+        case Tool::Navigate:
+            break;
+        case Tool::AiClick:
+            if (e.type != viewers::ToolEvent::Type::Press) break;
+            if (!engineReady_) {
+                reportError(tr("AI click"), engineLoading_ ? tr("The AI model is still loading.")
+                                                           : tr("No AI model is loaded: %1").arg(aiStatus_->toolTip()));
+                break;
+            }
+            controller_.aiClick(segments_->activeOrNewSegment(), e.world, !secondary, view);
+            break;
+        case Tool::Brush:
+        case Tool::Eraser:
+            if (e.type == viewers::ToolEvent::Type::Press)
+                controller_.beginStroke(segments_->activeOrNewSegment(), tool_ == Tool::Eraser || secondary, view);
+            if (e.inside) controller_.strokeAt(e.voxel, brushRadius_->value(), e.normalAxis);
+            if (e.type == viewers::ToolEvent::Type::Release) controller_.endStroke();
+            break;
+        case Tool::Fill:
+            if (e.type == viewers::ToolEvent::Type::Press)
+                controller_.thresholdFill(segments_->activeOrNewSegment(), e.voxel, float(fillLow_->value()),
+                                          float(fillHigh_->value()), e.normalAxis, view);
+            break;
+    }
 }
 
-void MainWindow::setBusy(bool busy) {
+void MainWindow::updateMarkers() {
+    std::vector<viewers::ClickMarker> markers;
+    const auto active = segments_->activeSegment();
+    for (const auto& h : controller_.history())
+        if (h.applied && h.segment == active && h.kind.startsWith("AI click"))
+            markers.push_back({h.world, h.kind.endsWith('+')});
+    state_.setMarkers(std::move(markers));
+}
+
+SessionDocument MainWindow::currentSession() const {
+    SessionDocument s;
+    s.volumePath = volumePath_.toStdString();
+    s.seriesKey = seriesKey_.toStdString();
+    s.labels = controller_.labels();
+    s.segments = controller_.segments();
+    for (auto& h : controller_.history())
+        if (h.applied) s.history.push_back(h);
+    s.cursor = state_.cursor();
+    s.windowLevel = std::array<double, 2>{state_.windowLevel().window, state_.windowLevel().level};
+    return s;
+}
+
+bool MainWindow::saveSession(const QString& path) {
+    if (!volume()) return false;
+    try {
+        writeSession(currentSession(), path.toStdString());
+        sessionPath_ = QFileInfo(path).absoluteFilePath();
+        controller_.markSaved();
+        updateTitle();
+        statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+        spdlog::info("saved session {}", path.toStdString());
+        return true;
+    } catch (const std::exception& e) {
+        reportError(tr("Cannot save the session"), QString::fromStdString(e.what()));
+        return false;
+    }
+}
+
+bool MainWindow::autosave() {
+    if (!volume() || !recovery_ || autosavedSinceEdit_) return false;
+    try {
+        writeSession(currentSession(), recovery_->file());
+        editsSinceAutosave_ = 0;
+        autosavedSinceEdit_ = true;
+        spdlog::debug("autosaved to {}", recovery_->file().string());
+        return true;
+    } catch (const std::exception& e) {
+        spdlog::error("autosave failed: {}", e.what());
+        statusBar()->showMessage(tr("Autosave failed: %1").arg(e.what()), 10000);
+        return false;
+    }
+}
+
+void MainWindow::checkRecovery(std::optional<bool> restore) {
+    if (!recovery_) return;
+    const auto orphans = recovery_->orphans();
+    if (orphans.empty()) return;
+    bool yes = restore.value_or(false);
+    if (!restore && options_.interactive) {
+        yes = QMessageBox::question(this, tr("Restore work"),
+                                    tr("Engram did not close normally last time. Restore the work autosaved "
+                                       "at %1?")
+                                        .arg(QFileInfo(QString::fromStdString(orphans.front().string()))
+                                                 .lastModified()
+                                                 .toString())) == QMessageBox::Yes;
+    } else if (!restore) {
+        return;  // scripted runs leave recovery files alone unless told
+    }
+    if (!yes) {
+        for (const auto& o : orphans) RecoveryStore::remove(o);
+        return;
+    }
+    pendingRecoveryOrphan_ = orphans.front();
+    spdlog::info("restoring {}", orphans.front().string());
+    openSession(QString::fromStdString(orphans.front().string()));
+}
+
+bool MainWindow::exportLabels(const QString& path) {
+    if (!volume()) return false;
+    try {
+        if (path.endsWith(".dcm", Qt::CaseInsensitive)) {
+            const auto report = writeDicomSeg(*volume(), controller_.labels(), controller_.segments(), path.toStdString());
+            statusBar()->showMessage(tr("Exported %1 segments (%2 frames) to %3").arg(report.segments).arg(report.frames).arg(path),
+                                     8000);
+        } else {
+            writeLabelFile(controller_.labels(), path.toStdString());
+            statusBar()->showMessage(tr("Exported labels to %1").arg(path), 8000);
+        }
+        spdlog::info("exported labels to {}", path.toStdString());
+        return true;
+    } catch (const std::exception& e) {
+        reportError(tr("Export failed"), QString::fromStdString(e.what()));
+        return false;
+    }
+}
+
+void MainWindow::reportError(const QString& title, const QString& message) {
+    lastError_ = message;
+    spdlog::error("{}: {}", title.toStdString(), message.toStdString());
+    statusBar()->showMessage(message, 15000);
+    if (options_.interactive) QMessageBox::warning(this, title, message);
+}
+
+void MainWindow::setBusy(bool busy, const QString& what) {
     progress_->setVisible(busy);
     cancel_->setVisible(busy);
-    if (busy) progress_->setValue(0);
+    if (busy && !loading_) progress_->setRange(0, 0);  // indeterminate while the AI works
+    if (!what.isEmpty()) statusBar()->showMessage(what);
+    else if (!busy) statusBar()->clearMessage();
+}
+
+void MainWindow::addRecent(const QString& path) {
+    QSettings settings;
+    QStringList recent = settings.value("files/recent").toStringList();
+    recent.removeAll(path);
+    recent.prepend(path);
+    while (recent.size() > kMaxRecent) recent.removeLast();
+    settings.setValue("files/recent", recent);
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu() {
+    recentMenu_->clear();
+    for (const QString& p : QSettings().value("files/recent").toStringList())
+        connect(recentMenu_->addAction(p), &QAction::triggered, this, [this, p] {
+            if (confirmDiscard()) open(p);
+        });
+    recentMenu_->setEnabled(!recentMenu_->isEmpty());
+}
+
+void MainWindow::updateTitle() {
+    QString title = "Engram";
+    if (volume()) {
+        title += " - " + QString::fromStdString(volume()->metadata().description);
+        if (!sessionPath_.isEmpty()) title += " [" + QFileInfo(sessionPath_).fileName() + "]";
+        if (controller_.isModified()) title += " *";
+    }
+    setWindowTitle(title);
+}
+
+bool MainWindow::confirmDiscard() {
+    if (!volume() || !controller_.isModified() || !options_.interactive) return true;
+    const auto answer = QMessageBox::question(this, tr("Unsaved changes"),
+                                              tr("The annotation has unsaved changes. Save them as a session?"),
+                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    if (answer == QMessageBox::Cancel) return false;
+    if (answer == QMessageBox::Discard) return true;
+    QString p = sessionPath_;
+    if (p.isEmpty()) p = QFileDialog::getSaveFileName(this, tr("Save session"), {}, tr("Engram sessions (*.engram)"));
+    return !p.isEmpty() && saveSession(p);
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+    if (!confirmDiscard()) {
+        e->ignore();
+        return;
+    }
+    if (recovery_) recovery_->discard();
+    e->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
+    if (e->mimeData()->hasUrls()) e->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* e) {
+    const auto urls = e->mimeData()->urls();
+    if (urls.isEmpty() || !confirmDiscard()) return;
+    const QString p = urls.front().toLocalFile();
+    if (p.endsWith(".engram")) openSession(p);
+    else open(p);
+}
+
+void MainWindow::openSettings() {
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Settings"));
+    auto* form = new QFormLayout(&dialog);
+    auto* model = new QLineEdit(settingString("ai/model", bundledModel()), &dialog);
+    auto* browse = new QPushButton(tr("Browse..."), &dialog);
+    connect(browse, &QPushButton::clicked, &dialog, [&] {
+        const QString p = QFileDialog::getOpenFileName(&dialog, tr("Model file"), model->text(),
+                                                       tr("Engram models (*.safetensors)"));
+        if (!p.isEmpty()) model->setText(p);
+    });
+    auto* modelRow = new QHBoxLayout;
+    modelRow->addWidget(model);
+    modelRow->addWidget(browse);
+    form->addRow(tr("AI model"), modelRow);
+    auto* device = new QComboBox(&dialog);
+    device->addItems({"cpu", "cuda"});
+    device->setCurrentText(settingString("ai/device", "cpu"));
+    form->addRow(tr("Device"), device);
+    auto* memory = new QSpinBox(&dialog);
+    memory->setRange(0, 80);
+    memory->setValue(QSettings().value("ai/memoryCapacity", 60).toInt());
+    form->addRow(tr("AI memory (interactions)"), memory);
+    auto* interval = new QSpinBox(&dialog);
+    interval->setRange(1, 60);
+    interval->setSuffix(tr(" min"));
+    interval->setValue(QSettings().value("autosave/intervalMinutes", 2).toInt());
+    form->addRow(tr("Autosave every"), interval);
+    auto* every = new QSpinBox(&dialog);
+    every->setRange(1, 100);
+    every->setValue(QSettings().value("autosave/everyInteractions", 5).toInt());
+    form->addRow(tr("... and after every N interactions"), every);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    if (dialog.exec() != QDialog::Accepted) return;
+    QSettings s;
+    const bool engineChanged = model->text() != settingString("ai/model", bundledModel()) ||
+                               device->currentText() != settingString("ai/device", "cpu") ||
+                               memory->value() != s.value("ai/memoryCapacity", 60).toInt();
+    s.setValue("ai/model", model->text());
+    s.setValue("ai/device", device->currentText());
+    s.setValue("ai/memoryCapacity", memory->value());
+    s.setValue("autosave/intervalMinutes", interval->value());
+    s.setValue("autosave/everyInteractions", every->value());
+    autosaveTimer_.start(interval->value() * 60 * 1000);
+    if (engineChanged) {
+        options_.modelPath.clear();
+        options_.device.clear();
+        loadEngine();
+    }
 }
 
 }  // namespace engram::ui

@@ -1,14 +1,16 @@
 #pragma once
-// Turns AI clicks into undoable edits of the label map. Only the GUI thread changes labels: the worker
-// returns a mask and its region, and the controller writes it as a command on a QUndoStack. Each command
-// stores only the bounding box of the voxels it changed (their labels before and after) and the segment
-// session's engine steps before and after, so undo and redo put back the voxels AND the model's memory. The
-// undo stack is the interaction history.
+// The document being annotated and every edit of it. Only the GUI thread changes labels: the AI worker returns
+// a mask and its region, manual tools (brush, eraser, threshold fill) edit voxels directly, and each
+// interaction becomes one command on a QUndoStack. A command stores only the bounding box of the voxels it
+// changed (their labels before and after) and, for AI edits, the segment session's engine steps before and
+// after, so undo and redo put back the voxels AND the model's memory. The undo stack is the interaction
+// history; interactions restored from a saved session are listed before it (they cannot be undone).
 //
-// Label policy for an AI result: inside the result's region, voxels in the mask become the segment unless
-// they belong to another segment (other segments are never overwritten); voxels of the segment outside the
-// mask become background. A result is dropped when its segment was undone, redone or reset after the click
-// was sent (superseded).
+// Label policy: no edit overwrites another segment. For an AI result, inside the result's region, voxels in
+// the mask become the segment unless they belong to another segment; voxels of the segment outside the mask
+// become background (a later AI click on a segment therefore replaces manual edits of it inside its region).
+// A brush paints background voxels, the eraser clears only the segment's own voxels. A result is dropped when
+// its segment was undone, redone or reset after the click was sent (superseded).
 
 #include <engram/annotation/LabelMap.h>
 #include <engram/annotation/Segment.h>
@@ -20,13 +22,15 @@
 #include <QUndoStack>
 
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <vector>
 
 namespace engram {
 
 struct Interaction {
-    QString kind;  // "AI click +", "AI click -"
+    QString kind;  // "AI click +", "AI click -", "Brush", "Erase", "Threshold fill", "Delete segment"
+    QString view;  // "axial", "coronal", "sagittal", "3d" or "" (script, menu)
     int segment = 0;
     Vec3 world{0, 0, 0};
     std::int64_t changedVoxels = 0;
@@ -34,7 +38,8 @@ struct Interaction {
     float confidence = 0;
     double milliseconds = 0;
     QDateTime time;
-    bool applied = true;  // false for undone entries (redo can bring them back)
+    bool applied = true;    // false for undone entries (redo can bring them back)
+    bool restored = false;  // from a saved session: listed, not undoable
 };
 
 class AnnotationController : public QObject {
@@ -45,39 +50,83 @@ class AnnotationController : public QObject {
 
     // A new document: empty labels on the volume's grid, empty history; the worker gets the volume.
     void setVolume(std::shared_ptr<const Volume> volume);
+    // Replaces labels, segments and history with saved ones (a session or a recovery file) on the current
+    // volume. Throws InputError when the labels are on another grid. Not undoable; the undo stack is cleared.
+    void restore(LabelMap labels, SegmentList segments, std::vector<Interaction> earlier);
+    std::shared_ptr<const Volume> volumePointer() const { return volume_; }
     const Volume* volume() const { return volume_.get(); }
-    LabelMap& labels() { return labels_; }
-    SegmentList& segments() { return segments_; }
+    const LabelMap& labels() const { return labels_; }
+    const SegmentList& segments() const { return segments_; }
     QUndoStack& undoStack() { return undo_; }
     std::int64_t voxelCount(std::uint8_t label) const { return counts_[label]; }
+    // True when there are edits since setVolume/restore/markSaved.
+    bool isModified() const { return !undo_.isClean(); }
+    void markSaved() { undo_.setClean(); }
+
+    // Segments. Names, colours, visibility and concepts change in place (not undoable); deleting one is an
+    // undoable interaction that clears its voxels (and takes its AI memory back to empty).
+    std::uint8_t addSegment(const std::string& name);
+    void updateSegment(const Segment& segment);  // label must exist
+    void deleteSegment(std::uint8_t label);
+
+    // Manual tools. A stroke (press, drags, release) is one interaction. Voxels within `radiusMm` of the
+    // centre voxel, in the slice normal to `normalAxis` (or a ball when normalAxis < 0), are painted
+    // (background -> segment) or erased (segment -> background). Painting is visible at once
+    // (labelsChanged); endStroke() records it.
+    void beginStroke(std::uint8_t segment, bool erase, const QString& view);
+    void strokeAt(const Index3& centre, double radiusMm, int normalAxis);
+    void endStroke();
+    bool strokeActive() const { return stroke_.active; }
+    // Fills the region connected to `seed` (6-connected in 3D, 4-connected within the slice normal to
+    // normalAxis when normalAxis >= 0) of voxels whose value lies in [low, high] and that are background or
+    // already the segment. Returns false, with errorOccurred, when the seed is outside the volume or outside
+    // the range.
+    bool thresholdFill(std::uint8_t segment, const Index3& seed, float low, float high, int normalAxis,
+                       const QString& view);
 
     // Sends an AI click for `segment` (created with a default name if it does not exist). Returns false, and
     // emits errorOccurred with the reason, when there is no volume or the point is outside it.
-    bool aiClick(std::uint8_t segment, const Vec3& world, bool positive);
+    bool aiClick(std::uint8_t segment, const Vec3& world, bool positive, const QString& view = {});
     int pendingClicks() const { return static_cast<int>(pending_.size()); }
     // Writes an AI result into the labels as one undoable command (what a finished click does; public for
     // benchmarks and tests).
-    void applyAiResult(const AiClickResult& result, const Vec3& world, bool positive);
+    void applyAiResult(const AiClickResult& result, const Vec3& world, bool positive, const QString& view = {});
+    // Restored interactions first, then the undo stack's (undone ones with applied = false).
     std::vector<Interaction> history() const;
+    // Index in history() of the first undo-stack entry; QUndoStack::setIndex(i - this) shows entry i's state.
+    int restoredCount() const { return static_cast<int>(earlier_.size()); }
 
   Q_SIGNALS:
     void labelsChanged(const std::array<std::int64_t, 3>& begin, const std::array<std::int64_t, 3>& size);
     void errorOccurred(const QString& message);
     void noticeOccurred(const QString& message);
     void historyChanged();
+    void segmentsChanged();
+    void edited();  // an interaction was recorded (autosave counts these)
     void busyChanged(bool busy);
 
   private:
-    friend class AiClickCommand;
+    friend class EditCommand;
     void onClickDone(const AiClickResult& result);
     void onClickFailed(quint64 id, int segment, const QString& message, bool cancelled);
     void supersede(int segment) { ++epoch_[segment]; }
+    // Records voxels already changed in the labels (their earlier values in `before`) as one interaction.
+    void commitManualEdit(const std::unordered_map<std::int64_t, std::uint8_t>& before, Interaction what);
+    void growExtent(std::uint8_t label, const Index3& lo, const Index3& hiInclusive);
 
     struct Pending {
         int segment;
         quint64 epoch;
         Vec3 world;
         bool positive;
+        QString view;
+    };
+    struct Stroke {
+        bool active = false, erase = false;
+        std::uint8_t segment = 0;
+        QString view;
+        Vec3 world{0, 0, 0};
+        std::unordered_map<std::int64_t, std::uint8_t> before;  // voxel offset -> label before the stroke
     };
     SegmentationService& service_;
     std::shared_ptr<const Volume> volume_;
@@ -90,6 +139,9 @@ class AnnotationController : public QObject {
     // to look at its positive box and at this box, not at its whole region.
     std::map<int, std::pair<std::array<std::int64_t, 3>, std::array<std::int64_t, 3>>> extent_;
     std::array<std::int64_t, 256> counts_{};  // voxels per label value, kept by every edit
+    std::map<int, int> engineStep_;            // each segment's AI session step, as the commands left it
+    std::vector<Interaction> earlier_;
+    Stroke stroke_;
 };
 
 }  // namespace engram

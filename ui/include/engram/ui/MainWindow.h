@@ -1,43 +1,154 @@
 #pragma once
-// Engram's main window. Opens volume files and DICOM folders through AsyncVolumeLoader (the GUI thread
-// never waits), shows load progress with a cancel button, and reports errors in dialogs naming the file.
+// Engram's main window: the tri-planar slice views and the 3D view of one document, the tools (navigate,
+// AI click, brush, eraser, threshold fill), the segment list and the interaction history, file handling
+// (volumes, DICOM folders with a series picker, sessions, NIfTI and DICOM-SEG export, recent files, drag and
+// drop), autosave with crash recovery, and settings. Long work (loading, AI inference, 3D surfaces) runs off
+// the GUI thread; errors are shown in dialogs naming the file and the reason (in the status bar and log when
+// `interactive` is false, as in scripted runs).
 
+#include <engram/annotation/AnnotationController.h>
 #include <engram/annotation/AsyncVolumeLoader.h>
-#include <engram/annotation/Volume.h>
+#include <engram/annotation/Recovery.h>
+#include <engram/annotation/SegmentationWorker.h>
+#include <engram/annotation/Session.h>
+#include <engram/viewers/SliceView.h>
+#include <engram/viewers/SurfaceView.h>
+#include <engram/viewers/ViewerState.h>
 
 #include <QMainWindow>
+#include <QTimer>
 
 #include <memory>
+#include <optional>
 
+class QActionGroup;
+class QComboBox;
+class QDoubleSpinBox;
+class QGridLayout;
 class QLabel;
+class QMenu;
 class QProgressBar;
 class QPushButton;
 
 namespace engram::ui {
 
+class HistoryPanel;
+class SegmentPanel;
+
+enum class Tool { Navigate, AiClick, Brush, Eraser, Fill };
+enum class Layout { Grid, RowPlus3D, Single };
+
+struct MainWindowOptions {
+    bool interactive = true;      // false: no dialogs (scripted runs); questions take their safe default
+    QString modelPath;            // empty: from the settings, else the bundled default model
+    QString device;               // empty: from the settings ("cpu" by default)
+    std::filesystem::path recoveryDirectory;  // empty: RecoveryStore::defaultDirectory()
+};
+
 class MainWindow : public QMainWindow {
     Q_OBJECT
   public:
-    explicit MainWindow(QWidget* parent = nullptr);
+    explicit MainWindow(MainWindowOptions options = {}, QWidget* parent = nullptr);
+    ~MainWindow() override;
 
-    // Starts loading a file or DICOM folder in the background.
-    void open(const QString& path);
-    const Volume* volume() const { return volume_.get(); }
+    // Starts loading a volume file or a DICOM folder (a folder with several series asks which one, or takes
+    // `seriesKey`) in the background.
+    void open(const QString& path, const QString& seriesKey = {});
+    // Opens a session file: its volume, then its labels, segments and history.
+    void openSession(const QString& path);
+    // Writes the document as a session (atomic). Returns false with the reason in lastError().
+    bool saveSession(const QString& path);
+    // NIfTI/NRRD/MHA by suffix, DICOM-SEG for .dcm. Returns false with the reason in lastError().
+    bool exportLabels(const QString& path);
+    // Writes the recovery file now (what autosave does). Returns false when there was nothing to write.
+    bool autosave();
+    // Offers (or, when `restore` is set, does without asking) to restore recovery files left by a crash.
+    void checkRecovery(std::optional<bool> restore);
+
+    const Volume* volume() const { return controller_.volume(); }
+    AnnotationController& controller() { return controller_; }
+    viewers::ViewerState& viewerState() { return state_; }
+    SegmentPanel& segmentPanel() { return *segments_; }
+    HistoryPanel& historyPanel() { return *history_; }
+    viewers::SliceView& sliceView(viewers::ViewKind kind);
+    viewers::SurfaceView& surfaceView() { return *surface_; }
+    RecoveryStore& recovery() { return *recovery_; }
+
+    void setTool(Tool tool);
+    Tool tool() const { return tool_; }
+    void setLayoutMode(Layout layout, int singleView = 0);
+    double brushRadius() const;
+    void setBrushRadius(double mm);
+    void setFillRange(double low, double high);
+    // Busy with loading, AI work, or surfaces: scripted runs wait for this to turn false.
+    bool isIdle() const;
+    bool engineReady() const { return engineReady_; }
+    const QString& lastError() const { return lastError_; }
 
   Q_SIGNALS:
     void volumeChanged();
+    void loadFailed(const QString& message);
+    void sessionRestored();
+
+  protected:
+    void closeEvent(QCloseEvent* e) override;
+    void dragEnterEvent(QDragEnterEvent* e) override;
+    void dropEvent(QDropEvent* e) override;
 
   private:
+    void buildMenus();
+    void buildToolBars();
+    void buildDocks();
+    void loadEngine();
     void showVolume(std::shared_ptr<Volume> volume);
-    void showError(const QString& message);
-    void setBusy(bool busy);
+    void onToolEvent(const viewers::ToolEvent& e);
+    void updateMarkers();
+    void reportError(const QString& title, const QString& message);
+    void setBusy(bool busy, const QString& what = {});
+    void addRecent(const QString& path);
+    void rebuildRecentMenu();
+    void updateTitle();
+    SessionDocument currentSession() const;
+    bool confirmDiscard();
+    void openSettings();
 
+    MainWindowOptions options_;
+    SegmentationService service_;
+    AnnotationController controller_{service_};
+    viewers::ViewerState state_;
     AsyncVolumeLoader loader_;
-    std::shared_ptr<Volume> volume_;
-    QLabel* summary_ = nullptr;
+    std::unique_ptr<RecoveryStore> recovery_;
+
+    std::array<viewers::SliceView*, 3> slices_{};
+    viewers::SurfaceView* surface_ = nullptr;
+    QWidget* viewArea_ = nullptr;
+    QGridLayout* grid_ = nullptr;
+    SegmentPanel* segments_ = nullptr;
+    HistoryPanel* history_ = nullptr;
+    QActionGroup* tools_ = nullptr;
+    QDoubleSpinBox* brushRadius_ = nullptr;
+    QDoubleSpinBox* fillLow_ = nullptr;
+    QDoubleSpinBox* fillHigh_ = nullptr;
+    QComboBox* windowPresets_ = nullptr;
+    QMenu* recentMenu_ = nullptr;
+    QLabel* cursorInfo_ = nullptr;
+    QLabel* aiStatus_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QPushButton* cancel_ = nullptr;
-    QString pendingPath_;
+
+    Tool tool_ = Tool::Navigate;
+    Layout layout_ = Layout::Grid;
+    bool loading_ = false;
+    bool aiBusy_ = false;
+    bool engineLoading_ = false;
+    bool engineReady_ = false;
+    QString volumePath_, seriesKey_, sessionPath_;
+    std::optional<SessionDocument> pendingSession_;
+    std::filesystem::path pendingRecoveryOrphan_;
+    QString lastError_;
+    QTimer autosaveTimer_;
+    int editsSinceAutosave_ = 0;
+    bool autosavedSinceEdit_ = true;
 };
 
 }  // namespace engram::ui
