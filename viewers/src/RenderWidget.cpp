@@ -5,6 +5,7 @@
 #include <vtkRenderer.h>
 
 #include <QOpenGLContext>
+#include <QOpenGLFunctions>
 
 namespace engram::viewers {
 namespace {
@@ -68,6 +69,14 @@ void RenderWidget::paintGL() {
     state->vtkglBindFramebuffer(kGlDrawFramebuffer, defaultFramebufferObject());
     window_->BlitDisplayFramebuffer();
     state->Pop();
+    // VTK's blending leaves partial alpha where translucent props (the label overlay) were drawn; Qt
+    // composes the widget as premultiplied, which would turn those pixels into garbage colours. The image
+    // is opaque: set its alpha to one.
+    QOpenGLFunctions* gl = context()->functions();
+    gl->glColorMask(GL_FALSE, GL_FALSE, GL_FALSE, GL_TRUE);
+    gl->glClearColor(0, 0, 0, 1);
+    gl->glClear(GL_COLOR_BUFFER_BIT);
+    gl->glColorMask(GL_TRUE, GL_TRUE, GL_TRUE, GL_TRUE);
     window_->SetReadyForRendering(false);
 }
 

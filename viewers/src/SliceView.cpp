@@ -77,6 +77,9 @@ SliceView::SliceView(ViewerState& state, ViewKind kind, QWidget* parent)
     windowLevel_->SetOutputFormatToRGB();
     imageActor_->GetMapper()->SetInputConnection(windowLevel_->GetOutputPort());
     imageActor_->InterpolateOff();
+    // Edge voxels drawn whole (VTK's default cuts them in half at the image border).
+    imageActor_->GetMapper()->BorderOn();
+    overlayActor_->GetMapper()->BorderOn();
     overlayActor_->SetInputData(overlay_);
     overlayActor_->InterpolateOff();
     overlayActor_->SetPosition(0, 0, 0.5);  // in front of the slice

@@ -1,0 +1,237 @@
+// Manual tools, segment deletion and session files: exact undo/redo, the label policy, and the session
+// format's round trip and damage reports.
+#include "TestSupport.h"
+
+#include <engram/annotation/AnnotationController.h>
+#include <engram/annotation/Errors.h>
+#include <engram/annotation/Recovery.h>
+#include <engram/annotation/SegmentationWorker.h>
+#include <engram/annotation/Session.h>
+
+#include <fstream>
+
+using namespace engram;
+
+namespace {
+
+// 40x30x20 volume, 2 x 1 x 3 mm, values = i (so a threshold selects columns), oblique-free LPS.
+std::shared_ptr<const Volume> ramp() {
+    ImageGeometry g;
+    g.size = {40, 30, 20};
+    g.spacing = {2, 1, 3};
+    g.origin = {-40, -15, -30};
+    std::vector<float> v(static_cast<std::size_t>(g.voxelCount()));
+    std::size_t n = 0;
+    for (int k = 0; k < 20; ++k)
+        for (int j = 0; j < 30; ++j)
+            for (int i = 0; i < 40; ++i) v[n++] = float(i);
+    VolumeMetadata m;
+    m.sourcePath = "/data/ramp.nii.gz";
+    return std::make_shared<const Volume>(g, std::move(v), m);
+}
+
+struct Doc {
+    SegmentationService service;  // no engine: manual edits need none
+    AnnotationController c{service};
+    QString lastError;
+    Doc() {
+        QObject::connect(&c, &AnnotationController::errorOccurred, [this](const QString& m) { lastError = m; });
+        c.setVolume(ramp());
+    }
+    std::int64_t count(std::uint8_t label) const {
+        std::int64_t n = 0;
+        for (auto v : c.labels().labels()) n += v == label;
+        return n;
+    }
+};
+
+}  // namespace
+
+TEST(ManualEdits, BrushStrokeIsOneInteractionAndUndoesExactly) {
+    Doc d;
+    const auto liver = d.c.addSegment("Liver");
+    const auto empty = d.c.labels().labels();
+    d.c.beginStroke(liver, false, "axial");
+    d.c.strokeAt({10, 10, 5}, 4.0, 2);  // 4 mm disc in the axial plane: |di*2|^2 + |dj*1|^2 <= 16
+    d.c.strokeAt({12, 10, 5}, 4.0, 2);
+    EXPECT_EQ(d.c.undoStack().count(), 0) << "a stroke is recorded when it ends";
+    d.c.endStroke();
+    ASSERT_EQ(d.c.undoStack().count(), 1);
+    const auto painted = d.c.labels().labels();
+    // Only slice k = 5 is painted; the disc's extent follows the spacing (2 mm columns, 1 mm rows).
+    EXPECT_EQ(d.c.labels().at(10, 14, 5), liver);
+    EXPECT_EQ(d.c.labels().at(10, 15, 5), 0);
+    EXPECT_EQ(d.c.labels().at(14, 10, 5), liver);  // 12 + 2 columns = 4 mm from the second centre
+    EXPECT_EQ(d.c.labels().at(15, 10, 5), 0);
+    EXPECT_EQ(d.c.labels().at(10, 10, 4), 0);
+    EXPECT_EQ(d.c.voxelCount(liver), d.count(liver));
+    const auto h = d.c.history();
+    ASSERT_EQ(h.size(), 1u);
+    EXPECT_EQ(h[0].kind, "Brush");
+    EXPECT_EQ(h[0].view, "axial");
+    EXPECT_EQ(h[0].changedVoxels, d.count(liver));
+
+    d.c.undoStack().undo();
+    EXPECT_EQ(d.c.labels().labels(), empty);
+    EXPECT_EQ(d.c.voxelCount(liver), 0);
+    d.c.undoStack().redo();
+    EXPECT_EQ(d.c.labels().labels(), painted);
+    EXPECT_EQ(d.c.voxelCount(liver), d.count(liver));
+}
+
+TEST(ManualEdits, BrushNeverOverwritesAnotherSegmentAndEraserOnlyClearsItsOwn) {
+    Doc d;
+    const auto a = d.c.addSegment("Liver");
+    const auto b = d.c.addSegment("Spleen");
+    d.c.beginStroke(a, false, "axial");
+    d.c.strokeAt({20, 15, 10}, 6.0, 2);
+    d.c.endStroke();
+    const auto na = d.count(a);
+    d.c.beginStroke(b, false, "axial");
+    d.c.strokeAt({22, 15, 10}, 6.0, 2);
+    d.c.endStroke();
+    EXPECT_EQ(d.count(a), na) << "painting b left a alone";
+    EXPECT_GT(d.count(b), 0);
+    d.c.beginStroke(b, true, "axial");
+    d.c.strokeAt({20, 15, 10}, 20.0, 2);
+    d.c.endStroke();
+    EXPECT_EQ(d.count(b), 0);
+    EXPECT_EQ(d.count(a), na) << "erasing b left a alone";
+}
+
+TEST(ManualEdits, ThresholdFillIsConnectedAndRangeLimited) {
+    Doc d;
+    const auto s = d.c.addSegment("Bone");
+    // Values are the column index: [5, 9] selects 5 columns; 3D fill takes them through the whole volume.
+    ASSERT_TRUE(d.c.thresholdFill(s, {7, 3, 3}, 5, 9, -1, ""));
+    EXPECT_EQ(d.c.voxelCount(s), 5 * 30 * 20);
+    d.c.undoStack().undo();
+    // In-slice fill (axial: normal axis 2) stays on its slice.
+    ASSERT_TRUE(d.c.thresholdFill(s, {7, 3, 3}, 5, 9, 2, "axial"));
+    EXPECT_EQ(d.c.voxelCount(s), 5 * 30);
+    EXPECT_FALSE(d.c.thresholdFill(s, {20, 3, 3}, 5, 9, 2, "axial"));
+    EXPECT_NE(d.lastError.indexOf("outside the fill range"), -1) << d.lastError.toStdString();
+    EXPECT_FALSE(d.c.thresholdFill(s, {40, 3, 3}, 0, 100, 2, "axial"));
+    EXPECT_NE(d.lastError.indexOf("outside the volume"), -1);
+}
+
+TEST(ManualEdits, DeletingASegmentIsUndoable) {
+    Doc d;
+    const auto s = d.c.addSegment("Liver");
+    ASSERT_TRUE(d.c.thresholdFill(s, {7, 3, 3}, 5, 9, -1, ""));
+    const auto filled = d.c.labels().labels();
+    d.c.deleteSegment(s);
+    EXPECT_EQ(d.c.segments().find(s), nullptr);
+    EXPECT_EQ(d.count(s), 0);
+    EXPECT_EQ(d.c.voxelCount(s), 0);
+    d.c.undoStack().undo();
+    ASSERT_NE(d.c.segments().find(s), nullptr);
+    EXPECT_EQ(d.c.segments().find(s)->name, "Liver");
+    EXPECT_EQ(d.c.labels().labels(), filled);
+    EXPECT_EQ(d.c.history().back().kind, "Delete segment");
+    EXPECT_FALSE(d.c.history().back().applied);
+}
+
+TEST(Session, RoundTripKeepsLabelsSegmentsHistoryAndView) {
+    Doc d;
+    const auto s = d.c.addSegment("Liver");
+    ASSERT_TRUE(d.c.thresholdFill(s, {7, 3, 3}, 5, 9, -1, ""));
+    d.c.beginStroke(d.c.addSegment("Spleen"), false, "coronal");
+    d.c.strokeAt({30, 10, 10}, 5, 1);
+    d.c.endStroke();
+
+    SessionDocument doc;
+    doc.volumePath = "/data/ramp.nii.gz";
+    doc.labels = d.c.labels();
+    doc.segments = d.c.segments();
+    doc.history = d.c.history();
+    doc.cursor = Index3{3, 4, 5};
+    doc.windowLevel = std::array<double, 2>{400, 40};
+    const auto dir = test::freshDir("session");
+    writeSession(doc, dir / "a.engram");
+    const auto back = readSession(dir / "a.engram");
+    EXPECT_EQ(back.volumePath, doc.volumePath);
+    EXPECT_TRUE(back.labels.geometry().sameGrid(doc.labels.geometry(), 0));
+    EXPECT_EQ(back.labels.labels(), doc.labels.labels());
+    ASSERT_EQ(back.segments.segments().size(), 2u);
+    EXPECT_EQ(back.segments.segments()[0].name, "Liver");
+    EXPECT_EQ(back.segments.segments()[0].type.value, doc.segments.segments()[0].type.value);
+    EXPECT_EQ(back.segments.segments()[0].color, doc.segments.segments()[0].color);
+    ASSERT_EQ(back.history.size(), 2u);
+    EXPECT_EQ(back.history[1].kind, "Brush");
+    EXPECT_EQ(back.history[1].view, "coronal");
+    EXPECT_EQ(back.history[1].changedVoxels, doc.history[1].changedVoxels);
+    EXPECT_TRUE(back.history[1].restored);
+    ASSERT_TRUE(back.cursor.has_value());
+    EXPECT_EQ((*back.cursor)[2], 5);
+
+    // Restoring into a controller on the same volume: labels, counts, and the history listed first.
+    Doc e;
+    e.c.restore(back.labels, back.segments, back.history);
+    EXPECT_EQ(e.c.labels().labels(), doc.labels.labels());
+    EXPECT_EQ(e.c.voxelCount(s), 5 * 30 * 20);
+    EXPECT_EQ(e.c.history().size(), 2u);
+    EXPECT_EQ(e.c.restoredCount(), 2);
+    EXPECT_FALSE(e.c.isModified());
+    // A label map on another grid is refused.
+    ImageGeometry other = back.labels.geometry();
+    other.size[0] = 10;
+    test::expectError<InputError>([&] { e.c.restore(LabelMap(other), {}, {}); }, {"different grid"});
+}
+
+TEST(Session, LabelRunsRoundTripAndRejectDamage) {
+    std::vector<std::uint8_t> labels(100000, 0);
+    for (std::size_t i = 500; i < 70000; ++i) labels[i] = static_cast<std::uint8_t>(1 + (i / 1000) % 3);
+    const auto runs = encodeLabelRuns(labels);
+    EXPECT_LT(runs.size(), 400u);
+    EXPECT_EQ(decodeLabelRuns(runs, labels.size()), labels);
+    test::expectError<InputError>([&] { decodeLabelRuns(runs, labels.size() + 1); }, {"cover"});
+    auto cut = runs;
+    cut.pop_back();
+    EXPECT_THROW(decodeLabelRuns(cut, labels.size()), InputError);
+}
+
+TEST(Session, DamagedOrForeignFilesGetPlainMessagesAndFailedWritesLeaveNoFile) {
+    const auto dir = test::freshDir("session-bad");
+    test::expectError<InputError>([&] { readSession(dir / "missing.engram"); }, {"Cannot open the session"});
+    std::ofstream(dir / "junk.engram") << "{ not json";
+    test::expectError<InputError>([&] { readSession(dir / "junk.engram"); }, {"damaged"});
+    std::ofstream(dir / "other.engram") << R"({"format": "something-else"})";
+    test::expectError<InputError>([&] { readSession(dir / "other.engram"); }, {"not an Engram session"});
+    std::ofstream(dir / "newer.engram") << R"({"format": "engram-session", "version": 99})";
+    test::expectError<InputError>([&] { readSession(dir / "newer.engram"); }, {"newer Engram"});
+
+    // A valid file with its label data cut short.
+    Doc d;
+    SessionDocument doc;
+    doc.volumePath = "ramp.nii.gz";
+    doc.labels = d.c.labels();
+    writeSession(doc, dir / "good.engram");
+    std::ifstream in(dir / "good.engram");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    const auto at = text.find("\"data\": \"") + 12;
+    text.erase(at, 8);
+    std::ofstream(dir / "cut.engram") << text;
+    test::expectError<InputError>([&] { readSession(dir / "cut.engram"); }, {"damaged"});
+    // A relative volume path is resolved against the session's folder.
+    EXPECT_EQ(readSession(dir / "good.engram").volumePath, (dir / "ramp.nii.gz").string());
+
+    test::expectError<OutputError>([&] { writeSession(doc, dir / "no-such-folder" / "x.engram"); }, {"x.engram"});
+    EXPECT_FALSE(std::filesystem::exists(dir / "no-such-folder"));
+}
+
+TEST(Recovery, OwnFileIsNotAnOrphanAndALeftoverIs) {
+    const auto dir = test::freshDir("recovery");
+    RecoveryStore store(dir);
+    std::ofstream(store.file()) << "x";
+    EXPECT_TRUE(store.orphans().empty());
+    // A recovery file whose lock is held by nobody: left by a process that is gone.
+    std::ofstream(dir / "session-999999.engram") << "x";
+    const auto orphans = store.orphans();
+    ASSERT_EQ(orphans.size(), 1u);
+    EXPECT_EQ(orphans[0].filename(), "session-999999.engram");
+    RecoveryStore::remove(orphans[0]);
+    EXPECT_TRUE(store.orphans().empty());
+    store.discard();
+    EXPECT_FALSE(std::filesystem::exists(store.file()));
+}

@@ -1,0 +1,32 @@
+#!/bin/bash
+# The scripted mode end to end: demo volume, manual tools, AI clicks, undo/redo, exports (one refused), session
+# save, bad input, and a screenshot. Then the session reopens with the same labels.
+# usage: check_app_script.sh <engram> <scripts-dir> <model> <out-dir>
+set -euo pipefail
+engram=$1 scripts=$2 model=$3 out=$4
+rm -rf "$out" && mkdir -p "$out"
+export XDG_CONFIG_HOME="$out/config" XDG_DATA_HOME="$out/data"
+printf 'not a volume' | gzip > "$out/corrupt.nii.gz"
+sed "s#\${OUT}#$out#g" "$scripts/demo.json" > "$out/demo.json"
+"$engram" --demo --model "$model" --recovery-dir "$out/recovery" --script "$out/demo.json" \
+    --screenshot "$out/final.png" > "$out/log.txt" 2>&1 || { cat "$out/log.txt"; echo "FAIL: script"; exit 1; }
+grep -q "script finished" "$out/log.txt"
+for f in labels.nii.gz demo.engram step.png final.png; do
+    [ -s "$out/$f" ] || { echo "FAIL: $f missing"; exit 1; }
+done
+[ ! -e "$out/labels.dcm" ] || { echo "FAIL: a refused export left a file"; exit 1; }
+# A screenshot of a 1440x900 window with images in it is far from blank.
+[ "$(stat -c %s "$out/final.png")" -gt 100000 ] || { echo "FAIL: screenshot looks empty"; exit 1; }
+# A clean exit leaves no recovery file.
+[ -z "$(ls "$out/recovery"/*.engram 2>/dev/null)" ] || { echo "FAIL: recovery file left after a clean exit"; exit 1; }
+# The saved session opens again with its labels and history.
+echo '[{"do": "expect", "segment": "Liver", "minVoxels": 20, "historyEntries": 5}]' > "$out/reopen.json"
+"$engram" "$out/demo.engram" --model "$model" --recovery-dir "$out/recovery" --script "$out/reopen.json" \
+    > "$out/reopen.txt" 2>&1 || { cat "$out/reopen.txt"; echo "FAIL: session reopen"; exit 1; }
+# A script that names an unknown action fails with status 1 and says which step.
+echo '[{"do": "fly"}]' > "$out/bad.json"
+if "$engram" --demo --model "$model" --recovery-dir "$out/recovery" --script "$out/bad.json" > "$out/bad.txt" 2>&1; then
+    echo "FAIL: unknown action accepted"; exit 1
+fi
+grep -q 'step 1 (fly): unknown action' "$out/bad.txt"
+echo "app script: OK"
