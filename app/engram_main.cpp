@@ -45,7 +45,10 @@ int main(int argc, char** argv) {
 
     QString path = parser.positionalArguments().value(0);
     if (parser.isSet(demo)) {
-        path = qEnvironmentVariable("ENGRAM_DEMO_VOLUME", ENGRAM_DEMO_VOLUME);
+        // An installed app has its demo beside it; a build tree uses the one configured at build time.
+        const QString installed = QCoreApplication::applicationDirPath() + "/../share/engram/demo/demo.nii.gz";
+        path = qEnvironmentVariable("ENGRAM_DEMO_VOLUME",
+                                    QFileInfo::exists(installed) ? installed : QString(ENGRAM_DEMO_VOLUME));
         if (!QFileInfo::exists(path)) {
             spdlog::error("demo volume not found: {} (set ENGRAM_DEMO_VOLUME)", path.toStdString());
             return 3;

@@ -12,7 +12,7 @@ PACKAGES=(
   # Debian's LibTorch links the generic libblas.so.3; OpenBLAS makes it ~60x faster (PLATFORM.md)
   libopenblas0-pthread
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev xvfb xauth
+  libgtest-dev libgmock-dev libbenchmark-dev xvfb xauth desktop-file-utils
   # reference tools used by the tests: dciodvfy, dcmdump, nibabel, pydicom
   dicom3tools dcmtk libgdcm-tools python3-nibabel python3-pydicom python3-numpy python3-torch
 )

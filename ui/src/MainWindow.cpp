@@ -302,6 +302,9 @@ void MainWindow::buildToolBars() {
     }
     fillLow_->setValue(100);
     fillHigh_->setValue(300);
+    fill3D_ = new QCheckBox(tr("3D"), this);
+    fill3D_->setToolTip(tr("Fill the connected region through the volume, not only within the slice"));
+    toolBar->addWidget(fill3D_);
 
     QToolBar* viewBar = addToolBar(tr("View"));
     viewBar->setObjectName("viewToolBar");
@@ -479,6 +482,7 @@ void MainWindow::setFillRange(double low, double high) {
     fillLow_->setValue(low);
     fillHigh_->setValue(high);
 }
+void MainWindow::setFill3D(bool on) { fill3D_->setChecked(on); }
 
 bool MainWindow::isIdle() const {
     return !loading_ && !engineLoading_ && !aiBusy_ && controller_.pendingClicks() == 0 && !surface_->isUpdating();
@@ -538,7 +542,7 @@ void MainWindow::showVolume(std::shared_ptr<Volume> volume) {
     setBusy(aiBusy_);
     controller_.setVolume(volume);
     state_.setDocument(volume, &controller_.labels(), &controller_.segments());
-    windowPresets_->setCurrentIndex(volume->metadata().modality == "CT" ? 0 : windowPresets_->count() - 1);
+    windowPresets_->setCurrentIndex(viewers::looksLikeCt(*volume) ? 0 : windowPresets_->count() - 1);
     editsSinceAutosave_ = 0;
     autosavedSinceEdit_ = true;
     if (pendingSession_) {
@@ -597,7 +601,7 @@ void MainWindow::onToolEvent(const viewers::ToolEvent& e) {
         case Tool::Fill:
             if (e.type == viewers::ToolEvent::Type::Press)
                 controller_.thresholdFill(segments_->activeOrNewSegment(), e.voxel, float(fillLow_->value()),
-                                          float(fillHigh_->value()), e.normalAxis, view);
+                                          float(fillHigh_->value()), fill3D_->isChecked() ? -1 : e.normalAxis, view);
             break;
     }
 }

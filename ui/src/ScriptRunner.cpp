@@ -196,6 +196,7 @@ bool ScriptRunner::run(const QJsonObject& a) {
         }
         if (a.contains("low") || a.contains("high"))
             window_.setFillRange(a["low"].toDouble(-1e5), a["high"].toDouble(1e5));
+        window_.setFill3D(a["3d"].toBool(false));
         return pressAt(*w, Tool::Fill);
     }
     if (what == "undo" || what == "redo") {

@@ -32,8 +32,15 @@ WindowLevel autoWindow(const Volume& volume) {
     return {std::max(hi - lo, 1e-3), (hi + lo) / 2};
 }
 
+bool looksLikeCt(const Volume& volume) {
+    const auto& modality = volume.metadata().modality;
+    if (!modality.empty()) return modality == "CT";
+    const auto [lo, hi] = volume.valueRange();
+    return lo >= -3100 && lo <= -900 && hi >= 300;
+}
+
 WindowLevel initialWindow(const Volume& volume) {
-    if (volume.metadata().modality == "CT") return ctWindowPresets().front().value;
+    if (looksLikeCt(volume)) return ctWindowPresets().front().value;
     return autoWindow(volume);
 }
 

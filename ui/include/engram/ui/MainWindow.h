@@ -22,6 +22,7 @@
 #include <optional>
 
 class QActionGroup;
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QGridLayout;
@@ -80,6 +81,7 @@ class MainWindow : public QMainWindow {
     double brushRadius() const;
     void setBrushRadius(double mm);
     void setFillRange(double low, double high);
+    void setFill3D(bool on);  // fill through the volume instead of within the slice
     // Busy with loading, AI work, or surfaces: scripted runs wait for this to turn false.
     bool isIdle() const;
     bool engineReady() const { return engineReady_; }
@@ -129,6 +131,7 @@ class MainWindow : public QMainWindow {
     QDoubleSpinBox* brushRadius_ = nullptr;
     QDoubleSpinBox* fillLow_ = nullptr;
     QDoubleSpinBox* fillHigh_ = nullptr;
+    QCheckBox* fill3D_ = nullptr;
     QComboBox* windowPresets_ = nullptr;
     QMenu* recentMenu_ = nullptr;
     QLabel* cursorInfo_ = nullptr;

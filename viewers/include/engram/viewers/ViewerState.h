@@ -29,6 +29,9 @@ struct WindowPreset {
 const std::vector<WindowPreset>& ctWindowPresets();
 // Window covering the 0.5th to 99.5th percentile of the voxel values (what MR and unknown modalities get).
 WindowLevel autoWindow(const Volume& volume);
+// CT by its modality, or, when the file does not say (NIfTI, NRRD), by values in Hounsfield range (air at
+// about -1000 and dense tissue above +300).
+bool looksLikeCt(const Volume& volume);
 // The window a volume opens with: soft tissue for CT, autoWindow otherwise.
 WindowLevel initialWindow(const Volume& volume);
 
