@@ -1,9 +1,9 @@
 #!/bin/bash
 # The scripted mode end to end: demo volume, manual tools, AI clicks, undo/redo, exports (one refused), session
 # save, bad input, and a screenshot. Then the session reopens with the same labels.
-# usage: check_app_script.sh <engram> <scripts-dir> <model> <out-dir>
+# usage: check_app_script.sh <engram> <scripts-dir> <model> <out-dir> <shared-dir>
 set -euo pipefail
-engram=$1 scripts=$2 model=$3 out=$4
+engram=$1 scripts=$2 model=$3 out=$4 shared=$5
 rm -rf "$out" && mkdir -p "$out"
 export XDG_CONFIG_HOME="$out/config" XDG_DATA_HOME="$out/data"
 printf 'not a volume' | gzip > "$out/corrupt.nii.gz"
@@ -29,4 +29,21 @@ if "$engram" --demo --model "$model" --recovery-dir "$out/recovery" --script "$o
     echo "FAIL: unknown action accepted"; exit 1
 fi
 grep -q 'step 1 (fly): unknown action' "$out/bad.txt"
+# Worker errors: a damaged model file is reported and AI clicks are refused with a message, while the
+# manual tools go on working.
+head -c 5000 "$model" > "$out/damaged.safetensors"
+cat > "$out/no-ai.json" <<JSON
+[{"do": "click", "voxel": [81, 38, 90], "expectError": true},
+ {"do": "fill", "voxel": [81, 58, 101], "low": 10, "high": 80, "segment": "Liver"},
+ {"do": "expect", "segment": "Liver", "minVoxels": 100}]
+JSON
+"$engram" --demo --model "$out/damaged.safetensors" --recovery-dir "$out/recovery" --script "$out/no-ai.json" \
+    > "$out/no-ai.txt" 2>&1 || { cat "$out/no-ai.txt"; echo "FAIL: damaged model"; exit 1; }
+grep -q "AI engine: .*damaged.safetensors" "$out/no-ai.txt" || { cat "$out/no-ai.txt"; echo "FAIL: no message for the damaged model"; exit 1; }
+# A DICOM folder opens through the scan (the series key is found by the folder scan).
+echo "[{\"do\": \"open\", \"path\": \"$shared/data/dicom/ct-abdomen-20slice\"},
+      {\"do\": \"fill\", \"voxel\": [256, 256, 10], \"low\": -2000, \"high\": 5000, \"segment\": \"All\"},
+      {\"do\": \"expect\", \"segment\": \"All\", \"minVoxels\": 262144}]" > "$out/dicom.json"
+"$engram" --recovery-dir "$out/recovery" --script "$out/dicom.json" > "$out/dicom.txt" 2>&1 \
+    || { cat "$out/dicom.txt"; echo "FAIL: DICOM folder"; exit 1; }
 echo "app script: OK"

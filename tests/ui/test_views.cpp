@@ -10,6 +10,7 @@
 #include <engram/viewers/SurfaceView.h>
 
 #include <QSignalSpy>
+#include <QTreeWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -307,6 +308,25 @@ class ViewTests : public QObject {
         QVERIFY(w.historyPanel().entryCount() == 1);  // undone entries stay listed until a new edit
         redo->trigger();
         QVERIFY(w.controller().voxelCount(label) > 0);
+
+        // Selecting a history entry shows the state right after it.
+        const auto afterOne = w.controller().voxelCount(label);
+        for (double di : {4.0, 8.0}) {
+            const Vec3 p = g.indexToWorld({9 - di / 2, 7 + di / 4, double(w.viewerState().cursor()[2])});
+            QTest::mouseClick(&axial, Qt::LeftButton, Qt::NoModifier, axial.widgetPosOf(p).toPoint());
+        }
+        QCOMPARE(w.historyPanel().entryCount(), 3);
+        const auto afterThree = w.controller().voxelCount(label);
+        QVERIFY(afterThree > afterOne);
+        auto* list = w.historyPanel().findChild<QTreeWidget*>();
+        QVERIFY(list);
+        QTest::mouseClick(list->viewport(), Qt::LeftButton, Qt::NoModifier,
+                          list->visualItemRect(list->topLevelItem(0)).center());
+        QCOMPARE(w.controller().voxelCount(label), afterOne);
+        QCOMPARE(w.controller().undoStack().index(), 1);
+        QTest::mouseClick(list->viewport(), Qt::LeftButton, Qt::NoModifier,
+                          list->visualItemRect(list->topLevelItem(2)).center());
+        QCOMPARE(w.controller().voxelCount(label), afterThree);
 
         // Export: a good one, then into a read-only folder (refused, nothing written).
         QVERIFY(w.exportLabels(dir.filePath("labels.nii.gz")));
