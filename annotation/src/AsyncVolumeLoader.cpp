@@ -1,4 +1,6 @@
 #include <engram/annotation/AsyncVolumeLoader.h>
+
+#include "ThreadHandOff.h"
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/VolumeIO.h>
 
@@ -31,9 +33,11 @@ void AsyncVolumeLoader::start(Job job) {
     QPointer<AsyncVolumeLoader> self(this);
     // Delivers `emitter` on the loader's thread, unless a newer job has started since.
     auto post = [self, generation](auto emitter) {
+        detail::handOffRelease();
         QMetaObject::invokeMethod(
             self.data(),
             [self, generation, emitter] {
+                detail::handOffAcquire();
                 if (self && self->generation_ == generation) emitter(self.data());
             },
             Qt::QueuedConnection);
@@ -42,7 +46,9 @@ void AsyncVolumeLoader::start(Job job) {
         post([f, stage](AsyncVolumeLoader* l) { Q_EMIT l->progress(f, QString::fromStdString(stage)); });
     });
     const ProgressReporter reporter = reporter_;
+    detail::handOffRelease();
     future_ = QtConcurrent::run([job, reporter, post] {
+        detail::handOffAcquire();
         try {
             job(reporter, post);
         } catch (const Cancelled&) {

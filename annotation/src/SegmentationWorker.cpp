@@ -1,5 +1,7 @@
 #include <engram/annotation/SegmentationWorker.h>
 
+#include "ThreadHandOff.h"
+
 #include <spdlog/spdlog.h>
 #include <QMetaObject>
 
@@ -21,6 +23,7 @@ model::Grid modelGrid(const ImageGeometry& g) {
 }  // namespace
 
 void SegmentationWorker::loadEngine(const model::EngineOptions& options) {
+    detail::handOffAcquire();
     sessions_.clear();
     engine_.reset();
     model::EngineOptions withFlag = options;
@@ -28,21 +31,25 @@ void SegmentationWorker::loadEngine(const model::EngineOptions& options) {
     try {
         engine_ = std::make_unique<model::SegmentationEngine>(withFlag);
     } catch (const model::WeightsError& e) {
+        detail::handOffRelease();
         Q_EMIT engineFailed(QString::fromStdString(e.what()));
         return;
     } catch (
         const std::exception& e) {  // e.g. the device failed to initialise: reported, worker stays usable
         spdlog::error("loading the segmentation model failed: {}", e.what());
+        detail::handOffRelease();
         Q_EMIT engineFailed(tr("The segmentation model could not be started: %1").arg(e.what()));
         return;
     }
     if (volume_) setVolume(volume_);
+    detail::handOffRelease();
     Q_EMIT engineReady(QString::fromStdString(engine_->device()),
                        engine_->memoryMode() != model::MemoryMode::None,
                        QString::fromStdString(engine_->takeNotice()));
 }
 
 void SegmentationWorker::setVolume(std::shared_ptr<const Volume> volume) {
+    detail::handOffAcquire();
     volume_ = std::move(volume);
     sessions_.clear();
     if (engine_ && volume_)
@@ -56,10 +63,13 @@ model::SegmentationSession& SegmentationWorker::session(int segment) {
 }
 
 void SegmentationWorker::click(const AiClickRequest& request) {
+    detail::handOffAcquire();
     if (!engine_) {
+        detail::handOffRelease();
         Q_EMIT clickFailed(request.id, request.segment, tr("The segmentation model is not loaded."), false);
         return;
     }
+    detail::handOffRelease();
     Q_EMIT busyChanged(true);
     *cancelFlag_ = false;  // a cancel only stops work in progress, not clicks made after it
     try {
@@ -75,19 +85,25 @@ void SegmentationWorker::click(const AiClickRequest& request) {
         result.encoded = outcome.encoded;
         result.milliseconds = outcome.milliseconds;
         result.notice = QString::fromStdString(outcome.notice);
+        detail::handOffRelease();
         Q_EMIT clickDone(result);
     } catch (const model::Cancelled&) {
+        detail::handOffRelease();
         Q_EMIT clickFailed(request.id, request.segment, tr("Cancelled."), true);
     } catch (const std::invalid_argument& e) {
+        detail::handOffRelease();
         Q_EMIT clickFailed(request.id, request.segment, QString::fromStdString(e.what()), false);
     } catch (const std::exception& e) {  // a device or runtime error: reported, the worker stays usable
         spdlog::error("AI click failed: {}", e.what());
+        detail::handOffRelease();
         Q_EMIT clickFailed(request.id, request.segment, tr("The model failed: %1").arg(e.what()), false);
     }
+    detail::handOffRelease();
     Q_EMIT busyChanged(false);
 }
 
 void SegmentationWorker::goToStep(int segment, int step) {
+    detail::handOffAcquire();
     if (!engine_) return;
     try {
         session(segment).goToStep(step);
@@ -96,7 +112,10 @@ void SegmentationWorker::goToStep(int segment, int step) {
     }
 }
 
-void SegmentationWorker::resetSegment(int segment) { sessions_.erase(segment); }
+void SegmentationWorker::resetSegment(int segment) {
+    detail::handOffAcquire();
+    sessions_.erase(segment);
+}
 
 SegmentationService::SegmentationService(QObject* parent)
     : QObject(parent),
@@ -109,11 +128,28 @@ SegmentationService::SegmentationService(QObject* parent)
     thread_.setObjectName("engram-ai-worker");
     worker_->moveToThread(&thread_);
     connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
-    connect(worker_, &SegmentationWorker::engineReady, this, &SegmentationService::engineReady);
-    connect(worker_, &SegmentationWorker::engineFailed, this, &SegmentationService::engineFailed);
-    connect(worker_, &SegmentationWorker::clickDone, this, &SegmentationService::clickDone);
-    connect(worker_, &SegmentationWorker::clickFailed, this, &SegmentationService::clickFailed);
-    connect(worker_, &SegmentationWorker::busyChanged, this, &SegmentationService::busyChanged);
+    // Each result is relayed on the GUI thread, after telling ThreadSanitizer about the queued hand-off.
+    connect(worker_, &SegmentationWorker::engineReady, this, [this](const QString& d, bool m, const QString& n) {
+        detail::handOffAcquire();
+        Q_EMIT engineReady(d, m, n);
+    });
+    connect(worker_, &SegmentationWorker::engineFailed, this, [this](const QString& message) {
+        detail::handOffAcquire();
+        Q_EMIT engineFailed(message);
+    });
+    connect(worker_, &SegmentationWorker::clickDone, this, [this](const AiClickResult& result) {
+        detail::handOffAcquire();
+        Q_EMIT clickDone(result);
+    });
+    connect(worker_, &SegmentationWorker::clickFailed, this,
+            [this](quint64 id, int segment, const QString& message, bool cancelled) {
+                detail::handOffAcquire();
+                Q_EMIT clickFailed(id, segment, message, cancelled);
+            });
+    connect(worker_, &SegmentationWorker::busyChanged, this, [this](bool busy) {
+        detail::handOffAcquire();
+        Q_EMIT busyChanged(busy);
+    });
     thread_.start();
 }
 
@@ -124,27 +160,32 @@ SegmentationService::~SegmentationService() {
 }
 
 void SegmentationService::loadEngine(const model::EngineOptions& options) {
+    detail::handOffRelease();
     QMetaObject::invokeMethod(worker_, "loadEngine", Qt::QueuedConnection,
                               Q_ARG(engram::model::EngineOptions, options));
 }
 
 void SegmentationService::setVolume(std::shared_ptr<const Volume> volume) {
+    detail::handOffRelease();
     QMetaObject::invokeMethod(worker_, "setVolume", Qt::QueuedConnection,
                               Q_ARG(std::shared_ptr<const engram::Volume>, std::move(volume)));
 }
 
 quint64 SegmentationService::click(int segment, const Vec3& world, bool positive) {
     const AiClickRequest r{nextId_++, segment, world, positive};
+    detail::handOffRelease();
     QMetaObject::invokeMethod(worker_, "click", Qt::QueuedConnection, Q_ARG(engram::AiClickRequest, r));
     return r.id;
 }
 
 void SegmentationService::goToStep(int segment, int step) {
+    detail::handOffRelease();
     QMetaObject::invokeMethod(worker_, "goToStep", Qt::QueuedConnection, Q_ARG(int, segment),
                               Q_ARG(int, step));
 }
 
 void SegmentationService::resetSegment(int segment) {
+    detail::handOffRelease();
     QMetaObject::invokeMethod(worker_, "resetSegment", Qt::QueuedConnection, Q_ARG(int, segment));
 }
 
