@@ -29,13 +29,17 @@ int main(int argc, char** argv) {
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption demo("demo", "Open the bundled demo volume.");
-    const QCommandLineOption model("model", "AI model file (safetensors) instead of the configured one.", "file");
+    const QCommandLineOption model("model", "AI model file (safetensors) instead of the configured one.",
+                                   "file");
     const QCommandLineOption device("device", "cpu or cuda, instead of the configured device.", "name");
-    const QCommandLineOption script("script", "Run the actions in a JSON script, then exit with its status.", "file");
-    const QCommandLineOption screenshot("screenshot", "With --script: save a screenshot of the window at the end.",
-                                        "png");
-    const QCommandLineOption restore("restore-recovery", "Restore autosaved work from a crash without asking.");
-    const QCommandLineOption discard("discard-recovery", "Delete autosaved work from a crash without asking.");
+    const QCommandLineOption script("script", "Run the actions in a JSON script, then exit with its status.",
+                                    "file");
+    const QCommandLineOption screenshot("screenshot",
+                                        "With --script: save a screenshot of the window at the end.", "png");
+    const QCommandLineOption restore("restore-recovery",
+                                     "Restore autosaved work from a crash without asking.");
+    const QCommandLineOption discard("discard-recovery",
+                                     "Delete autosaved work from a crash without asking.");
     const QCommandLineOption recoveryDir("recovery-dir", "Folder for autosave recovery files.", "folder");
     const QCommandLineOption quitAfter("quit-after-load", "Exit once the volume is loaded (smoke tests).");
     for (const auto& o : {demo, model, device, script, screenshot, restore, discard, recoveryDir, quitAfter})
@@ -46,7 +50,8 @@ int main(int argc, char** argv) {
     QString path = parser.positionalArguments().value(0);
     if (parser.isSet(demo)) {
         // An installed app has its demo beside it; a build tree uses the one configured at build time.
-        const QString installed = QCoreApplication::applicationDirPath() + "/../share/engram/demo/demo.nii.gz";
+        const QString installed =
+            QCoreApplication::applicationDirPath() + "/../share/engram/demo/demo.nii.gz";
         path = qEnvironmentVariable("ENGRAM_DEMO_VOLUME",
                                     QFileInfo::exists(installed) ? installed : QString(ENGRAM_DEMO_VOLUME));
         if (!QFileInfo::exists(path)) {
@@ -75,13 +80,13 @@ int main(int argc, char** argv) {
     std::optional<bool> recover;
     if (parser.isSet(restore)) recover = true;
     if (parser.isSet(discard)) recover = false;
-    const bool restoring = recover.value_or(false) || (!recover && options.interactive);
     // A crash's work comes first; otherwise the path from the command line.
     QTimer::singleShot(0, &window, [&] {
-        window.checkRecovery(recover);
-        if (!path.isEmpty() && !(restoring && !window.isIdle())) {
-            if (path.endsWith(".engram")) window.openSession(path);
-            else window.open(path);
+        if (!window.checkRecovery(recover) && !path.isEmpty()) {
+            if (path.endsWith(".engram"))
+                window.openSession(path);
+            else
+                window.open(path);
         }
     });
     if (parser.isSet(quitAfter)) {
@@ -92,17 +97,19 @@ int main(int argc, char** argv) {
     std::unique_ptr<engram::ui::ScriptRunner> runner;
     if (parser.isSet(script)) {
         runner = std::make_unique<engram::ui::ScriptRunner>(window, actions);
-        QObject::connect(runner.get(), &engram::ui::ScriptRunner::finished, &app,
-                         [&](int status, const QString& message) {
-                             if (parser.isSet(screenshot) && !window.grab().save(parser.value(screenshot))) {
-                                 spdlog::error("cannot write the screenshot {}", parser.value(screenshot).toStdString());
-                                 status = status ? status : 1;
-                             }
-                             if (status) spdlog::error("script failed: {}", message.toStdString());
-                             else spdlog::info("script finished");
-                             window.close();
-                             QApplication::exit(status);
-                         });
+        QObject::connect(
+            runner.get(), &engram::ui::ScriptRunner::finished, &app, [&](int status, const QString& message) {
+                if (parser.isSet(screenshot) && !window.grab().save(parser.value(screenshot))) {
+                    spdlog::error("cannot write the screenshot {}", parser.value(screenshot).toStdString());
+                    status = status ? status : 1;
+                }
+                if (status)
+                    spdlog::error("script failed: {}", message.toStdString());
+                else
+                    spdlog::info("script finished");
+                window.close();
+                QApplication::exit(status);
+            });
         // The script starts once the start-up work (recovery, the path) has begun and the window is idle.
         QTimer::singleShot(50, runner.get(), [&] {
             auto* wait = new QTimer(runner.get());

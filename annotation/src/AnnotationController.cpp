@@ -15,6 +15,31 @@ struct LabelDelta {
     std::array<std::int64_t, 3> begin{0, 0, 0}, size{0, 0, 0};
     std::vector<std::uint8_t> before, after;
     std::int64_t changed = 0;
+    std::int64_t segmentGain = 0;  // change of the edited segment's voxel count
+
+    // The delta over the box [lo, hi] (inclusive) for an edit of `segment`. fillRow(j, k, before, after)
+    // writes the box's row (j, k): size[0] labels before and after the edit.
+    template <typename FillRow>
+    static LabelDelta over(const Index3& lo, const Index3& hi, std::uint8_t segment, FillRow fillRow) {
+        LabelDelta d;
+        d.begin = lo;
+        for (int a = 0; a < 3; ++a) d.size[a] = hi[a] - lo[a] + 1;
+        const auto n = static_cast<std::size_t>(d.size[0] * d.size[1] * d.size[2]);
+        d.before.resize(n);
+        d.after.resize(n);
+        std::size_t at = 0;
+        for (std::int64_t k = lo[2]; k <= hi[2]; ++k)
+            for (std::int64_t j = lo[1]; j <= hi[1]; ++j, at += std::size_t(d.size[0])) {
+                std::uint8_t* b = d.before.data() + at;
+                std::uint8_t* a = d.after.data() + at;
+                fillRow(j, k, b, a);
+                for (std::int64_t x = 0; x < d.size[0]; ++x) {
+                    d.changed += b[x] != a[x];
+                    d.segmentGain += (a[x] == segment) - (b[x] == segment);
+                }
+            }
+        return d;
+    }
 
     // Writes `after` (forward) or `before` into the labels and keeps the per-label voxel counts.
     void apply(LabelMap& labels, std::array<std::int64_t, 256>& counts, bool forward) const {
@@ -45,7 +70,11 @@ class EditCommand : public QUndoCommand {
     };
     EditCommand(AnnotationController& c, LabelDelta delta, std::optional<EngineSteps> steps, Interaction what,
                 std::optional<Segment> removed = {})
-        : c_(c), delta_(std::move(delta)), steps_(steps), what_(std::move(what)), removed_(std::move(removed)) {
+        : c_(c),
+          delta_(std::move(delta)),
+          steps_(steps),
+          what_(std::move(what)),
+          removed_(std::move(removed)) {
         setText(QString("%1 (segment %2)").arg(what_.kind).arg(what_.segment));
     }
     void redo() override {
@@ -119,7 +148,8 @@ void AnnotationController::setVolume(std::shared_ptr<const Volume> volume) {
     Q_EMIT historyChanged();
 }
 
-bool AnnotationController::aiClick(std::uint8_t segment, const Vec3& world, bool positive, const QString& view) {
+bool AnnotationController::aiClick(std::uint8_t segment, const Vec3& world, bool positive,
+                                   const QString& view) {
     if (!volume_) {
         Q_EMIT errorOccurred(tr("Open a volume before segmenting."));
         return false;
@@ -224,29 +254,15 @@ void AnnotationController::applyAiResult(const AiClickResult& r, const Vec3& wor
             }
         }
     LabelDelta delta;
-    std::int64_t net = 0;  // change of the segment's voxel count
     if (hi[0] >= 0) {
-        for (int a = 0; a < 3; ++a) {
-            delta.begin[a] = lo[a];
-            delta.size[a] = hi[a] - lo[a] + 1;
-        }
-        const auto n = static_cast<std::size_t>(delta.size[0] * delta.size[1] * delta.size[2]);
-        delta.before.resize(n);
-        delta.after.resize(n);
-        std::size_t d = 0;
-        for (std::int64_t k = lo[2]; k <= hi[2]; ++k)
-            for (std::int64_t j = lo[1]; j <= hi[1]; ++j) {
-                const std::uint8_t* before = lab + g.offset(lo[0], j, k);
-                const std::uint8_t* now =
-                    after.data() +
-                    ((lo[0] - scan.first[0]) + sn[0] * ((j - scan.first[1]) + sn[1] * (k - scan.first[2])));
-                for (std::int64_t x = 0; x < delta.size[0]; ++x, ++d) {
-                    delta.before[d] = before[x];
-                    delta.after[d] = now[x];
-                    delta.changed += before[x] != now[x];
-                    net += (now[x] == label) - (before[x] == label);
-                }
-            }
+        delta = LabelDelta::over(
+            lo, hi, label, [&](std::int64_t j, std::int64_t k, std::uint8_t* b, std::uint8_t* a) {
+                const auto n = static_cast<std::size_t>(hi[0] - lo[0] + 1);
+                std::copy_n(lab + g.offset(lo[0], j, k), n, b);
+                std::copy_n(after.data() + ((lo[0] - scan.first[0]) +
+                                            sn[0] * ((j - scan.first[1]) + sn[1] * (k - scan.first[2]))),
+                            n, a);
+            });
         growExtent(label, lo, hi);
     }
     Interaction what;
@@ -258,8 +274,9 @@ void AnnotationController::applyAiResult(const AiClickResult& r, const Vec3& wor
     what.confidence = r.confidence;
     what.milliseconds = r.milliseconds;
     what.time = QDateTime::currentDateTime();
-    what.segmentVoxels = counts_[label] + net;
-    undo_.push(new EditCommand(*this, std::move(delta), EditCommand::EngineSteps{r.stepBefore, r.stepAfter}, what));
+    what.segmentVoxels = counts_[label] + delta.segmentGain;
+    undo_.push(
+        new EditCommand(*this, std::move(delta), EditCommand::EngineSteps{r.stepBefore, r.stepAfter}, what));
     Q_EMIT edited();
 }
 
@@ -305,11 +322,20 @@ void AnnotationController::restore(LabelMap labels, SegmentList segments, std::v
     counts_ = labels_.histogram();
     extent_.clear();
     const auto& g = labels_.geometry();
+    // One pass: the box of every label value, then one extent entry per label present.
+    std::array<Index3, 256> lo, hi;
+    lo.fill(g.size);
+    hi.fill({-1, -1, -1});
     std::size_t n = 0;
     for (std::int64_t k = 0; k < g.size[2]; ++k)
         for (std::int64_t j = 0; j < g.size[1]; ++j)
             for (std::int64_t i = 0; i < g.size[0]; ++i, ++n)
-                if (const auto l = labels_.labels()[n]) growExtent(l, {i, j, k}, {i, j, k});
+                if (const auto l = labels_.labels()[n]) {
+                    lo[l] = {std::min(lo[l][0], i), std::min(lo[l][1], j), std::min(lo[l][2], k)};
+                    hi[l] = {std::max(hi[l][0], i), std::max(hi[l][1], j), std::max(hi[l][2], k)};
+                }
+    for (int l = 1; l < 256; ++l)
+        if (hi[l][0] >= 0) growExtent(static_cast<std::uint8_t>(l), lo[l], hi[l]);
     segments_ = std::move(segments);
     for (auto l : labels_.labelsPresent())
         if (!segments_.find(l)) segments_.put(SegmentList::defaultFor(l));
@@ -337,24 +363,17 @@ void AnnotationController::deleteSegment(std::uint8_t label) {
     if (!s) return;
     const Segment removed = *s;
     LabelDelta delta;
-    const auto it = extent_.find(label);
-    if (it != extent_.end()) {
-        const auto& [lo, hi] = it->second;
-        delta.begin = lo;
-        for (int a = 0; a < 3; ++a) delta.size[a] = hi[a] - lo[a];
-        const auto n = static_cast<std::size_t>(delta.size[0] * delta.size[1] * delta.size[2]);
-        delta.before.resize(n);
-        delta.after.resize(n);
-        std::size_t d = 0;
-        for (std::int64_t k = lo[2]; k < hi[2]; ++k)
-            for (std::int64_t j = lo[1]; j < hi[1]; ++j) {
-                const std::uint8_t* row = labels_.labels().data() + labels_.geometry().offset(lo[0], j, k);
-                for (std::int64_t i = 0; i < delta.size[0]; ++i, ++d) {
-                    delta.before[d] = row[i];
-                    delta.after[d] = row[i] == label ? 0 : row[i];
-                    delta.changed += row[i] == label;
-                }
-            }
+    if (const auto it = extent_.find(label); it != extent_.end()) {
+        const auto& [lo, end] = it->second;
+        delta = LabelDelta::over(lo, {end[0] - 1, end[1] - 1, end[2] - 1}, label,
+                                 [&](std::int64_t j, std::int64_t k, std::uint8_t* b, std::uint8_t* a) {
+                                     const std::uint8_t* row =
+                                         labels_.labels().data() + labels_.geometry().offset(lo[0], j, k);
+                                     for (std::int64_t i = 0; i < end[0] - lo[0]; ++i) {
+                                         b[i] = row[i];
+                                         a[i] = row[i] == label ? 0 : row[i];
+                                     }
+                                 });
     }
     Interaction what;
     what.kind = "Delete segment";
@@ -391,7 +410,8 @@ void AnnotationController::strokeAt(const Index3& c, double radiusMm, int normal
         lo[a] = std::max<std::int64_t>(0, c[a] - r);
         hi[a] = std::min<std::int64_t>(g.size[a] - 1, c[a] + r);
     }
-    const double r2 = std::max(radiusMm * radiusMm, 0.25 * std::min({g.spacing[0], g.spacing[1], g.spacing[2]}));
+    const double r2 =
+        std::max(radiusMm * radiusMm, 0.25 * std::min({g.spacing[0], g.spacing[1], g.spacing[2]}));
     const std::uint8_t label = stroke_.segment;
     auto& vox = labels_.labels();
     bool any = false;
@@ -441,7 +461,9 @@ bool AnnotationController::thresholdFill(std::uint8_t segment, const Index3& see
     const auto& v = volume_->voxels();
     auto& lab = labels_.labels();
     const std::int64_t s0 = g.offset(seed[0], seed[1], seed[2]);
-    auto fillable = [&](std::int64_t o) { return v[o] >= low && v[o] <= high && (lab[o] == 0 || lab[o] == segment); };
+    auto fillable = [&](std::int64_t o) {
+        return v[o] >= low && v[o] <= high && (lab[o] == 0 || lab[o] == segment);
+    };
     if (segment == 0 || !fillable(s0)) {
         Q_EMIT errorOccurred(tr("The voxel clicked (%1) is outside the fill range %2 to %3.")
                                  .arg(double(v[s0]))
@@ -498,29 +520,20 @@ void AnnotationController::commitManualEdit(const std::unordered_map<std::int64_
             hi[a] = std::max(hi[a], p[a]);
         }
     }
-    LabelDelta delta;
-    delta.begin = lo;
-    for (int a = 0; a < 3; ++a) delta.size[a] = hi[a] - lo[a] + 1;
-    const auto n = static_cast<std::size_t>(delta.size[0] * delta.size[1] * delta.size[2]);
-    delta.before.resize(n);
-    delta.after.resize(n);
-    std::size_t d = 0;
-    for (std::int64_t k = lo[2]; k <= hi[2]; ++k)
-        for (std::int64_t j = lo[1]; j <= hi[1]; ++j)
-            for (std::int64_t i = lo[0]; i <= hi[0]; ++i, ++d) {
-                const std::int64_t o = g.offset(i, j, k);
-                delta.after[d] = labels_.labels()[std::size_t(o)];
-                const auto it = before.find(o);
-                delta.before[d] = it == before.end() ? delta.after[d] : it->second;
-                delta.changed += delta.before[d] != delta.after[d];
+    const auto label = static_cast<std::uint8_t>(what.segment);
+    LabelDelta delta = LabelDelta::over(
+        lo, hi, label, [&](std::int64_t j, std::int64_t k, std::uint8_t* b, std::uint8_t* a) {
+            const std::int64_t row = g.offset(lo[0], j, k);
+            for (std::int64_t i = 0; i <= hi[0] - lo[0]; ++i) {
+                a[i] = labels_.labels()[std::size_t(row + i)];
+                const auto it = before.find(row + i);
+                b[i] = it == before.end() ? a[i] : it->second;
             }
-    growExtent(static_cast<std::uint8_t>(what.segment), lo, hi);
+        });
+    growExtent(label, lo, hi);
     what.changedVoxels = delta.changed;
     what.time = QDateTime::currentDateTime();
-    std::int64_t net = 0;
-    for (std::size_t i = 0; i < n; ++i)
-        net += (delta.after[i] == what.segment) - (delta.before[i] == what.segment);
-    what.segmentVoxels = counts_[std::size_t(what.segment)] + net;
+    what.segmentVoxels = counts_[label] + delta.segmentGain;
     // The labels already hold the result; the push's redo writes the same values and updates the counts.
     undo_.push(new EditCommand(*this, std::move(delta), std::nullopt, what));
     Q_EMIT edited();

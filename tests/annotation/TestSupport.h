@@ -1,6 +1,9 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <QCoreApplication>
+#include <QElapsedTimer>
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -30,6 +33,18 @@ void expectError(const std::function<void()>& f, std::initializer_list<std::stri
         for (const auto& p : parts)
             EXPECT_NE(m.find(p), std::string::npos) << "message: " << m << "\nlacks: " << p;
     }
+}
+
+// Turns the Qt event loop until `done` or `timeoutMs`; returns how many times the loop turned.
+inline int spinUntil(const std::function<bool()>& done, int timeoutMs) {
+    QElapsedTimer t;
+    t.start();
+    int turns = 0;
+    while (!done() && t.elapsed() < timeoutMs) {
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+        ++turns;
+    }
+    return turns;
 }
 
 }  // namespace engram::test

@@ -30,17 +30,7 @@ std::shared_ptr<const Volume> phantom() {
     return std::make_shared<const Volume>(g, std::move(v));
 }
 
-// Turns the event loop until `done` or 60 s; returns the number of turns.
-int spinUntil(const std::function<bool()>& done) {
-    QElapsedTimer t;
-    t.start();
-    int turns = 0;
-    while (!done() && t.elapsed() < 60000) {
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
-        ++turns;
-    }
-    return turns;
-}
+int spinUntil(const std::function<bool()>& done) { return test::spinUntil(done, 60000); }
 
 struct Fixture {
     SegmentationService service;

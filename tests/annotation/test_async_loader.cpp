@@ -10,17 +10,7 @@ using engram::test::shared;
 
 namespace {
 
-// Turns the event loop until `done` or 30 s; returns how many times the loop turned.
-int spinUntil(const std::function<bool()>& done) {
-    QElapsedTimer t;
-    t.start();
-    int turns = 0;
-    while (!done() && t.elapsed() < 30000) {
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
-        ++turns;
-    }
-    return turns;
-}
+int spinUntil(const std::function<bool()>& done) { return test::spinUntil(done, 30000); }
 
 }  // namespace
 

@@ -48,7 +48,8 @@ constexpr int kMaxRecent = 8;
 
 // The bundled model: next to an installed executable (../share/engram/models), else the build's default.
 QString bundledModel() {
-    const QString installed = QCoreApplication::applicationDirPath() + "/../share/engram/models/" + kModelFile;
+    const QString installed =
+        QCoreApplication::applicationDirPath() + "/../share/engram/models/" + kModelFile;
     if (QFileInfo::exists(installed)) return QFileInfo(installed).canonicalFilePath();
     return QString(ENGRAM_DEFAULT_MODEL);
 }
@@ -87,13 +88,17 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     for (int i = 0; i < 3; ++i) {
         slices_[i] = new viewers::SliceView(state_, kinds[i], viewArea_);
         connect(slices_[i], &viewers::SliceView::toolEvent, this, &MainWindow::onToolEvent);
-        connect(slices_[i], &viewers::SliceView::maximizeRequested, this, [this, i] {
-            setLayoutMode(layout_ == Layout::Single ? Layout::Grid : Layout::Single, i);
-        });
-        connect(slices_[i], &viewers::SliceView::hovered, this, [this](const Index3& v, bool inside, float value) {
-            cursorInfo_->setText(inside ? QString("voxel %1, %2, %3   value %4").arg(v[0]).arg(v[1]).arg(v[2]).arg(double(value))
-                                        : QString());
-        });
+        connect(slices_[i], &viewers::SliceView::maximizeRequested, this,
+                [this, i] { setLayoutMode(layout_ == Layout::Single ? Layout::Grid : Layout::Single, i); });
+        connect(slices_[i], &viewers::SliceView::hovered, this,
+                [this](const Index3& v, bool inside, float value) {
+                    cursorInfo_->setText(inside ? QString("voxel %1, %2, %3   value %4")
+                                                      .arg(v[0])
+                                                      .arg(v[1])
+                                                      .arg(v[2])
+                                                      .arg(double(value))
+                                                : QString());
+                });
     }
     surface_ = new viewers::SurfaceView(state_, viewArea_);
     connect(surface_, &viewers::SurfaceView::maximizeRequested, this,
@@ -159,9 +164,9 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
             QStringList items;
             for (const auto& s : images) items << QString::fromStdString(s.summary());
             bool ok = false;
-            const QString chosen = QInputDialog::getItem(this, tr("Choose a series"),
-                                                         tr("This folder holds %1 series:").arg(images.size()),
-                                                         items, 0, false, &ok);
+            const QString chosen = QInputDialog::getItem(
+                this, tr("Choose a series"), tr("This folder holds %1 series:").arg(images.size()), items, 0,
+                false, &ok);
             if (!ok) {
                 loading_ = false;
                 setBusy(false);
@@ -266,7 +271,8 @@ void MainWindow::buildToolBars() {
         QString name, key, tip;
     };
     const ToolDef defs[] = {
-        {Tool::Navigate, tr("Navigate"), "N", tr("Left: move the cursor; right-drag: zoom; middle-drag: pan")},
+        {Tool::Navigate, tr("Navigate"), "N",
+         tr("Left: move the cursor; right-drag: zoom; middle-drag: pan")},
         {Tool::AiClick, tr("AI click"), "A", tr("Left click: include; right or Shift+click: exclude")},
         {Tool::Brush, tr("Brush"), "B", tr("Paint the active segment (right button erases)")},
         {Tool::Eraser, tr("Eraser"), "E", tr("Erase the active segment")},
@@ -316,7 +322,8 @@ void MainWindow::buildToolBars() {
     connect(windowPresets_, &QComboBox::activated, this, [this](int i) {
         if (!volume()) return;
         const auto& presets = viewers::ctWindowPresets();
-        state_.setWindowLevel(i < int(presets.size()) ? presets[std::size_t(i)].value : viewers::autoWindow(*volume()));
+        state_.setWindowLevel(i < int(presets.size()) ? presets[std::size_t(i)].value
+                                                      : viewers::autoWindow(*volume()));
     });
     viewBar->addWidget(new QLabel(tr(" Opacity "), this));
     auto* opacity = new QSlider(Qt::Horizontal, this);
@@ -337,7 +344,8 @@ void MainWindow::buildMenus() {
     connect(openFile, &QAction::triggered, this, [this] {
         if (!confirmDiscard()) return;
         const QString p = QFileDialog::getOpenFileName(
-            this, tr("Open volume"), {}, tr("Volumes (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd *.mgh *.mgz)"));
+            this, tr("Open volume"), {},
+            tr("Volumes (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd *.mgh *.mgz)"));
         if (!p.isEmpty()) open(p);
     });
     QAction* openDicom = file->addAction(tr("Open &DICOM Folder..."));
@@ -352,7 +360,8 @@ void MainWindow::buildMenus() {
     QAction* openSess = file->addAction(tr("Open &Session..."));
     connect(openSess, &QAction::triggered, this, [this] {
         if (!confirmDiscard()) return;
-        const QString p = QFileDialog::getOpenFileName(this, tr("Open session"), {}, tr("Engram sessions (*.engram)"));
+        const QString p =
+            QFileDialog::getOpenFileName(this, tr("Open session"), {}, tr("Engram sessions (*.engram)"));
         if (!p.isEmpty()) openSession(p);
     });
     QAction* save = file->addAction(tr("&Save Session"));
@@ -374,7 +383,8 @@ void MainWindow::buildMenus() {
     QAction* exportNifti = file->addAction(tr("Export Labels as &NIfTI..."));
     connect(exportNifti, &QAction::triggered, this, [this] {
         if (!volume()) return;
-        const QString p = QFileDialog::getSaveFileName(this, tr("Export labels"), {}, tr("NIfTI (*.nii.gz *.nii)"));
+        const QString p =
+            QFileDialog::getSaveFileName(this, tr("Export labels"), {}, tr("NIfTI (*.nii.gz *.nii)"));
         if (!p.isEmpty()) exportLabels(p);
     });
     QAction* exportSeg = file->addAction(tr("Export Labels as DICOM-&SEG..."));
@@ -398,7 +408,8 @@ void MainWindow::buildMenus() {
     edit->addAction(redo);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    connect(view->addAction(tr("Four views (2x2)")), &QAction::triggered, this, [this] { setLayoutMode(Layout::Grid); });
+    connect(view->addAction(tr("Four views (2x2)")), &QAction::triggered, this,
+            [this] { setLayoutMode(Layout::Grid); });
     connect(view->addAction(tr("Three slices + 3D")), &QAction::triggered, this,
             [this] { setLayoutMode(Layout::RowPlus3D); });
     const char* names[] = {"Axial", "Coronal", "Sagittal", "3D"};
@@ -417,9 +428,10 @@ void MainWindow::buildMenus() {
     tools->addActions(tools_->actions());
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     connect(help->addAction(tr("&About Engram")), &QAction::triggered, this, [this] {
-        QMessageBox::about(this, tr("About Engram"),
-                           tr("<b>Engram %1</b><br>3D annotation of CT and MR volumes with AI that remembers.")
-                               .arg(QApplication::applicationVersion()));
+        QMessageBox::about(
+            this, tr("About Engram"),
+            tr("<b>Engram %1</b><br>3D annotation of CT and MR volumes with AI that remembers.")
+                .arg(QApplication::applicationVersion()));
     });
 }
 
@@ -485,7 +497,8 @@ void MainWindow::setFillRange(double low, double high) {
 void MainWindow::setFill3D(bool on) { fill3D_->setChecked(on); }
 
 bool MainWindow::isIdle() const {
-    return !loading_ && !engineLoading_ && !aiBusy_ && controller_.pendingClicks() == 0 && !surface_->isUpdating();
+    return !loading_ && !engineLoading_ && !aiBusy_ && controller_.pendingClicks() == 0 &&
+           !surface_->isUpdating();
 }
 
 void MainWindow::loadEngine() {
@@ -501,7 +514,8 @@ void MainWindow::loadEngine() {
     }
     model::EngineOptions o;
     o.weights = model.toStdString();
-    o.device = (options_.device.isEmpty() ? settingString("ai/device", "cpu") : options_.device).toStdString();
+    o.device =
+        (options_.device.isEmpty() ? settingString("ai/device", "cpu") : options_.device).toStdString();
     o.memoryCapacity = QSettings().value("ai/memoryCapacity", 60).toInt();
     engineLoading_ = true;
     engineReady_ = false;
@@ -519,8 +533,10 @@ void MainWindow::open(const QString& path, const QString& seriesKey) {
     seriesKey_ = seriesKey;
     loading_ = true;
     setBusy(true, tr("Loading %1").arg(QFileInfo(path).fileName()));
-    if (QFileInfo(path).isDir()) loader_.scanFolder(volumePath_);
-    else loader_.loadPath(volumePath_);
+    if (QFileInfo(path).isDir())
+        loader_.scanFolder(volumePath_);
+    else
+        loader_.loadPath(volumePath_);
 }
 
 void MainWindow::openSession(const QString& path) {
@@ -585,8 +601,9 @@ void MainWindow::onToolEvent(const viewers::ToolEvent& e) {
         case Tool::AiClick:
             if (e.type != viewers::ToolEvent::Type::Press) break;
             if (!engineReady_) {
-                reportError(tr("AI click"), engineLoading_ ? tr("The AI model is still loading.")
-                                                           : tr("No AI model is loaded: %1").arg(aiStatus_->toolTip()));
+                reportError(tr("AI click"), engineLoading_
+                                                ? tr("The AI model is still loading.")
+                                                : tr("No AI model is loaded: %1").arg(aiStatus_->toolTip()));
                 break;
             }
             controller_.aiClick(segments_->activeOrNewSegment(), e.world, !secondary, view);
@@ -594,14 +611,16 @@ void MainWindow::onToolEvent(const viewers::ToolEvent& e) {
         case Tool::Brush:
         case Tool::Eraser:
             if (e.type == viewers::ToolEvent::Type::Press)
-                controller_.beginStroke(segments_->activeOrNewSegment(), tool_ == Tool::Eraser || secondary, view);
+                controller_.beginStroke(segments_->activeOrNewSegment(), tool_ == Tool::Eraser || secondary,
+                                        view);
             if (e.inside) controller_.strokeAt(e.voxel, brushRadius_->value(), e.normalAxis);
             if (e.type == viewers::ToolEvent::Type::Release) controller_.endStroke();
             break;
         case Tool::Fill:
             if (e.type == viewers::ToolEvent::Type::Press)
                 controller_.thresholdFill(segments_->activeOrNewSegment(), e.voxel, float(fillLow_->value()),
-                                          float(fillHigh_->value()), fill3D_->isChecked() ? -1 : e.normalAxis, view);
+                                          float(fillHigh_->value()), fill3D_->isChecked() ? -1 : e.normalAxis,
+                                          view);
             break;
     }
 }
@@ -659,10 +678,10 @@ bool MainWindow::autosave() {
     }
 }
 
-void MainWindow::checkRecovery(std::optional<bool> restore) {
-    if (!recovery_) return;
+bool MainWindow::checkRecovery(std::optional<bool> restore) {
+    if (!recovery_) return false;
     const auto orphans = recovery_->orphans();
-    if (orphans.empty()) return;
+    if (orphans.empty()) return false;
     bool yes = restore.value_or(false);
     if (!restore && options_.interactive) {
         yes = QMessageBox::question(this, tr("Restore work"),
@@ -672,23 +691,28 @@ void MainWindow::checkRecovery(std::optional<bool> restore) {
                                                  .lastModified()
                                                  .toString())) == QMessageBox::Yes;
     } else if (!restore) {
-        return;  // scripted runs leave recovery files alone unless told
+        return false;  // scripted runs leave recovery files alone unless told
     }
     if (!yes) {
         for (const auto& o : orphans) RecoveryStore::remove(o);
-        return;
+        return false;
     }
     pendingRecoveryOrphan_ = orphans.front();
     spdlog::info("restoring {}", orphans.front().string());
     openSession(QString::fromStdString(orphans.front().string()));
+    return true;
 }
 
 bool MainWindow::exportLabels(const QString& path) {
     if (!volume()) return false;
     try {
         if (path.endsWith(".dcm", Qt::CaseInsensitive)) {
-            const auto report = writeDicomSeg(*volume(), controller_.labels(), controller_.segments(), path.toStdString());
-            statusBar()->showMessage(tr("Exported %1 segments (%2 frames) to %3").arg(report.segments).arg(report.frames).arg(path),
+            const auto report =
+                writeDicomSeg(*volume(), controller_.labels(), controller_.segments(), path.toStdString());
+            statusBar()->showMessage(tr("Exported %1 segments (%2 frames) to %3")
+                                         .arg(report.segments)
+                                         .arg(report.frames)
+                                         .arg(path),
                                      8000);
         } else {
             writeLabelFile(controller_.labels(), path.toStdString());
@@ -713,8 +737,10 @@ void MainWindow::setBusy(bool busy, const QString& what) {
     progress_->setVisible(busy);
     cancel_->setVisible(busy);
     if (busy && !loading_) progress_->setRange(0, 0);  // indeterminate while the AI works
-    if (!what.isEmpty()) statusBar()->showMessage(what);
-    else if (!busy) statusBar()->clearMessage();
+    if (!what.isEmpty())
+        statusBar()->showMessage(what);
+    else if (!busy)
+        statusBar()->clearMessage();
 }
 
 void MainWindow::addRecent(const QString& path) {
@@ -748,13 +774,14 @@ void MainWindow::updateTitle() {
 
 bool MainWindow::confirmDiscard() {
     if (!volume() || !controller_.isModified() || !options_.interactive) return true;
-    const auto answer = QMessageBox::question(this, tr("Unsaved changes"),
-                                              tr("The annotation has unsaved changes. Save them as a session?"),
-                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    const auto answer = QMessageBox::question(
+        this, tr("Unsaved changes"), tr("The annotation has unsaved changes. Save them as a session?"),
+        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
     if (answer == QMessageBox::Cancel) return false;
     if (answer == QMessageBox::Discard) return true;
     QString p = sessionPath_;
-    if (p.isEmpty()) p = QFileDialog::getSaveFileName(this, tr("Save session"), {}, tr("Engram sessions (*.engram)"));
+    if (p.isEmpty())
+        p = QFileDialog::getSaveFileName(this, tr("Save session"), {}, tr("Engram sessions (*.engram)"));
     return !p.isEmpty() && saveSession(p);
 }
 
@@ -775,8 +802,10 @@ void MainWindow::dropEvent(QDropEvent* e) {
     const auto urls = e->mimeData()->urls();
     if (urls.isEmpty() || !confirmDiscard()) return;
     const QString p = urls.front().toLocalFile();
-    if (p.endsWith(".engram")) openSession(p);
-    else open(p);
+    if (p.endsWith(".engram"))
+        openSession(p);
+    else
+        open(p);
 }
 
 void MainWindow::openSettings() {

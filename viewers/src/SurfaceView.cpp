@@ -38,23 +38,24 @@ vtkSmartPointer<vtkMatrix4x4> indexToWorld(const ImageGeometry& g) {
     return m;
 }
 
-// Surfaces of the given labels (index space), from the box that holds every labelled voxel.
+// Surfaces of the labels marked `shown` that occur (index space), from the box that holds their voxels.
 vtkSmartPointer<vtkPolyData> buildSurfaces(const ImageGeometry& g, const std::vector<std::uint8_t>& labels,
-                                           const std::vector<std::uint8_t>& values) {
-    auto empty = vtkSmartPointer<vtkPolyData>::New();
-    if (values.empty()) return empty;
-    std::array<bool, 256> wanted{};
-    for (auto v : values) wanted[v] = true;
+                                           const std::array<bool, 256>& shown) {
+    std::array<bool, 256> present{};
     Index3 lo{g.size[0], g.size[1], g.size[2]}, hi{-1, -1, -1};
     std::size_t n = 0;
     for (std::int64_t k = 0; k < g.size[2]; ++k)
         for (std::int64_t j = 0; j < g.size[1]; ++j)
             for (std::int64_t i = 0; i < g.size[0]; ++i, ++n)
-                if (wanted[labels[n]]) {
+                if (shown[labels[n]]) {
+                    present[labels[n]] = true;
                     lo = {std::min(lo[0], i), std::min(lo[1], j), std::min(lo[2], k)};
                     hi = {std::max(hi[0], i), std::max(hi[1], j), std::max(hi[2], k)};
                 }
-    if (hi[0] < 0) return empty;
+    if (hi[0] < 0) return vtkSmartPointer<vtkPolyData>::New();
+    std::vector<std::uint8_t> values;
+    for (int l = 1; l < 256; ++l)
+        if (present[l]) values.push_back(static_cast<std::uint8_t>(l));
     // One voxel of background around the box closes the surfaces at its faces.
     Index3 size{};
     for (int a = 0; a < 3; ++a) {
@@ -72,7 +73,7 @@ vtkSmartPointer<vtkPolyData> buildSurfaces(const ImageGeometry& g, const std::ve
             for (std::int64_t i = lo[0]; i <= hi[0]; ++i) {
                 const bool in = i >= 0 && j >= 0 && k >= 0 && i < g.size[0] && j < g.size[1] && k < g.size[2];
                 const std::uint8_t v = in ? labels[g.offset(i, j, k)] : 0;
-                *out++ = wanted[v] ? v : 0;
+                *out++ = shown[v] ? v : 0;
             }
     auto contour = vtkSmartPointer<vtkDiscreteFlyingEdges3D>::New();
     contour->SetInputData(image);
@@ -132,8 +133,10 @@ SurfaceView::SurfaceView(ViewerState& state, QWidget* parent)
         auto* m = static_cast<vtkPolyDataMapper*>(surfaces_->GetMapper());
         m->SetInputData(watcher_.result());
         update();
-        if (dirty_) scheduleRebuild();
-        else Q_EMIT surfacesUpdated();
+        if (dirty_)
+            scheduleRebuild();
+        else
+            Q_EMIT surfacesUpdated();
     });
     connect(&state_, &ViewerState::documentChanged, this, &SurfaceView::onDocumentChanged);
     connect(&state_, &ViewerState::labelsChanged, this, &SurfaceView::scheduleRebuild);
@@ -154,7 +157,8 @@ std::int64_t SurfaceView::triangleCount() const {
 
 void SurfaceView::onDocumentChanged() {
     const Volume* v = state_.volume();
-    static_cast<vtkPolyDataMapper*>(surfaces_->GetMapper())->SetInputData(vtkSmartPointer<vtkPolyData>::New());
+    static_cast<vtkPolyDataMapper*>(surfaces_->GetMapper())
+        ->SetInputData(vtkSmartPointer<vtkPolyData>::New());
     surfaces_->SetVisibility(v != nullptr);
     outline_->SetVisibility(v != nullptr);
     if (!v) {
@@ -167,7 +171,8 @@ void SurfaceView::onDocumentChanged() {
     // The volume's box (voxel centres' hull grown by half a voxel), index space.
     auto points = vtkSmartPointer<vtkPoints>::New();
     for (int c = 0; c < 8; ++c)
-        points->InsertNextPoint((c & 1) ? double(g.size[0]) - 0.5 : -0.5, (c & 2) ? double(g.size[1]) - 0.5 : -0.5,
+        points->InsertNextPoint((c & 1) ? double(g.size[0]) - 0.5 : -0.5,
+                                (c & 2) ? double(g.size[1]) - 0.5 : -0.5,
                                 (c & 4) ? double(g.size[2]) - 0.5 : -0.5);
     auto lines = vtkSmartPointer<vtkCellArray>::New();
     for (int a = 0; a < 8; ++a)
@@ -187,7 +192,8 @@ void SurfaceView::onDocumentChanged() {
 
 void SurfaceView::updateColours() {
     for (int l = 0; l < 256; ++l) {
-        const Segment* s = state_.segments() ? state_.segments()->find(static_cast<std::uint8_t>(l)) : nullptr;
+        const Segment* s =
+            state_.segments() ? state_.segments()->find(static_cast<std::uint8_t>(l)) : nullptr;
         const Segment seg = s ? *s : SegmentList::defaultFor(static_cast<std::uint8_t>(std::max(l, 1)));
         lut_->SetTableValue(l, seg.color.r / 255.0, seg.color.g / 255.0, seg.color.b / 255.0, 1.0);
     }
@@ -208,15 +214,15 @@ void SurfaceView::rebuild() {
     const LabelMap* labels = state_.labels();
     if (!v || !labels || labels->geometry().size != v->geometry().size) return;
     dirty_ = false;
-    std::vector<std::uint8_t> values;
-    const auto present = labels->labelsPresent();
-    for (auto l : present) {
-        const Segment* s = state_.segments() ? state_.segments()->find(l) : nullptr;
-        if (!s || s->visible) values.push_back(l);
+    std::array<bool, 256> shown{};
+    for (int l = 1; l < 256; ++l) {
+        const Segment* s =
+            state_.segments() ? state_.segments()->find(static_cast<std::uint8_t>(l)) : nullptr;
+        shown[l] = !s || s->visible;
     }
-    // The pool thread works on its own copy, so edits can go on meanwhile.
+    // The pool thread works on its own copy (finding which labels occur there too), so edits go on meanwhile.
     watcher_.setFuture(QtConcurrent::run(
-        [g = v->geometry(), copy = labels->labels(), values] { return buildSurfaces(g, copy, values); }));
+        [g = v->geometry(), copy = labels->labels(), shown] { return buildSurfaces(g, copy, shown); }));
 }
 
 void SurfaceView::resetView() {
@@ -266,8 +272,10 @@ void SurfaceView::wheelEvent(QWheelEvent* e) {
 }
 
 void SurfaceView::keyPressEvent(QKeyEvent* e) {
-    if (e->key() == Qt::Key_R) resetView();
-    else RenderWidget::keyPressEvent(e);
+    if (e->key() == Qt::Key_R)
+        resetView();
+    else
+        RenderWidget::keyPressEvent(e);
 }
 
 }  // namespace engram::viewers

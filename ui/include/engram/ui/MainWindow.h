@@ -64,7 +64,8 @@ class MainWindow : public QMainWindow {
     // Writes the recovery file now (what autosave does). Returns false when there was nothing to write.
     bool autosave();
     // Offers (or, when `restore` is set, does without asking) to restore recovery files left by a crash.
-    void checkRecovery(std::optional<bool> restore);
+    // Returns true when a restore has started (the recovered session is loading).
+    bool checkRecovery(std::optional<bool> restore);
 
     const Volume* volume() const { return controller_.volume(); }
     AnnotationController& controller() { return controller_; }
