@@ -2,17 +2,24 @@
 //   0 success, 2 usage error, 3 unusable input, 4 output could not be written.
 #include <engram/annotation/DicomSeg.h>
 #include <engram/annotation/DicomSeries.h>
+#include <engram/annotation/AtomicFile.h>
 #include <engram/annotation/Errors.h>
+#include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>
+#include <engram/model/Evaluation.h>
 #include <engram/model/Parity.h>
 #include <engram/model/SafeTensors.h>
 
+#include "DiceCurvePlot.h"
+
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -35,6 +42,17 @@ const char* kUsageText =
     "      [--series <key>] [--description <text>]\n"
     "  check-parity <case.safetensors> [--literal]\n"
     "                                   run a SAM-Med3D parity case; exit 1 when a tensor differs > 1e-4\n"
+    "  train (--data <list> | --image <f> --labels <f> [--targets 1,2]) --out <model.safetensors>\n"
+    "      [--architecture small|tiny|vit_b_ori|<json>] [--init <model>] [--resume <checkpoint>]\n"
+    "      [--epochs 20] [--samples <per epoch>] [--clicks 6] [--rule random|centre] [--seed 1]\n"
+    "      [--lr-decoder 8e-5] [--lr-memory 8e-4] [--lr-encoder 8e-5] [--milestones e1,e2]\n"
+    "      [--bce 1] [--device cpu|cuda] [--freeze-encoder|--train-encoder] [--no-augment] [--half]\n"
+    "                                   train MAIS (from scratch, or fine-tune --init with a frozen encoder)\n"
+    "  evaluate --model <model> (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
+    "      [--clicks 50] [--rule random|centre] [--methods mais,none,region-growing] [--capacity 60]\n"
+    "      [--csv <out.csv>] [--plot <out.png>] [--seed 1] [--device cpu|cuda]\n"
+    "                                   simulated-click evaluation: Dice/NSD/ASSD per click and method\n"
+    "  dataset lists: one '<image> <labels> [targets=1,2] [names=<file>] [slices=a:b]' per line\n"
     "exit codes: 0 ok, 1 parity failure, 2 usage, 3 unusable input, 4 cannot write output\n";
 
 struct UsageError : std::runtime_error {
@@ -172,6 +190,150 @@ int exportSeg(const Args& a) {
     return kOk;
 }
 
+
+std::vector<model::LabelledVolume> loadData(const Args& a) {
+    std::vector<LabelledVolumeSpec> specs;
+    if (const auto list = a.option("data"); !list.empty()) {
+        specs = readDatasetList(list);
+    } else {
+        LabelledVolumeSpec spec;
+        spec.image = a.option("image", true);
+        spec.labels = a.option("labels", true);
+        std::stringstream targets(a.option("targets"));
+        for (std::string t; std::getline(targets, t, ',');) spec.targets.push_back(std::stoi(t));
+        specs.push_back(spec);
+    }
+    std::vector<model::LabelledVolume> data;
+    for (const auto& spec : specs) {
+        data.push_back(loadLabelledVolume(spec));
+        std::cout << "loaded " << data.back().name << "\n";
+    }
+    return data;
+}
+
+template <typename T>
+T number(const Args& a, const std::string& name, T fallback) {
+    const auto text = a.option(name);
+    if (text.empty()) return fallback;
+    try {
+        std::size_t used = 0;
+        const double v = std::stod(text, &used);
+        if (used != text.size()) throw std::invalid_argument(text);
+        return static_cast<T>(v);
+    } catch (const std::exception&) {
+        throw UsageError("--" + name + " needs a number, not '" + text + "'");
+    }
+}
+
+std::vector<int> intList(const std::string& text) {
+    std::vector<int> values;
+    std::stringstream in(text);
+    for (std::string item; std::getline(in, item, ',');) {
+        try {
+            values.push_back(std::stoi(item));
+        } catch (const std::exception&) {
+            throw UsageError("'" + item + "' is not a whole number");
+        }
+    }
+    return values;
+}
+
+std::string minutes(double seconds) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%d:%02d", int(seconds) / 60, int(seconds) % 60);
+    return text;
+}
+
+model::ClickRule parseRuleOrUsage(const std::string& name) {
+    try {
+        return model::parseClickRule(name);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+}
+
+int train(const Args& a) {
+    model::TrainOptions o;
+    o.output = a.option("out", true);
+    o.architecture = a.option("architecture").empty() ? o.architecture : a.option("architecture");
+    o.initialWeights = a.option("init");
+    o.resume = a.option("resume");
+    o.epochs = number(a, "epochs", o.epochs);
+    o.samplesPerEpoch = number(a, "samples", o.samplesPerEpoch);
+    o.clicks = number(a, "clicks", o.clicks);
+    o.seed = number(a, "seed", o.seed);
+    o.lrDecoder = number(a, "lr-decoder", o.lrDecoder);
+    o.lrMemory = number(a, "lr-memory", o.lrMemory);
+    o.lrEncoder = number(a, "lr-encoder", o.lrEncoder);
+    o.bceWeight = number(a, "bce", o.bceWeight);
+    o.milestones = intList(a.option("milestones"));
+    if (const auto rule = a.option("rule"); !rule.empty()) o.rule = parseRuleOrUsage(rule);
+    if (const auto d = a.option("device"); !d.empty()) o.device = d;
+    if (a.flag("freeze-encoder")) o.freezeEncoder = true;
+    if (a.flag("train-encoder")) o.freezeEncoder = false;
+    o.flips = o.intensity = !a.flag("no-augment");
+    o.half = a.flag("half");
+    const auto data = loadData(a);
+    const auto summary = model::trainMais(data, o, [](const model::TrainProgress& p) {
+        std::printf("epoch %3d/%d  loss %.4f  Dice %.3f  lr %.1e  %5.1f s  ETA %s\n", p.epoch, p.epochs, p.loss,
+                    p.dice, p.learningRate, p.seconds, minutes(p.etaSeconds).c_str());
+        std::fflush(stdout);
+    });
+    std::printf("trained %d epochs x %d samples on %d targets (%s) in %s: loss %.4f -> %.4f, final Dice %.3f\n"
+                "wrote %s\n",
+                summary.epochs, summary.samples, summary.targets, summary.device.c_str(),
+                minutes(summary.seconds).c_str(), summary.firstLoss, summary.lastLoss, summary.lastDice,
+                o.output.c_str());
+    return kOk;
+}
+
+int evaluate(const Args& a) {
+    model::EvalOptions o;
+    o.weights = a.option("model");
+    o.clicks = number(a, "clicks", 50);
+    o.seed = number(a, "seed", o.seed);
+    if (const auto rule = a.option("rule"); !rule.empty()) o.rule = parseRuleOrUsage(rule);
+    if (const auto d = a.option("device"); !d.empty()) o.device = d;
+    const int capacity = number(a, "capacity", 60);
+    std::stringstream methods(a.option("methods").empty() ? "mais,none,region-growing" : a.option("methods"));
+    for (std::string m; std::getline(methods, m, ',');) {
+        try {
+            o.methods.push_back(model::parseEvalMethod(m, capacity));
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(e.what());
+        }
+        if (!o.methods.back().regionGrowing && o.weights.empty())
+            throw UsageError("method '" + m + "' needs --model");
+    }
+    const auto data = loadData(a);
+    const auto rows = model::evaluateInteractive(data, o, [](int done, int total) {
+        std::printf("\r%d/%d targets x methods", done, total);
+        std::fflush(stdout);
+    });
+    std::printf("\n");
+    std::vector<int> shown;
+    for (int k : {1, 5, 10, 20, 50})
+        if (k < o.clicks) shown.push_back(k);
+    shown.push_back(o.clicks);
+    std::cout << "clicks: " << model::toString(o.rule) << " rule, seed " << o.seed << "\n"
+              << model::formatEvaluationTable(rows, shown);
+    if (const auto csv = a.option("csv"); !csv.empty()) {
+        const std::string text = model::toCsv(rows);
+        writeFileAtomically(csv, [&](const fs::path& temporary) {
+            std::ofstream out(temporary, std::ios::binary);
+            out << text;
+            if (!out.flush()) throw OutputError("Cannot write " + temporary.string() + ".");
+        });
+        std::cout << "wrote " << csv << "\n";
+    }
+    if (const auto plot = a.option("plot"); !plot.empty()) {
+        writeDiceCurvePlot(model::meanDiceCurves(rows),
+                           "Mean Dice vs clicks (" + model::toString(o.rule) + " rule)", plot);
+        std::cout << "wrote " << plot << "\n";
+    }
+    return kOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -186,6 +348,9 @@ int main(int argc, char** argv) {
         if (command == "convert") return convert(parse(argc, argv, {"labels"}));
         if (command == "export-seg") return exportSeg(parse(argc, argv, {}));
         if (command == "check-parity") return checkParity(parse(argc, argv, {"literal"}));
+        if (command == "train")
+            return train(parse(argc, argv, {"freeze-encoder", "train-encoder", "no-augment", "half"}));
+        if (command == "evaluate") return evaluate(parse(argc, argv, {}));
         if (command == "--help" || command == "-h" || command == "help") {
             std::cout << kUsageText;
             return kOk;
@@ -203,5 +368,8 @@ int main(int argc, char** argv) {
     } catch (const OutputError& e) {
         std::cerr << "engram-cli: " << e.what() << "\n";
         return kWriteFailed;
+    } catch (const std::invalid_argument& e) {  // training / evaluation options the data cannot satisfy
+        std::cerr << "engram-cli: " << e.what() << "\n";
+        return kBadInput;
     }
 }

@@ -7,9 +7,7 @@
 
 namespace engram {
 
-namespace {
-
-model::Grid modelGrid(const ImageGeometry& g) {
+model::Grid toModelGrid(const ImageGeometry& g) {
     model::Grid m;
     for (int a = 0; a < 3; ++a) {
         m.size[a] = g.size[a];
@@ -19,8 +17,6 @@ model::Grid modelGrid(const ImageGeometry& g) {
     }
     return m;
 }
-
-}  // namespace
 
 void SegmentationWorker::loadEngine(const model::EngineOptions& options) {
     detail::handOffAcquire();
@@ -53,7 +49,7 @@ void SegmentationWorker::setVolume(std::shared_ptr<const Volume> volume) {
     volume_ = std::move(volume);
     sessions_.clear();
     if (engine_ && volume_)
-        engine_->setVolume(modelGrid(volume_->geometry()), volume_->voxels().data(), volume_);
+        engine_->setVolume(toModelGrid(volume_->geometry()), volume_->voxels().data(), volume_);
 }
 
 model::SegmentationSession& SegmentationWorker::session(int segment) {

@@ -41,6 +41,7 @@ SamMed3DConfig SamMed3DConfig::fromJson(const std::string& json) {
     get("num_multimask_outputs", c.numMultimaskOutputs);
     get("iou_head_depth", c.iouHeadDepth);
     get("iou_head_hidden_dim", c.iouHeadHiddenDim);
+    get("dense_pe_swap", c.densePeSwap);
     if (c.embedDim <= 0 || c.heads <= 0 || c.embedDim % c.heads != 0)
         throw std::invalid_argument("network configuration: embed_dim must be a positive multiple of heads");
     if (c.promptDim % 3 != 0)
@@ -68,7 +69,8 @@ std::string SamMed3DConfig::toJson() const {
                         {"decoder_mlp_dim", decoderMlpDim},
                         {"num_multimask_outputs", numMultimaskOutputs},
                         {"iou_head_depth", iouHeadDepth},
-                        {"iou_head_hidden_dim", iouHeadHiddenDim}};
+                        {"iou_head_hidden_dim", iouHeadHiddenDim},
+                        {"dense_pe_swap", densePeSwap}};
     return j.dump();
 }
 
@@ -307,7 +309,7 @@ torch::Tensor PositionEmbeddingRandomImpl::encode(const torch::Tensor& unitCoord
         .to(positional_encoding_gaussian_matrix.scalar_type());  // QUIRK 2
 }
 
-torch::Tensor PositionEmbeddingRandomImpl::dense(int side) {
+torch::Tensor PositionEmbeddingRandomImpl::dense(int side, bool swap01) {
     const auto opts =
         torch::TensorOptions().dtype(torch::kFloat32).device(positional_encoding_gaussian_matrix.device());
     const auto grid = torch::ones({side, side, side}, opts);
@@ -315,11 +317,12 @@ torch::Tensor PositionEmbeddingRandomImpl::dense(int side) {
     const auto along1 = (grid.cumsum(1) - 0.5) / side;
     const auto along2 = (grid.cumsum(2) - 0.5) / side;
     // QUIRK 3: the first slot varies along dim 1 and the second along dim 0 (points use dim order).
-    return encode(torch::stack({along1, along0, along2}, -1)).permute({3, 0, 1, 2});
+    const auto coords = swap01 ? torch::stack({along1, along0, along2}, -1) : torch::stack({along0, along1, along2}, -1);
+    return encode(coords).permute({3, 0, 1, 2});
 }
 
 PromptEncoderImpl::PromptEncoderImpl(const SamMed3DConfig& c)
-    : dim(c.promptDim), grid(c.gridSize()), imgSize(c.imgSize) {
+    : dim(c.promptDim), grid(c.gridSize()), imgSize(c.imgSize), densePeSwap(c.densePeSwap) {
     pe_layer = register_module("pe_layer", PositionEmbeddingRandom(c.promptDim / 3));
     point_embeddings->push_back(torch::nn::Embedding(1, dim));
     point_embeddings->push_back(torch::nn::Embedding(1, dim));
@@ -362,7 +365,7 @@ PromptEmbeddings PromptEncoderImpl::forward(const torch::Tensor& coords, const t
     return out;
 }
 
-torch::Tensor PromptEncoderImpl::densePe() { return pe_layer->dense(grid).unsqueeze(0); }
+torch::Tensor PromptEncoderImpl::densePe() { return pe_layer->dense(grid, densePeSwap).unsqueeze(0); }
 
 // ------------------------------------------------------------------------------------------- mask decoder
 

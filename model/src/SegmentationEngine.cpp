@@ -19,6 +19,7 @@ namespace engram::model {
 struct SegmentationEngine::Impl {
     EngineOptions options;
     MaisModel model;
+    CropOptions crop;  // the options' override, or the model file's
     torch::Device device{torch::kCPU};
     MemoryMode mode = MemoryMode::None;
     Grid grid;
@@ -48,9 +49,9 @@ struct SegmentationEngine::Impl {
         place(torch::Device(torch::kCPU));
     }
 
-    torch::Tensor embeddingFor(const ModelCrop& crop, bool& encoded) {
-        const Point3 c = crop.cropToWorld(
-            {crop.options().size / 2.0, crop.options().size / 2.0, crop.options().size / 2.0});
+    torch::Tensor embeddingFor(const ModelCrop& at, bool& encoded) {
+        const Point3 c =
+            at.cropToWorld({at.options().size / 2.0, at.options().size / 2.0, at.options().size / 2.0});
         for (const auto& e : cache)
             if (std::abs(e.centre[0] - c[0]) < 1e-6 && std::abs(e.centre[1] - c[1]) < 1e-6 &&
                 std::abs(e.centre[2] - c[2]) < 1e-6) {
@@ -58,7 +59,7 @@ struct SegmentationEngine::Impl {
                 return e.embedding;
             }
         c10::InferenceMode guard;  // thread-local: entered on the engine's (worker's) thread
-        const auto input = crop.networkInput(grid, voxels).to(device);
+        const auto input = at.networkInput(grid, voxels).to(device);
         model.sam->image_encoder->shouldStop = [this] { return cancelRequested->load(); };
         torch::Tensor embedding;
         try {
@@ -79,6 +80,11 @@ SegmentationEngine::SegmentationEngine(const EngineOptions& options) : impl_(std
     impl_->cancelRequested =
         options.cancelFlag ? options.cancelFlag : std::make_shared<std::atomic<bool>>(false);
     impl_->model = MaisModel::load(options.weights);
+    impl_->crop = options.crop.value_or(impl_->model.crop);
+    if (impl_->crop.size != impl_->model.config.imgSize)
+        throw WeightsError("Weights " + options.weights + ": the network takes " +
+                           std::to_string(impl_->model.config.imgSize) + "^3 crops, not " +
+                           std::to_string(impl_->crop.size) + "^3");
     impl_->model.sam->image_encoder->mode =
         options.exactEncoder ? EncoderAttentionMode::Exact : EncoderAttentionMode::Literal;
     impl_->mode = impl_->model.memory ? options.memoryMode : MemoryMode::None;
@@ -151,7 +157,7 @@ struct SegmentationSession::Impl {
     // Runs the network for `next` (whose clicks include the new one). Fills logits, bank, mask.
     bool run(Step& next) {
         SegmentationEngine::Impl& e = *engine;
-        const ModelCrop crop(next.centre, e.options.crop);
+        const ModelCrop crop(next.centre, e.crop);
         bool encoded = false;
         const auto embedding = e.embeddingFor(crop, encoded);
         c10::InferenceMode guard;
@@ -161,20 +167,11 @@ struct SegmentationSession::Impl {
         for (std::int64_t i = 0; i < n; ++i) {
             const Point3 c = crop.worldToCrop(next.clicks[i].first);
             for (int a = 0; a < 3; ++a)
-                coords[0][i][a] = std::clamp(std::round(c[a]), 0.0, double(e.options.crop.size - 1));
+                coords[0][i][a] = std::clamp(std::round(c[a]), 0.0, double(e.crop.size - 1));
             labels[0][i] = next.clicks[i].second ? 1 : 0;
         }
-        auto& sam = e.model.sam;
-        const auto prompts =
-            sam->prompt_encoder->forward(coords.to(e.device), labels.to(e.device), next.previousLogits);
-        const auto conditioned = e.model.memory && e.mode != MemoryMode::None
-                                     ? e.model.memory->forward(embedding, next.bank)
-                                     : embedding;
-        const auto out =
-            sam->mask_decoder->forward(conditioned, e.densePe, prompts.sparse, prompts.dense, false);
-        if (e.mode != MemoryMode::None)
-            next.bank.push(prompts.sparse[0].slice(0, n - 1, n), prompts.dense[0],
-                           e.model.memory ? e.model.memory->encodeDense(prompts.dense[0]) : torch::Tensor());
+        const auto out = e.model.interact(embedding, e.densePe, coords.to(e.device), labels.to(e.device),
+                                          next.previousLogits, next.bank, true);
         next.previousLogits = out.lowResLogits;
         next.mask = crop.pasteBack(out.lowResLogits, e.grid);
         next.confidence = out.iou.item<float>();
@@ -197,7 +194,7 @@ ClickOutcome SegmentationSession::addClick(const Point3& world, bool positive) {
             throw std::invalid_argument("The click lies outside the volume.");
 
     Step next = impl_->steps[static_cast<std::size_t>(impl_->current)];
-    if (!next.hasCrop || !inInnerCrop(ModelCrop(next.centre, e.options.crop), world)) {
+    if (!next.hasCrop || !inInnerCrop(ModelCrop(next.centre, e.crop), world)) {
         next.hasCrop = true;
         next.centre = world;
         next.clicks.clear();

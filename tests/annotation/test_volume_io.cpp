@@ -3,6 +3,7 @@
 #include <engram/annotation/AtomicFile.h>
 #include <engram/annotation/DicomSeries.h>
 #include <engram/annotation/Errors.h>
+#include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>
 
 #include <zlib.h>
@@ -213,4 +214,41 @@ TEST(AtomicWrite, FailuresLeaveTargetsIntactAndNoTemporaries) {
     expectError<OutputError>([&] { writeLabelFile(labels, dir / "x.png"); }, {"x.png", "unsupported"});
     writeLabelFile(labels, target);
     EXPECT_EQ(readLabelFile(target).labels.labels(), labels.labels());
+}
+
+// A dataset list's slices= option keeps exactly those slices with their true position: slices 82..111 of
+// example_ct are example_ct_sm's voxels (the shared data's manifest), placed where those slices lie.
+TEST(TrainingData, SliceRangeKeepsTheVoxelsAndTheirPosition) {
+    const fs::path dir = fs::path(ENGRAM_TEST_OUT) / "training-data";
+    fs::create_directories(dir);
+    const auto list = dir / "list.txt";
+    std::ofstream(list) << "# comment\n"
+                        << shared("ct-abdomen/example_ct.nii.gz").string() << " "
+                        << shared("ct-abdomen/example_ct_totalseg_vertebrae.nii.gz").string()
+                        << " slices=82:111 targets=26,27   # trailing comment\n";
+    // Absolute paths stay absolute when joined to the list's folder.
+    const auto specs = readDatasetList(list);
+    ASSERT_EQ(specs.size(), 1u);
+    EXPECT_EQ(specs[0].targets, (std::vector<int>{26, 27}));
+    const auto part = loadLabelledVolume(specs[0]);
+    const Volume full = readVolume(shared("ct-abdomen/example_ct.nii.gz"));
+    const Volume small = readVolume(shared("ct-abdomen/example_ct_sm.nii.gz"));
+    EXPECT_EQ(part.grid.size[2], 30);
+    ASSERT_EQ(part.image.size(), small.voxels().size());
+    EXPECT_TRUE(std::equal(part.image.begin(), part.image.end(), small.voxels().begin()));
+    const Vec3 slice82 = full.geometry().indexToWorld({0, 0, 82});
+    for (int a = 0; a < 3; ++a) EXPECT_NEAR(part.grid.origin[a], slice82[a], 1e-9);
+
+    std::ofstream(list) << "a.nii.gz b.nii.gz targets=1,x\n";
+    EXPECT_THROW(
+        {
+            try {
+                readDatasetList(list);
+            } catch (const InputError& e) {
+                EXPECT_NE(std::string(e.what()).find("line 1"), std::string::npos) << e.what();
+                throw;
+            }
+        },
+        InputError);
+    EXPECT_THROW(readDatasetList(dir / "missing.txt"), InputError);
 }

@@ -190,7 +190,7 @@ TEST(SegmentationEngine, FirstClickMatchesThePlainNetworkPipeline) {
 
     MaisModel m = MaisModel::load(o.weights);
     torch::NoGradGuard g;
-    const ModelCrop crop(click, o.crop);
+    const ModelCrop crop(click, o.crop.value_or(CropOptions{}));
     const auto E = m.sam->image_encoder->forward(crop.networkInput(p.grid, p.voxels->data()));
     const auto prompts = m.sam->prompt_encoder->forward(torch::full({1, 1, 3}, 64.0f),
                                                         torch::ones({1, 1}, torch::kLong), torch::Tensor());

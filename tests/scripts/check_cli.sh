@@ -28,5 +28,25 @@ expect 3 "grids differ" export-seg --image "$d/dicom/dcmqi/ct-3slice" --labels "
 expect 4 "does not exist" convert "$d/ct-abdomen/example_ct_sm.nii.gz" "$out/no/such/dir/x.nii.gz"
 expect 4 "unsupported file type" convert "$d/ct-abdomen/example_ct_sm.nii.gz" "$out/x.png"
 [ ! -e "$out/x.dcm" ] || { echo "FAIL: a failed export left a file"; fail=$((fail+1)); }
+
+# Training and evaluation, unit-sized, on a real MR with its real labels (spleen 1, liver 5).
+mr="--image $d/mr-abdomen/example_mr_sm.nii.gz --labels $d/mr-abdomen/example_seg_mr.nii.gz --targets 1,5"
+expect 0 "trained 2 epochs x 3 samples on 2 targets" train $mr --architecture tiny --epochs 2 --samples 3 --clicks 2 --out "$out/tiny.safetensors"
+expect 0 "epoch   3/3" train $mr --resume "$out/tiny.safetensors.ckpt" --epochs 3 --samples 3 --clicks 2 --out "$out/tiny3.safetensors"
+expect 0 "Dice@3" evaluate --model "$out/tiny.safetensors" $mr --clicks 3 --rule centre --methods mais,none,region-growing --csv "$out/eval.csv" --plot "$out/eval.png"
+lines=$(wc -l < "$out/eval.csv" 2>/dev/null || echo 0)
+[ "$lines" -eq 19 ] || { echo "FAIL: eval.csv has $lines lines, expected 1 + 2 targets x 3 methods x 3 clicks"; fail=$((fail+1)); }
+head -c 8 "$out/eval.png" 2>/dev/null | od -An -tx1 | grep -q "89 50 4e 47" || { echo "FAIL: eval.png is not a PNG"; fail=$((fail+1)); }
+printf 'example_mr_sm.nii.gz example_seg_mr.nii.gz colour=red\n' > "$out/bad-list.txt"
+expect 3 "unknown option 'colour=red'" train --data "$out/bad-list.txt" --architecture tiny --out "$out/x.safetensors"
+printf '%s %s slices=5:90\n' "$d/mr-abdomen/example_mr_sm.nii.gz" "$d/mr-abdomen/example_seg_mr.nii.gz" > "$out/slices.txt"
+sed -i "s|^$d|$(realpath --relative-to="$out" "$d")|; s| $d| $(realpath --relative-to="$out" "$d")|" "$out/slices.txt"
+expect 3 "lie outside its 20 slices" train --data "$out/slices.txt" --architecture tiny --out "$out/x.safetensors"
+expect 3 "no target label has at least" train --image "$d/mr-abdomen/example_mr_sm.nii.gz" --labels "$d/mr-abdomen/example_seg_mr.nii.gz" --targets 99 --architecture tiny --out "$out/x.safetensors"
+expect 2 "unknown click rule" train $mr --rule middle --out "$out/x.safetensors"
+expect 2 "unknown method 'magic'" evaluate --model "$out/tiny.safetensors" $mr --methods mais,magic
+expect 2 "needs --model" evaluate $mr --methods mais
+expect 3 "not a safetensors file" evaluate --model "$out/bad-list.txt" $mr --methods none
+[ ! -e "$out/x.safetensors" ] || { echo "FAIL: a failed training left a model file"; fail=$((fail+1)); }
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -18,6 +18,9 @@
 
 namespace engram {
 
+// The volume's grid as the model layer describes it.
+model::Grid toModelGrid(const ImageGeometry& geometry);
+
 struct AiClickRequest {
     quint64 id = 0;
     int segment = 0;  // label value

@@ -45,6 +45,10 @@ struct SamMed3DConfig {
     int numMultimaskOutputs = 3;
     int iouHeadDepth = 3;
     int iouHeadHiddenDim = 256;
+    // QUIRK 3 (dense positional grid with the first two coordinate slots swapped) as the reference has it,
+    // so released weights work. Networks trained here from scratch turn it off: then a click and the image
+    // position it lies on share one encoding, which a new network learns far faster.
+    bool densePeSwap = true;
 
     int gridSize() const { return imgSize / patchSize; }
     // From the JSON of a weights file's `config` metadata (keys as in shared/parity/README.md). Missing keys
@@ -123,7 +127,7 @@ TORCH_MODULE(ImageEncoder);
 struct PositionEmbeddingRandomImpl : torch::nn::Module {
     explicit PositionEmbeddingRandomImpl(int features);
     torch::Tensor encode(const torch::Tensor& unitCoords);  // [..., 3] in [0,1] -> [..., 3*features]
-    torch::Tensor dense(int side);                          // [3*features, side, side, side]
+    torch::Tensor dense(int side, bool swap01);  // [3*features, side, side, side]
     torch::Tensor positional_encoding_gaussian_matrix;
 };
 TORCH_MODULE(PositionEmbeddingRandom);
@@ -146,6 +150,7 @@ struct PromptEncoderImpl : torch::nn::Module {
     torch::nn::Embedding not_a_point_embed{nullptr}, no_mask_embed{nullptr};
     torch::nn::Sequential mask_downscaling;
     int dim, grid, imgSize;
+    bool densePeSwap;
 };
 TORCH_MODULE(PromptEncoder);
 

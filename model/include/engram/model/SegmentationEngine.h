@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace engram::model {
@@ -29,7 +30,7 @@ struct EngineOptions {
     int memoryCapacity = 60;     // N, 0..80
     MemoryMode memoryMode = MemoryMode::SparseDense;  // forced to None when the model has no memory attention
     bool exactEncoder = true;  // false: the reference's literal padded windows (slower, same result)
-    CropOptions crop;
+    std::optional<CropOptions> crop;  // unset: the geometry the model file was trained with
     // Set to true (from any thread) to stop an encoding between encoder blocks; the engine clears it when it
     // throws Cancelled. Shared so that its owner never has to touch the engine itself. Null: the engine's
     // own.

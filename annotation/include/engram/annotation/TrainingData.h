@@ -1,0 +1,30 @@
+#pragma once
+// Labelled volumes for training and evaluation (engram-cli train / evaluate), read with the application's
+// own readers so that geometry is handled exactly as in the app.
+//
+// A dataset list is a text file, one pair per line, paths relative to the list's folder:
+//   <image> <labels> [targets=1,2,3,5] [names=<value<TAB>name file>] [slices=<first>:<last>]
+// image: any volume file or DICOM series folder; labels: a label file on the image's grid. `targets` picks
+// label values (default: all); `names` gives them names for reports (TotalSegmentator's labels_total.txt
+// format); `slices` keeps only index-k slices first..last (inclusive), e.g. to leave part of a scan out of
+// training. '#' starts a comment.
+
+#include <engram/model/Training.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace engram {
+
+struct LabelledVolumeSpec {
+    std::filesystem::path image, labels, names;
+    std::vector<int> targets;
+    int firstSlice = 0, lastSlice = -1;  // -1: to the end
+};
+
+// Throws InputError (file, line, reason) for unreadable lists, files, mismatched grids or bad options.
+std::vector<LabelledVolumeSpec> readDatasetList(const std::filesystem::path& list);
+model::LabelledVolume loadLabelledVolume(const LabelledVolumeSpec& spec);
+
+}  // namespace engram

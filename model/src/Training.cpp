@@ -1,0 +1,419 @@
+#include <engram/model/MaisModel.h>
+#include <engram/model/ModelCrop.h>
+#include <engram/model/SafeTensors.h>
+#include <engram/model/Training.h>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <torch/cuda.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/functional/pooling.h>
+#include <torch/nn/functional/upsampling.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace engram::model {
+namespace {
+
+namespace F = torch::nn::functional;
+
+struct Architecture {
+    SamMed3DConfig network;
+    MemoryAttentionConfig memory;
+    CropOptions crop;
+};
+
+// Built-in architectures, in the format of an architecture file.
+//   small: the default model, trainable on a laptop CPU. 3 mm crops of 128^3 (384 mm: a whole abdomen),
+//          8^3 patches (16^3 tokens), a 3-block ViT of width 64 in 8^3 windows, prompt width 48;
+//          low-resolution logits 64^3 (6 mm).
+//   tiny:  unit-sized, for tests: 32^3 crops at 6 mm, one block of width 32 (a second per epoch).
+//   vit_b_ori: SAM-Med3D's own configuration.
+// Networks trained here from scratch drop the reference's swapped dense positional grid (QUIRK 3).
+const std::map<std::string, std::string> kArchitectures{
+    {"small", R"({"network": {"embed_dim": 64, "depth": 3, "heads": 4, "global_attn": [], "prompt_dim": 48,
+                  "patch_size": 8, "window_size": 8, "mask_in_chans": 8, "decoder_heads": 4,
+                  "decoder_mlp_dim": 192, "iou_head_hidden_dim": 48, "dense_pe_swap": false},
+                  "memory_attention": {"width": 16, "sparse_width": 48, "cross_width": 16},
+                  "crop": {"spacing": 3.0, "size": 128}})"},
+    {"tiny", R"({"network": {"embed_dim": 32, "depth": 1, "heads": 2, "global_attn": [0], "prompt_dim": 24,
+                 "img_size": 32, "patch_size": 8, "window_size": 0, "mask_in_chans": 4, "decoder_depth": 1,
+                 "decoder_heads": 2, "decoder_mlp_dim": 64, "iou_head_hidden_dim": 32, "dense_pe_swap": false},
+                 "memory_attention": {"width": 8, "sparse_width": 16, "heads": 2, "cross_width": 8},
+                 "crop": {"spacing": 6.0, "size": 32}})"},
+    {"vit_b_ori", "{}"}};
+
+// A built-in architecture by name, or an architecture file {"network", "memory_attention", "crop"}.
+Architecture preset(const std::string& name) {
+    std::string text;
+    if (const auto it = kArchitectures.find(name); it != kArchitectures.end()) {
+        text = it->second;
+    } else {
+        std::ifstream in(name);
+        if (!in)
+            throw std::invalid_argument("unknown architecture '" + name +
+                                        "' (tiny, small, vit_b_ori, or a JSON file)");
+        std::stringstream content;
+        content << in.rdbuf();
+        text = content.str();
+    }
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw std::invalid_argument(name + ": " + e.what());
+    }
+    Architecture a;
+    if (j.contains("network")) a.network = SamMed3DConfig::fromJson(j["network"].dump());
+    if (j.contains("memory_attention")) a.memory = MemoryAttentionConfig::fromJson(j["memory_attention"].dump());
+    if (j.contains("crop")) a.crop = cropOptionsFromJson(j["crop"].dump());
+    a.crop.size = a.network.imgSize;
+    a.memory.dim = a.network.promptDim;
+    return a;
+}
+
+struct Target {
+    int volume;
+    int label;
+    std::vector<std::int32_t> voxels;  // offsets of the label's voxels
+};
+
+std::vector<Target> findTargets(const std::vector<LabelledVolume>& data, int minVoxels) {
+    std::vector<Target> targets;
+    for (int v = 0; v < static_cast<int>(data.size()); ++v) {
+        const auto& d = data[static_cast<std::size_t>(v)];
+        const std::int64_t count = d.grid.size[0] * d.grid.size[1] * d.grid.size[2];
+        if (static_cast<std::int64_t>(d.image.size()) != count || static_cast<std::int64_t>(d.labels.size()) != count)
+            throw std::invalid_argument(d.name + ": image and labels do not match the grid");
+        std::map<int, std::vector<std::int32_t>> byLabel;
+        for (std::int64_t o = 0; o < count; ++o)
+            if (const int l = d.labels[static_cast<std::size_t>(o)]; l != 0)
+                byLabel[l].push_back(static_cast<std::int32_t>(o));
+        for (auto& [label, voxels] : byLabel) {
+            const bool wanted = d.targets.empty() ||
+                                std::find(d.targets.begin(), d.targets.end(), label) != d.targets.end();
+            if (wanted && static_cast<int>(voxels.size()) >= minVoxels)
+                targets.push_back({v, label, std::move(voxels)});
+        }
+    }
+    if (targets.empty())
+        throw std::invalid_argument("no target label has at least " + std::to_string(minVoxels) + " voxels");
+    return targets;
+}
+
+// [S,S,S] bytes with crop axis 0 fastest, as the click simulator indexes them.
+std::vector<std::uint8_t> toBytes(const torch::Tensor& mask) {
+    const auto t = mask.to(torch::kCPU, torch::kUInt8).permute({2, 1, 0}).contiguous();
+    return {t.data_ptr<std::uint8_t>(), t.data_ptr<std::uint8_t>() + t.numel()};
+}
+
+torch::Tensor diceLoss(const torch::Tensor& logits, const torch::Tensor& target) {
+    const auto p = torch::sigmoid(logits);
+    return 1 - (2 * (p * target).sum() + 1) / (p.sum() + target.sum() + 1);
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> namedParameters(const MaisModel& m) {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto& p : m.sam->named_parameters()) out.emplace_back(p.key(), p.value());
+    if (m.memory)
+        for (const auto& p : m.memory->named_parameters()) out.emplace_back("memory_attention." + p.key(), p.value());
+    return out;
+}
+
+std::string key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+
+}  // namespace
+
+std::string LabelledVolume::targetName(int label) const {
+    const auto it = labelNames.find(label);
+    return it != labelNames.end() ? it->second : "label " + std::to_string(label);
+}
+
+TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptions& o,
+                       const std::function<void(const TrainProgress&)>& onEpoch) {
+    if (o.output.empty()) throw std::invalid_argument("no output file given");
+    if (o.epochs < 1 || o.clicks < 1 || o.samplesPerEpoch < 0)
+        throw std::invalid_argument("epochs and clicks must be at least 1");
+    const auto targets = findTargets(data, o.minTargetVoxels);
+
+    torch::Device device(torch::kCPU);
+    if (o.device == "cuda") {
+        if (!torch::cuda::is_available()) throw std::invalid_argument("no CUDA GPU is available");
+        device = torch::Device(torch::kCUDA);
+    }
+    torch::manual_seed(o.seed);
+
+    // The network: resumed, fine-tuned from a file, or new.
+    MaisModel model;
+    int startEpoch = 0;
+    std::vector<TrainProgress> history;
+    std::unique_ptr<SafeTensorsFile> resumeFile;
+    bool fineTuning = !o.initialWeights.empty();
+    if (!o.resume.empty()) {
+        model = MaisModel::load(o.resume);
+        resumeFile = std::make_unique<SafeTensorsFile>(o.resume);
+        const auto it = resumeFile->metadata().find("training");
+        if (it == resumeFile->metadata().end())
+            throw WeightsError(o.resume + " is a model file, not a training checkpoint");
+        const auto j = nlohmann::json::parse(it->second);
+        startEpoch = j.at("epoch").get<int>();
+        fineTuning = j.value("fine_tuning", false);
+        for (const auto& h : j.value("history", nlohmann::json::array()))
+            history.push_back({h.at("epoch"), h.at("epochs"), h.at("samples"), h.at("loss"), h.at("dice"),
+                               h.at("seconds"), 0, h.at("lr")});
+    } else if (fineTuning) {
+        model = MaisModel::load(o.initialWeights);
+        if (!model.memory) {  // a converted SAM-Med3D file: memory attention starts untrained (identity)
+            MemoryAttentionConfig mc;
+            mc.dim = model.config.promptDim;
+            model.memory = MemoryAttention(mc);
+        }
+    } else {
+        const auto a = preset(o.architecture);
+        model = MaisModel::create(a.network, a.memory);
+        model.crop = a.crop;
+    }
+    const bool freeze = o.freezeEncoder.value_or(fineTuning);
+    model.to(device);
+    model.sam->train();
+    model.memory->train();
+    model.sam->image_encoder->mode = EncoderAttentionMode::Exact;
+    for (auto& p : model.sam->image_encoder->parameters()) p.set_requires_grad(!freeze);
+
+    // Parameter groups: prompt encoder + decoder, memory attention, image encoder.
+    auto decoderParams = model.sam->prompt_encoder->parameters();
+    for (const auto& p : model.sam->mask_decoder->parameters()) decoderParams.push_back(p);
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    auto options = [&](double lr) {
+        auto opt = std::make_unique<torch::optim::AdamWOptions>(lr);
+        opt->weight_decay(o.weightDecay);
+        return opt;
+    };
+    groups.emplace_back(decoderParams, options(o.lrDecoder));
+    groups.emplace_back(model.memory->parameters(), options(o.lrMemory));
+    if (!freeze) groups.emplace_back(model.sam->image_encoder->parameters(), options(o.lrEncoder));
+    torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(o.lrDecoder));
+    const std::vector<double> baseLr{o.lrDecoder, o.lrMemory, o.lrEncoder};
+
+    if (resumeFile) {
+        for (const auto& [name, p] : namedParameters(model)) {
+            const std::string prefix = "optimizer." + name + ".";
+            if (!resumeFile->contains(prefix + "exp_avg")) continue;
+            auto state = std::make_unique<torch::optim::AdamWParamState>();
+            state->step(resumeFile->load(prefix + "step").item<std::int64_t>());
+            state->exp_avg(resumeFile->load(prefix + "exp_avg").to(device));
+            state->exp_avg_sq(resumeFile->load(prefix + "exp_avg_sq").to(device));
+            optimizer.state()[key(p)] = std::move(state);
+        }
+    }
+
+    std::vector<int> milestones = o.milestones;
+    if (milestones.empty()) milestones = {int(o.epochs * 0.65 + 0.5), int(o.epochs * 0.9 + 0.5)};
+    const int samplesPerEpoch = o.samplesPerEpoch > 0 ? o.samplesPerEpoch : 4 * int(targets.size());
+    const std::string checkpoint = o.checkpoint.empty() ? o.output + ".ckpt" : o.checkpoint;
+    const int S = model.crop.size;
+    // Losses and simulated clicks at half the crop's resolution for crops of 64^3 and more: the per-click
+    // work at full resolution cost as much as the decoder itself on a CPU. Clicks map back to the crop
+    // voxel nearest the centre of their half-resolution voxel.
+    const int scale = S >= 64 ? 2 : 1, L = S / scale;
+    const double halfSpacing = model.crop.spacing * scale;
+    const Spacing3 lossSpacing{halfSpacing, halfSpacing, halfSpacing};
+    const auto densePe = model.sam->prompt_encoder->densePe().detach();  // fixed Fourier features
+
+    // Frozen encoder: embeddings per (target, crop-centre slot, flip code), computed on first use.
+    std::vector<std::vector<Point3>> centrePool;
+    std::map<std::tuple<int, int, int>, torch::Tensor> embeddingCache;
+    if (freeze) {
+        std::mt19937 rng(o.seed);
+        for (const auto& t : targets) {
+            std::vector<Point3> centres;
+            const auto& g = data[static_cast<std::size_t>(t.volume)].grid;
+            for (int c = 0; c < o.cropsPerTarget; ++c) {
+                const std::int64_t off = t.voxels[std::uniform_int_distribution<std::size_t>(0, t.voxels.size() - 1)(rng)];
+                centres.push_back(g.indexToWorld({double(off % g.size[0]), double((off / g.size[0]) % g.size[1]),
+                                                  double(off / (g.size[0] * g.size[1]))}));
+            }
+            centrePool.push_back(std::move(centres));
+        }
+    }
+
+    spdlog::info("training: {} targets in {} volumes, {} samples/epoch, {} clicks, encoder {}, on {}",
+                 targets.size(), data.size(), samplesPerEpoch, o.clicks, freeze ? "frozen" : "trained",
+                 device.str());
+    const auto start = std::chrono::steady_clock::now();
+    TrainSummary summary;
+    summary.targets = static_cast<int>(targets.size());
+    summary.device = device.str();
+    summary.history = history;
+
+    // Targets grouped by volume: a sample picks a volume first so that one densely labelled scan does not
+    // dominate.
+    std::vector<std::vector<int>> targetsOfVolume(data.size());
+    for (int t = 0; t < static_cast<int>(targets.size()); ++t)
+        targetsOfVolume[static_cast<std::size_t>(targets[static_cast<std::size_t>(t)].volume)].push_back(t);
+    std::vector<int> volumesWithTargets;
+    for (int v = 0; v < static_cast<int>(data.size()); ++v)
+        if (!targetsOfVolume[static_cast<std::size_t>(v)].empty()) volumesWithTargets.push_back(v);
+
+    for (int epoch = startEpoch; epoch < o.epochs; ++epoch) {
+        const auto epochStart = std::chrono::steady_clock::now();
+        double factor = 1;
+        for (int m : milestones)
+            if (epoch >= m) factor *= o.gamma;
+        for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g)
+            static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options()).lr(baseLr[g] * factor);
+        std::mt19937 rng(o.seed * 1000003u + static_cast<unsigned>(epoch));
+        torch::manual_seed(o.seed * 1000003u + static_cast<unsigned>(epoch));
+        double lossSum = 0, diceSum = 0;
+
+        for (int sample = 0; sample < samplesPerEpoch; ++sample) {
+            const int v = volumesWithTargets[std::uniform_int_distribution<std::size_t>(0, volumesWithTargets.size() - 1)(rng)];
+            const auto& tv = targetsOfVolume[static_cast<std::size_t>(v)];
+            const int ti = tv[std::uniform_int_distribution<std::size_t>(0, tv.size() - 1)(rng)];
+            const Target& target = targets[static_cast<std::size_t>(ti)];
+            const LabelledVolume& d = data[static_cast<std::size_t>(v)];
+            const auto& g = d.grid;
+            int slot = 0;
+            Point3 centre;
+            if (freeze) {
+                slot = std::uniform_int_distribution<int>(0, o.cropsPerTarget - 1)(rng);
+                centre = centrePool[static_cast<std::size_t>(ti)][static_cast<std::size_t>(slot)];
+            } else {
+                const std::int64_t off = target.voxels[std::uniform_int_distribution<std::size_t>(0, target.voxels.size() - 1)(rng)];
+                centre = g.indexToWorld({double(off % g.size[0]), double((off / g.size[0]) % g.size[1]),
+                                         double(off / (g.size[0] * g.size[1]))});
+            }
+            const ModelCrop crop(centre, model.crop);
+            std::vector<float> binary(d.labels.size());
+            for (std::size_t i = 0; i < binary.size(); ++i) binary[i] = d.labels[i] == target.label ? 1.f : 0.f;
+            auto truth = crop.resample(g, binary.data()).gt(0.5).to(torch::kFloat);
+            std::vector<std::int64_t> flipDims;
+            int flipCode = 0;
+            if (o.flips)
+                for (int a = 0; a < 3; ++a)
+                    if (std::uniform_int_distribution<int>(0, 1)(rng)) {
+                        flipDims.push_back(2 + a);
+                        flipCode |= 1 << a;
+                    }
+            if (!flipDims.empty()) truth = truth.flip(flipDims);
+            if (scale > 1) truth = F::avg_pool3d(truth, F::AvgPool3dFuncOptions(scale)).gt(0.5).to(torch::kFloat);
+            truth = truth.to(device);
+
+            torch::Tensor embedding;
+            const auto cacheKey = std::make_tuple(ti, slot, flipCode);
+            if (freeze && embeddingCache.count(cacheKey)) {
+                embedding = embeddingCache[cacheKey];
+            } else {
+                auto input = crop.networkInput(g, d.image.data());
+                if (!flipDims.empty()) input = input.flip(flipDims);
+                input = input.to(device);
+                if (o.intensity && !freeze) {
+                    const float gain = std::uniform_real_distribution<float>(0.9f, 1.1f)(rng);
+                    const float shift = std::uniform_real_distribution<float>(-0.1f, 0.1f)(rng);
+                    input = input * gain + shift;
+                }
+                if (freeze) {
+                    torch::NoGradGuard noGrad;
+                    embedding = model.sam->image_encoder->forward(input);
+                    embeddingCache[cacheKey] = embedding;
+                } else {
+                    embedding = model.sam->image_encoder->forward(input);
+                }
+            }
+
+            // The simulated interaction, with the engine's exact path per click.
+            const auto truthBytes = toBytes(truth[0][0]);
+            std::vector<std::uint8_t> prediction(truthBytes.size(), 0);
+            MemoryBank bank(o.memoryCapacity, o.memoryMode);
+            std::vector<SimulatedClick> clicks;
+            torch::Tensor previous, loss = torch::zeros({}, torch::TensorOptions().device(device));
+            double lastDice = 0;
+            for (int k = 0; k < o.clicks; ++k) {
+                const auto click = nextClick(prediction.data(), truthBytes.data(), {L, L, L}, lossSpacing, o.rule, rng);
+                if (!click) break;
+                clicks.push_back(*click);
+                auto coords = torch::empty({1, std::int64_t(clicks.size()), 3});
+                auto labels = torch::empty({1, std::int64_t(clicks.size())}, torch::kLong);
+                for (std::size_t c = 0; c < clicks.size(); ++c) {
+                    for (int a = 0; a < 3; ++a)
+                        coords[0][std::int64_t(c)][a] = double(clicks[c].index[std::size_t(a)] * scale + scale / 2);
+                    labels[0][std::int64_t(c)] = clicks[c].positive ? 1 : 0;
+                }
+                const auto out = model.interact(embedding, densePe, coords.to(device), labels.to(device),
+                                                previous, bank, false);
+                const auto logits = F::interpolate(out.lowResLogits, F::InterpolateFuncOptions()
+                                                                         .size(std::vector<std::int64_t>{L, L, L})
+                                                                         .mode(torch::kTrilinear)
+                                                                         .align_corners(false));
+                loss = loss + diceLoss(logits, truth) +
+                       o.bceWeight * F::binary_cross_entropy_with_logits(logits, truth);
+                previous = out.lowResLogits.detach();
+                prediction = toBytes(logits.detach()[0][0].gt(0));
+                lastDice = dice(prediction.data(), truthBytes.data(), std::int64_t(prediction.size()));
+            }
+            if (clicks.empty()) continue;
+            loss = loss / double(clicks.size());
+            optimizer.zero_grad();
+            loss.backward();
+            std::vector<torch::Tensor> trainable;
+            for (const auto& group : optimizer.param_groups())
+                for (const auto& p : group.params()) trainable.push_back(p);
+            torch::nn::utils::clip_grad_norm_(trainable, 1.0);
+            optimizer.step();
+            lossSum += loss.item<double>();
+            diceSum += lastDice;
+        }
+
+        TrainProgress p;
+        p.epoch = epoch + 1;
+        p.epochs = o.epochs;
+        p.samples = samplesPerEpoch;
+        p.loss = lossSum / samplesPerEpoch;
+        p.dice = diceSum / samplesPerEpoch;
+        p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count();
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        p.etaSeconds = elapsed / double(epoch + 1 - startEpoch) * double(o.epochs - epoch - 1);
+        p.learningRate = o.lrDecoder * factor;
+        summary.history.push_back(p);
+
+        // Checkpoint: the model, the optimiser's moments, the progress.
+        std::map<std::string, torch::Tensor> extra;
+        for (const auto& [name, param] : namedParameters(model)) {
+            const auto it = optimizer.state().find(key(param));
+            if (it == optimizer.state().end()) continue;
+            const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+            extra["optimizer." + name + ".exp_avg"] = s.exp_avg().cpu();
+            extra["optimizer." + name + ".exp_avg_sq"] = s.exp_avg_sq().cpu();
+            extra["optimizer." + name + ".step"] = torch::tensor(s.step(), torch::kLong);
+        }
+        nlohmann::json j{{"epoch", epoch + 1}, {"fine_tuning", fineTuning}, {"seed", o.seed}};
+        for (const auto& h : summary.history)
+            j["history"].push_back({{"epoch", h.epoch}, {"epochs", h.epochs}, {"samples", h.samples},
+                                    {"loss", h.loss}, {"dice", h.dice}, {"seconds", h.seconds},
+                                    {"lr", h.learningRate}});
+        model.save(checkpoint, extra, {{"training", j.dump()}});
+        if (onEpoch) onEpoch(p);
+    }
+
+    nlohmann::json trained{{"epochs", o.epochs}, {"samples_per_epoch", samplesPerEpoch}, {"clicks", o.clicks},
+                           {"rule", toString(o.rule)}, {"seed", o.seed}, {"targets", targets.size()},
+                           {"encoder", freeze ? "frozen" : "trained"}};
+    model.save(o.output, {}, {{"trained", trained.dump()}}, o.half);
+    summary.epochs = o.epochs;
+    summary.samples = samplesPerEpoch;
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!summary.history.empty()) {
+        summary.firstLoss = summary.history.front().loss;
+        summary.lastLoss = summary.history.back().loss;
+        summary.lastDice = summary.history.back().dice;
+    }
+    return summary;
+}
+
+}  // namespace engram::model
