@@ -271,6 +271,7 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
         std::mt19937 rng(o.seed * 1000003u + static_cast<unsigned>(epoch));
         torch::manual_seed(o.seed * 1000003u + static_cast<unsigned>(epoch));
         double lossSum = 0, diceSum = 0;
+        int used = 0;  // samples whose target survived resampling into the crop
 
         for (int sample = 0; sample < samplesPerEpoch; ++sample) {
             const int v = volumesWithTargets[std::uniform_int_distribution<std::size_t>(0, volumesWithTargets.size() - 1)(rng)];
@@ -368,14 +369,15 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
             optimizer.step();
             lossSum += loss.item<double>();
             diceSum += lastDice;
+            ++used;
         }
 
         TrainProgress p;
         p.epoch = epoch + 1;
         p.epochs = o.epochs;
-        p.samples = samplesPerEpoch;
-        p.loss = lossSum / samplesPerEpoch;
-        p.dice = diceSum / samplesPerEpoch;
+        p.samples = used;
+        p.loss = used ? lossSum / used : 0;
+        p.dice = used ? diceSum / used : 0;
         p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count();
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         p.etaSeconds = elapsed / double(epoch + 1 - startEpoch) * double(o.epochs - epoch - 1);
