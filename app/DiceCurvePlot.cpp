@@ -38,7 +38,8 @@ void writeDiceCurvePlot(const std::map<std::string, std::vector<double>>& curves
     auto y = [&](double dice) { return plot.bottom() - dice * plot.height(); };
 
     p.setPen(QPen(QColor(225, 225, 225), 1));
-    for (int i = 0; i <= 10; ++i) p.drawLine(QPointF(plot.left(), y(i / 10.0)), QPointF(plot.right(), y(i / 10.0)));
+    for (int i = 0; i <= 10; ++i)
+        p.drawLine(QPointF(plot.left(), y(i / 10.0)), QPointF(plot.right(), y(i / 10.0)));
     p.setPen(QPen(Qt::black, 1));
     p.drawRect(plot);
     QFont font = p.font();
@@ -50,7 +51,8 @@ void writeDiceCurvePlot(const std::map<std::string, std::vector<double>>& curves
     const int step = clicks <= 10 ? 1 : clicks <= 25 ? 5 : 10;
     for (std::size_t c = 1; c <= clicks; ++c)
         if (c == 1 || c % std::size_t(step) == 0)
-            p.drawText(QRectF(x(double(c)) - 20, plot.bottom() + 4, 40, 20), Qt::AlignCenter, QString::number(c));
+            p.drawText(QRectF(x(double(c)) - 20, plot.bottom() + 4, 40, 20), Qt::AlignCenter,
+                       QString::number(c));
     p.drawText(QRectF(plot.left(), H - 30, plot.width(), 24), Qt::AlignCenter, "clicks");
     p.save();
     p.translate(18, plot.center().y());
@@ -63,8 +65,8 @@ void writeDiceCurvePlot(const std::map<std::string, std::vector<double>>& curves
     font.setPixelSize(13);
     p.setFont(font);
 
-    const QColor colours[] = {QColor(31, 119, 180), QColor(214, 39, 40),  QColor(44, 160, 44),
-                              QColor(255, 127, 14), QColor(148, 103, 189), QColor(140, 86, 75),
+    const QColor colours[] = {QColor(31, 119, 180),  QColor(214, 39, 40),   QColor(44, 160, 44),
+                              QColor(255, 127, 14),  QColor(148, 103, 189), QColor(140, 86, 75),
                               QColor(227, 119, 194), QColor(127, 127, 127)};
     int index = 0;
     for (const auto& [method, curve] : curves) {

@@ -36,7 +36,8 @@ int parseSlice(const std::string& text, const std::string& where) {
     } catch (const std::exception&) {
         used = 0;
     }
-    if (used == 0 || used != text.size() || v < 0) throw InputError(where + ": bad slice index '" + text + "'.");
+    if (used == 0 || used != text.size() || v < 0)
+        throw InputError(where + ": bad slice index '" + text + "'.");
     return v;
 }
 
@@ -75,7 +76,8 @@ std::vector<LabelledVolumeSpec> readDatasetList(const std::filesystem::path& lis
         spec.labels = folder / labels;
         while (fields >> option) {
             const auto eq = option.find('=');
-            const std::string key = option.substr(0, eq), value = eq == std::string::npos ? "" : option.substr(eq + 1);
+            const std::string key = option.substr(0, eq),
+                              value = eq == std::string::npos ? "" : option.substr(eq + 1);
             if (key == "targets") {
                 spec.targets = parseIntList(value, where);
             } else if (key == "names") {

@@ -30,11 +30,16 @@ EvalMethod parseEvalMethod(const std::string& name, int defaultCapacity) {
             throw std::invalid_argument("method '" + name + "': expected a bank size after '@'");
         }
     }
-    if (base == "mais") m.mode = MemoryMode::SparseDense;
-    else if (base == "sparse") m.mode = MemoryMode::Sparse;
-    else if (base == "dense") m.mode = MemoryMode::Dense;
-    else if (base == "none") m.mode = MemoryMode::None;
-    else if (base == "region-growing") m.regionGrowing = true;
+    if (base == "mais")
+        m.mode = MemoryMode::SparseDense;
+    else if (base == "sparse")
+        m.mode = MemoryMode::Sparse;
+    else if (base == "dense")
+        m.mode = MemoryMode::Dense;
+    else if (base == "none")
+        m.mode = MemoryMode::None;
+    else if (base == "region-growing")
+        m.regionGrowing = true;
     else
         throw std::invalid_argument("unknown method '" + name +
                                     "' (mais, mais@N, sparse, dense, none, region-growing)");
@@ -104,7 +109,8 @@ std::vector<EvalRow> evaluateInteractive(const std::vector<LabelledVolume>& data
             std::unique_ptr<SegmentationSession> session;
             if (engine) session = std::make_unique<SegmentationSession>(*engine);
             // The same generator for every method: the first click is identical.
-            std::mt19937 rng(o.seed * 7919u + static_cast<unsigned>(c.volume) * 257u + static_cast<unsigned>(c.label));
+            std::mt19937 rng(o.seed * 7919u + static_cast<unsigned>(c.volume) * 257u +
+                             static_cast<unsigned>(c.label));
             std::vector<std::uint8_t> prediction(c.truth.size(), 0);
             std::vector<SimulatedClick> clicks;
             EvalRow last;
@@ -120,9 +126,8 @@ std::vector<EvalRow> evaluateInteractive(const std::vector<LabelledVolume>& data
                 const auto start = std::chrono::steady_clock::now();
                 if (session) {
                     const auto& i = click->index;
-                    const auto outcome =
-                        session->addClick(d.grid.indexToWorld({double(i[0]), double(i[1]), double(i[2])}),
-                                          click->positive);
+                    const auto outcome = session->addClick(
+                        d.grid.indexToWorld({double(i[0]), double(i[1]), double(i[2])}), click->positive);
                     std::fill(prediction.begin(), prediction.end(), 0);
                     const auto& m = outcome.mask;
                     for (std::int64_t z = 0, q = 0; z < m.size[2]; ++z)
@@ -130,14 +135,18 @@ std::vector<EvalRow> evaluateInteractive(const std::vector<LabelledVolume>& data
                             for (std::int64_t x = 0; x < m.size[0]; ++x, ++q)
                                 if (m.mask[static_cast<std::size_t>(q)])
                                     prediction[static_cast<std::size_t>(
-                                        (m.begin[0] + x) + dims[0] * ((m.begin[1] + y) + dims[1] * (m.begin[2] + z)))] = 1;
+                                        (m.begin[0] + x) +
+                                        dims[0] * ((m.begin[1] + y) + dims[1] * (m.begin[2] + z)))] = 1;
                 } else {
                     prediction = growRegion(d.image.data(), dims, spacing, clicks);
                 }
                 const double ms =
-                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-                const auto cmp = compareMasks(prediction.data(), c.truth.data(), dims, spacing, o.nsdToleranceMm);
-                last = EvalRow{d.name, c.label, d.targetName(c.label), method.name, k, cmp.dice, cmp.nsd, cmp.assd, ms};
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                        .count();
+                const auto cmp =
+                    compareMasks(prediction.data(), c.truth.data(), dims, spacing, o.nsdToleranceMm);
+                last = EvalRow{d.name,   c.label, d.targetName(c.label), method.name, k, cmp.dice, cmp.nsd,
+                               cmp.assd, ms};
                 rows.push_back(last);
             }
             ++done;
@@ -161,7 +170,8 @@ std::map<std::string, std::vector<double>> meanDiceCurves(const std::vector<Eval
     }
     for (const auto& [method, s] : sums) {
         auto& c = curves[method];
-        for (std::size_t k = 0; k < s.size(); ++k) c.push_back(counts[method][k] > 0 ? s[k] / counts[method][k] : 0);
+        for (std::size_t k = 0; k < s.size(); ++k)
+            c.push_back(counts[method][k] > 0 ? s[k] / counts[method][k] : 0);
     }
     return curves;
 }
@@ -199,7 +209,8 @@ std::string formatEvaluationTable(const std::vector<EvalRow>& rows, const std::v
                     if (c == it->second.end())
                         out << std::right << std::setw(9) << "-";
                     else
-                        out << std::right << std::setw(9) << c->second[static_cast<std::size_t>(i)] / c->second[2];
+                        out << std::right << std::setw(9)
+                            << c->second[static_cast<std::size_t>(i)] / c->second[2];
                 }
             out << "\n";
         }
@@ -214,8 +225,9 @@ std::string toCsv(const std::vector<EvalRow>& rows) {
     std::ostringstream out;
     out << "scan,label,target,method,click,dice,nsd,assd_mm,ms\n" << std::setprecision(6);
     for (const auto& r : rows)
-        out << r.scan << ',' << r.label << ',' << r.target << ',' << r.method << ',' << r.click << ',' << r.dice << ',' << r.nsd
-            << ',' << (std::isnan(r.assd) ? std::string("nan") : std::to_string(r.assd)) << ',' << r.milliseconds
+        out << r.scan << ',' << r.label << ',' << r.target << ',' << r.method << ',' << r.click << ','
+            << r.dice << ',' << r.nsd << ','
+            << (std::isnan(r.assd) ? std::string("nan") : std::to_string(r.assd)) << ',' << r.milliseconds
             << '\n';
     return out.str();
 }

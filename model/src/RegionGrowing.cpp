@@ -11,7 +11,9 @@ std::vector<std::uint8_t> growRegion(const float* image, const Dims3& n, const S
     const std::int64_t count = n[0] * n[1] * n[2];
     const std::int64_t stride[3] = {1, n[0], n[0] * n[1]};
     std::vector<std::uint8_t> region(static_cast<std::size_t>(count), 0);
-    auto offset = [&](const std::array<std::int64_t, 3>& i) { return i[0] + stride[1] * i[1] + stride[2] * i[2]; };
+    auto offset = [&](const std::array<std::int64_t, 3>& i) {
+        return i[0] + stride[1] * i[1] + stride[2] * i[2];
+    };
 
     // Per positive click: its value, and the spread of its 3x3x3 neighbourhood (scaled median absolute
     // deviation). A click near an edge has other tissue in its neighbourhood and a larger spread: the
@@ -39,8 +41,8 @@ std::vector<std::uint8_t> growRegion(const float* image, const Dims3& n, const S
         spreads.push_back(1.4826 * median(values));
     }
     if (centres.empty()) return region;
-    const double half =
-        std::max(options.multiplier * *std::min_element(spreads.begin(), spreads.end()), options.minHalfWidth);
+    const double half = std::max(options.multiplier * *std::min_element(spreads.begin(), spreads.end()),
+                                 options.minHalfWidth);
     const double lo = *std::min_element(centres.begin(), centres.end()) - half,
                  hi = *std::max_element(centres.begin(), centres.end()) + half;
 
@@ -50,14 +52,16 @@ std::vector<std::uint8_t> growRegion(const float* image, const Dims3& n, const S
     for (const auto& c : clicks) {
         if (c.positive) continue;
         std::int64_t reach[3];
-        for (int a = 0; a < 3; ++a) reach[a] = static_cast<std::int64_t>(options.negativeRadiusMm / spacing[a]);
+        for (int a = 0; a < 3; ++a)
+            reach[a] = static_cast<std::int64_t>(options.negativeRadiusMm / spacing[a]);
         for (std::int64_t dz = -reach[2]; dz <= reach[2]; ++dz)
             for (std::int64_t dy = -reach[1]; dy <= reach[1]; ++dy)
                 for (std::int64_t dx = -reach[0]; dx <= reach[0]; ++dx) {
                     const std::array<std::int64_t, 3> q{c.index[0] + dx, c.index[1] + dy, c.index[2] + dz};
                     if (q[0] < 0 || q[1] < 0 || q[2] < 0 || q[0] >= n[0] || q[1] >= n[1] || q[2] >= n[2])
                         continue;
-                    const double d2 = std::pow(double(dx) * spacing[0], 2) + std::pow(double(dy) * spacing[1], 2) +
+                    const double d2 = std::pow(double(dx) * spacing[0], 2) +
+                                      std::pow(double(dy) * spacing[1], 2) +
                                       std::pow(double(dz) * spacing[2], 2);
                     if (d2 <= r2) blocked[static_cast<std::size_t>(offset(q))] = 1;
                 }

@@ -53,7 +53,8 @@ std::vector<std::int64_t> largestComponent(const std::vector<std::uint8_t>& erro
 }
 
 // The voxel of `component` farthest (mm) from every voxel outside it, the grid's outside included.
-std::int64_t deepestVoxel(const std::vector<std::int64_t>& component, const Dims3& n, const Spacing3& spacing) {
+std::int64_t deepestVoxel(const std::vector<std::int64_t>& component, const Dims3& n,
+                          const Spacing3& spacing) {
     Dims3 lo{n[0], n[1], n[2]}, hi{-1, -1, -1};
     for (std::int64_t o : component) {
         const auto idx = unravel(o, n);

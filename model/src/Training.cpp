@@ -3,7 +3,6 @@
 #include <engram/model/SafeTensors.h>
 #include <engram/model/Training.h>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
@@ -11,6 +10,7 @@
 #include <torch/nn/functional/upsampling.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -71,7 +71,8 @@ Architecture preset(const std::string& name) {
     }
     Architecture a;
     if (j.contains("network")) a.network = SamMed3DConfig::fromJson(j["network"].dump());
-    if (j.contains("memory_attention")) a.memory = MemoryAttentionConfig::fromJson(j["memory_attention"].dump());
+    if (j.contains("memory_attention"))
+        a.memory = MemoryAttentionConfig::fromJson(j["memory_attention"].dump());
     if (j.contains("crop")) a.crop = cropOptionsFromJson(j["crop"].dump());
     a.crop.size = a.network.imgSize;
     a.memory.dim = a.network.promptDim;
@@ -89,15 +90,16 @@ std::vector<Target> findTargets(const std::vector<LabelledVolume>& data, int min
     for (int v = 0; v < static_cast<int>(data.size()); ++v) {
         const auto& d = data[static_cast<std::size_t>(v)];
         const std::int64_t count = d.grid.size[0] * d.grid.size[1] * d.grid.size[2];
-        if (static_cast<std::int64_t>(d.image.size()) != count || static_cast<std::int64_t>(d.labels.size()) != count)
+        if (static_cast<std::int64_t>(d.image.size()) != count ||
+            static_cast<std::int64_t>(d.labels.size()) != count)
             throw std::invalid_argument(d.name + ": image and labels do not match the grid");
         std::map<int, std::vector<std::int32_t>> byLabel;
         for (std::int64_t o = 0; o < count; ++o)
             if (const int l = d.labels[static_cast<std::size_t>(o)]; l != 0)
                 byLabel[l].push_back(static_cast<std::int32_t>(o));
         for (auto& [label, voxels] : byLabel) {
-            const bool wanted = d.targets.empty() ||
-                                std::find(d.targets.begin(), d.targets.end(), label) != d.targets.end();
+            const bool wanted =
+                d.targets.empty() || std::find(d.targets.begin(), d.targets.end(), label) != d.targets.end();
             if (wanted && static_cast<int>(voxels.size()) >= minVoxels)
                 targets.push_back({v, label, std::move(voxels)});
         }
@@ -122,7 +124,8 @@ std::vector<std::pair<std::string, torch::Tensor>> namedParameters(const MaisMod
     std::vector<std::pair<std::string, torch::Tensor>> out;
     for (const auto& p : m.sam->named_parameters()) out.emplace_back(p.key(), p.value());
     if (m.memory)
-        for (const auto& p : m.memory->named_parameters()) out.emplace_back("memory_attention." + p.key(), p.value());
+        for (const auto& p : m.memory->named_parameters())
+            out.emplace_back("memory_attention." + p.key(), p.value());
     return out;
 }
 
@@ -235,9 +238,11 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
             std::vector<Point3> centres;
             const auto& g = data[static_cast<std::size_t>(t.volume)].grid;
             for (int c = 0; c < o.cropsPerTarget; ++c) {
-                const std::int64_t off = t.voxels[std::uniform_int_distribution<std::size_t>(0, t.voxels.size() - 1)(rng)];
-                centres.push_back(g.indexToWorld({double(off % g.size[0]), double((off / g.size[0]) % g.size[1]),
-                                                  double(off / (g.size[0] * g.size[1]))}));
+                const std::int64_t off =
+                    t.voxels[std::uniform_int_distribution<std::size_t>(0, t.voxels.size() - 1)(rng)];
+                centres.push_back(
+                    g.indexToWorld({double(off % g.size[0]), double((off / g.size[0]) % g.size[1]),
+                                    double(off / (g.size[0] * g.size[1]))}));
             }
             centrePool.push_back(std::move(centres));
         }
@@ -267,14 +272,16 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
         for (int m : milestones)
             if (epoch >= m) factor *= o.gamma;
         for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g)
-            static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options()).lr(baseLr[g] * factor);
+            static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options())
+                .lr(baseLr[g] * factor);
         std::mt19937 rng(o.seed * 1000003u + static_cast<unsigned>(epoch));
         torch::manual_seed(o.seed * 1000003u + static_cast<unsigned>(epoch));
         double lossSum = 0, diceSum = 0;
         int used = 0;  // samples whose target survived resampling into the crop
 
         for (int sample = 0; sample < samplesPerEpoch; ++sample) {
-            const int v = volumesWithTargets[std::uniform_int_distribution<std::size_t>(0, volumesWithTargets.size() - 1)(rng)];
+            const int v = volumesWithTargets[std::uniform_int_distribution<std::size_t>(
+                0, volumesWithTargets.size() - 1)(rng)];
             const auto& tv = targetsOfVolume[static_cast<std::size_t>(v)];
             const int ti = tv[std::uniform_int_distribution<std::size_t>(0, tv.size() - 1)(rng)];
             const Target& target = targets[static_cast<std::size_t>(ti)];
@@ -286,13 +293,16 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
                 slot = std::uniform_int_distribution<int>(0, o.cropsPerTarget - 1)(rng);
                 centre = centrePool[static_cast<std::size_t>(ti)][static_cast<std::size_t>(slot)];
             } else {
-                const std::int64_t off = target.voxels[std::uniform_int_distribution<std::size_t>(0, target.voxels.size() - 1)(rng)];
+                const std::int64_t off =
+                    target
+                        .voxels[std::uniform_int_distribution<std::size_t>(0, target.voxels.size() - 1)(rng)];
                 centre = g.indexToWorld({double(off % g.size[0]), double((off / g.size[0]) % g.size[1]),
                                          double(off / (g.size[0] * g.size[1]))});
             }
             const ModelCrop crop(centre, model.crop);
             std::vector<float> binary(d.labels.size());
-            for (std::size_t i = 0; i < binary.size(); ++i) binary[i] = d.labels[i] == target.label ? 1.f : 0.f;
+            for (std::size_t i = 0; i < binary.size(); ++i)
+                binary[i] = d.labels[i] == target.label ? 1.f : 0.f;
             auto truth = crop.resample(g, binary.data()).gt(0.5).to(torch::kFloat);
             std::vector<std::int64_t> flipDims;
             int flipCode = 0;
@@ -303,7 +313,8 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
                         flipCode |= 1 << a;
                     }
             if (!flipDims.empty()) truth = truth.flip(flipDims);
-            if (scale > 1) truth = F::avg_pool3d(truth, F::AvgPool3dFuncOptions(scale)).gt(0.5).to(torch::kFloat);
+            if (scale > 1)
+                truth = F::avg_pool3d(truth, F::AvgPool3dFuncOptions(scale)).gt(0.5).to(torch::kFloat);
             truth = truth.to(device);
 
             torch::Tensor embedding;
@@ -336,22 +347,25 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
             torch::Tensor previous, loss = torch::zeros({}, torch::TensorOptions().device(device));
             double lastDice = 0;
             for (int k = 0; k < o.clicks; ++k) {
-                const auto click = nextClick(prediction.data(), truthBytes.data(), {L, L, L}, lossSpacing, o.rule, rng);
+                const auto click =
+                    nextClick(prediction.data(), truthBytes.data(), {L, L, L}, lossSpacing, o.rule, rng);
                 if (!click) break;
                 clicks.push_back(*click);
                 auto coords = torch::empty({1, std::int64_t(clicks.size()), 3});
                 auto labels = torch::empty({1, std::int64_t(clicks.size())}, torch::kLong);
                 for (std::size_t c = 0; c < clicks.size(); ++c) {
                     for (int a = 0; a < 3; ++a)
-                        coords[0][std::int64_t(c)][a] = double(clicks[c].index[std::size_t(a)] * scale + scale / 2);
+                        coords[0][std::int64_t(c)][a] =
+                            double(clicks[c].index[std::size_t(a)] * scale + scale / 2);
                     labels[0][std::int64_t(c)] = clicks[c].positive ? 1 : 0;
                 }
                 const auto out = model.interact(embedding, densePe, coords.to(device), labels.to(device),
                                                 previous, bank, false);
-                const auto logits = F::interpolate(out.lowResLogits, F::InterpolateFuncOptions()
-                                                                         .size(std::vector<std::int64_t>{L, L, L})
-                                                                         .mode(torch::kTrilinear)
-                                                                         .align_corners(false));
+                const auto logits =
+                    F::interpolate(out.lowResLogits, F::InterpolateFuncOptions()
+                                                         .size(std::vector<std::int64_t>{L, L, L})
+                                                         .mode(torch::kTrilinear)
+                                                         .align_corners(false));
                 loss = loss + diceLoss(logits, truth) +
                        o.bceWeight * F::binary_cross_entropy_with_logits(logits, truth);
                 previous = out.lowResLogits.detach();
@@ -379,7 +393,8 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
         p.loss = used ? lossSum / used : 0;
         p.dice = used ? diceSum / used : 0;
         p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count();
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         p.etaSeconds = elapsed / double(epoch + 1 - startEpoch) * double(o.epochs - epoch - 1);
         p.learningRate = o.lrDecoder * factor;
         summary.history.push_back(p);
@@ -396,15 +411,23 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
         }
         nlohmann::json j{{"epoch", epoch + 1}, {"fine_tuning", fineTuning}, {"seed", o.seed}};
         for (const auto& h : summary.history)
-            j["history"].push_back({{"epoch", h.epoch}, {"epochs", h.epochs}, {"samples", h.samples},
-                                    {"loss", h.loss}, {"dice", h.dice}, {"seconds", h.seconds},
+            j["history"].push_back({{"epoch", h.epoch},
+                                    {"epochs", h.epochs},
+                                    {"samples", h.samples},
+                                    {"loss", h.loss},
+                                    {"dice", h.dice},
+                                    {"seconds", h.seconds},
                                     {"lr", h.learningRate}});
         model.save(checkpoint, extra, {{"training", j.dump()}});
         if (onEpoch) onEpoch(p);
     }
 
-    nlohmann::json trained{{"epochs", o.epochs}, {"samples_per_epoch", samplesPerEpoch}, {"clicks", o.clicks},
-                           {"rule", toString(o.rule)}, {"seed", o.seed}, {"targets", targets.size()},
+    nlohmann::json trained{{"epochs", o.epochs},
+                           {"samples_per_epoch", samplesPerEpoch},
+                           {"clicks", o.clicks},
+                           {"rule", toString(o.rule)},
+                           {"seed", o.seed},
+                           {"targets", targets.size()},
                            {"encoder", freeze ? "frozen" : "trained"}};
     model.save(o.output, {}, {{"trained", trained.dump()}}, o.half);
     summary.epochs = o.epochs;

@@ -23,7 +23,8 @@ std::vector<std::uint8_t> box(const Dims3& n, const Dims3& lo, const Dims3& hi) 
     std::vector<std::uint8_t> m(static_cast<std::size_t>(n[0] * n[1] * n[2]), 0);
     for (std::int64_t k = lo[2]; k <= hi[2]; ++k)
         for (std::int64_t j = lo[1]; j <= hi[1]; ++j)
-            for (std::int64_t i = lo[0]; i <= hi[0]; ++i) m[static_cast<std::size_t>(i + n[0] * (j + n[1] * k))] = 1;
+            for (std::int64_t i = lo[0]; i <= hi[0]; ++i)
+                m[static_cast<std::size_t>(i + n[0] * (j + n[1] * k))] = 1;
     return m;
 }
 
@@ -41,8 +42,10 @@ LabelledVolume phantom(unsigned seed) {
     for (std::int64_t k = 0, o = 0; k < 30; ++k)
         for (std::int64_t j = 0; j < 36; ++j)
             for (std::int64_t i = 0; i < 40; ++i, ++o) {
-                const double a = std::pow((i - 14) / 7.0, 2) + std::pow((j - 18) / 9.0, 2) + std::pow((k - 15) / 8.0, 2);
-                const double b = std::pow((i - 30) / 5.0, 2) + std::pow((j - 14) / 5.0, 2) + std::pow((k - 12) / 6.0, 2);
+                const double a =
+                    std::pow((i - 14) / 7.0, 2) + std::pow((j - 18) / 9.0, 2) + std::pow((k - 15) / 8.0, 2);
+                const double b =
+                    std::pow((i - 30) / 5.0, 2) + std::pow((j - 14) / 5.0, 2) + std::pow((k - 12) / 6.0, 2);
                 std::uint8_t l = a <= 1 ? 1 : b <= 1 ? 2 : 0;
                 v.labels[static_cast<std::size_t>(o)] = l;
                 v.image[static_cast<std::size_t>(o)] = (l == 1 ? 160.f : l == 2 ? 260.f : 40.f) + noise(rng);
@@ -95,7 +98,8 @@ TEST(MaskMetrics, DistanceTransformMatchesBruteForce) {
 
 TEST(MaskMetrics, DiceSurfaceDistanceAndNsdOfShiftedBoxes) {
     const Dims3 n{20, 20, 20};
-    const auto a = box(n, {5, 5, 5}, {12, 12, 12}), b = box(n, {6, 5, 5}, {13, 12, 12});  // shifted 1 voxel in i
+    const auto a = box(n, {5, 5, 5}, {12, 12, 12}),
+               b = box(n, {6, 5, 5}, {13, 12, 12});  // shifted 1 voxel in i
     const auto same = compareMasks(a.data(), a.data(), n, {2, 2, 2});
     EXPECT_DOUBLE_EQ(same.dice, 1.0);
     EXPECT_DOUBLE_EQ(same.assd, 0.0);
@@ -131,7 +135,8 @@ TEST(SimulatedClicks, FirstClickInTargetAndCorrectionsInTheError) {
         const auto neg = nextClick(over.data(), truth.data(), n, {1, 1, 1}, rule, rng);
         ASSERT_TRUE(neg);
         EXPECT_FALSE(neg->positive);
-        EXPECT_FALSE(truth[static_cast<std::size_t>(neg->index[0] + 16 * (neg->index[1] + 16 * neg->index[2]))]);
+        EXPECT_FALSE(
+            truth[static_cast<std::size_t>(neg->index[0] + 16 * (neg->index[1] + 16 * neg->index[2]))]);
         EXPECT_FALSE(nextClick(truth.data(), truth.data(), n, {1, 1, 1}, rule, rng));
     }
     // The centre rule: deepest voxel of the largest error component (a 7^3 cube beats two stray voxels).
@@ -179,7 +184,8 @@ TEST(Training, UnitSizedRunLowersTheLossAndWritesALoadableModel) {
     const SafeTensorsFile file(o.output);
     EXPECT_TRUE(file.metadata().count("trained"));
     for (const auto& [name, entry] : file.entries()) EXPECT_NE(name.rfind("optimizer.", 0), 0u) << name;
-    EXPECT_TRUE(SafeTensorsFile(o.output + ".ckpt").contains("optimizer.mask_decoder.iou_token.weight.exp_avg"));
+    EXPECT_TRUE(
+        SafeTensorsFile(o.output + ".ckpt").contains("optimizer.mask_decoder.iou_token.weight.exp_avg"));
 }
 
 TEST(Training, ResumingFromACheckpointEqualsAnUninterruptedRun) {
@@ -229,7 +235,8 @@ TEST(Evaluation, EveryMethodFollowsTheProtocolFromTheSameFirstClick) {
     e.weights = o.output;
     e.clicks = 4;
     e.rule = ClickRule::LargestErrorCentre;
-    for (const char* m : {"mais", "none", "mais@10", "region-growing"}) e.methods.push_back(parseEvalMethod(m));
+    for (const char* m : {"mais", "none", "mais@10", "region-growing"})
+        e.methods.push_back(parseEvalMethod(m));
     const auto rows = evaluateInteractive({v}, e);
     ASSERT_EQ(rows.size(), 2u * 4 * 4);  // targets x methods x clicks
     for (const auto& r : rows) {

@@ -3,9 +3,9 @@
 // the same clicks, as users already have it in ITK-SNAP or 3D Slicer. The intensity interval spans the
 // positive clicks' voxel values widened by `multiplier` robust standard deviations (the smallest, over the
 // clicks, of their 3x3x3 neighbourhoods' scaled median absolute deviation; at least `minHalfWidth`), so a
-// click near an edge does not open the interval to the tissue beside it. Negative clicks are barriers: no voxel within `negativeRadiusMm` of one is added, which
-// cuts the leaks a user clicks on. The result is the 6-connected region of in-interval voxels reached from
-// the positive clicks. No Torch here.
+// click near an edge does not open the interval to the tissue beside it. Negative clicks are barriers: no
+// voxel within `negativeRadiusMm` of one is added, which cuts the leaks a user clicks on. The result is the
+// 6-connected region of in-interval voxels reached from the positive clicks. No Torch here.
 
 #include <engram/model/SimulatedClicks.h>
 #include <engram/model/Types.h>

@@ -33,10 +33,10 @@ namespace engram::model {
 struct LabelledVolume {
     std::string name;
     Grid grid;
-    std::vector<float> image;           // grid.size product, i fastest
-    std::vector<std::uint8_t> labels;   // same grid
-    std::vector<int> targets;           // label values to learn; empty: every value present
-    std::map<int, std::string> labelNames;  // optional, for reports ("liver")
+    std::vector<float> image;                 // grid.size product, i fastest
+    std::vector<std::uint8_t> labels;         // same grid
+    std::vector<int> targets;                 // label values to learn; empty: every value present
+    std::map<int, std::string> labelNames;    // optional, for reports ("liver")
     std::string targetName(int label) const;  // the name, or "label N"
 };
 
@@ -75,7 +75,7 @@ struct TrainProgress {
     double loss = 0;            // mean over its samples and clicks
     double dice = 0;            // mean Dice after the last click
     double seconds = 0, etaSeconds = 0;
-    double learningRate = 0;    // of the decoder group
+    double learningRate = 0;  // of the decoder group
 };
 
 struct TrainSummary {
