@@ -1,8 +1,8 @@
 // engram-cli: scriptable entry points. Exit codes (stable, for scripts):
 //   0 success, 2 usage error, 3 unusable input, 4 output could not be written.
+#include <engram/annotation/AtomicFile.h>
 #include <engram/annotation/DicomSeg.h>
 #include <engram/annotation/DicomSeries.h>
-#include <engram/annotation/AtomicFile.h>
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>
@@ -47,7 +47,7 @@ const char* kUsageText =
     "      [--epochs 20] [--samples <per epoch>] [--clicks 6] [--rule random|centre] [--seed 1]\n"
     "      [--lr-decoder 8e-5] [--lr-memory 8e-4] [--lr-encoder 8e-5] [--milestones e1,e2]\n"
     "      [--bce 1] [--device cpu|cuda] [--freeze-encoder|--train-encoder] [--no-augment] [--half]\n"
-    "                                   train MAIS (from scratch, or fine-tune --init with a frozen encoder)\n"
+    "                                   train MAIS from scratch, or fine-tune --init (frozen encoder)\n"
     "  evaluate --model <model> (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
     "      [--clicks 50] [--rule random|centre] [--methods mais,none,region-growing] [--capacity 60]\n"
     "      [--csv <out.csv>] [--plot <out.png>] [--seed 1] [--device cpu|cuda]\n"
@@ -190,7 +190,6 @@ int exportSeg(const Args& a) {
     return kOk;
 }
 
-
 std::vector<model::LabelledVolume> loadData(const Args& a) {
     std::vector<LabelledVolumeSpec> specs;
     if (const auto list = a.option("data"); !list.empty()) {
@@ -199,8 +198,7 @@ std::vector<model::LabelledVolume> loadData(const Args& a) {
         LabelledVolumeSpec spec;
         spec.image = a.option("image", true);
         spec.labels = a.option("labels", true);
-        std::stringstream targets(a.option("targets"));
-        for (std::string t; std::getline(targets, t, ',');) spec.targets.push_back(std::stoi(t));
+        spec.targets = parseLabelValues(a.option("targets"), "--targets");
         specs.push_back(spec);
     }
     std::vector<model::LabelledVolume> data;
@@ -275,15 +273,16 @@ int train(const Args& a) {
     o.half = a.flag("half");
     const auto data = loadData(a);
     const auto summary = model::trainMais(data, o, [](const model::TrainProgress& p) {
-        std::printf("epoch %3d/%d  loss %.4f  Dice %.3f  lr %.1e  %5.1f s  ETA %s\n", p.epoch, p.epochs, p.loss,
-                    p.dice, p.learningRate, p.seconds, minutes(p.etaSeconds).c_str());
+        std::printf("epoch %3d/%d  loss %.4f  Dice %.3f  lr %.1e  %5.1f s  ETA %s\n", p.epoch, p.epochs,
+                    p.loss, p.dice, p.learningRate, p.seconds, minutes(p.etaSeconds).c_str());
         std::fflush(stdout);
     });
-    std::printf("trained %d epochs x %d samples on %d targets (%s) in %s: loss %.4f -> %.4f, final Dice %.3f\n"
-                "wrote %s\n",
-                summary.epochs, summary.samples, summary.targets, summary.device.c_str(),
-                minutes(summary.seconds).c_str(), summary.firstLoss, summary.lastLoss, summary.lastDice,
-                o.output.c_str());
+    std::printf(
+        "trained %d epochs x %d samples on %d targets (%s) in %s: loss %.4f -> %.4f, final Dice %.3f\n"
+        "wrote %s\n",
+        summary.epochs, summary.samples, summary.targets, summary.device.c_str(),
+        minutes(summary.seconds).c_str(), summary.firstLoss, summary.lastLoss, summary.lastDice,
+        o.output.c_str());
     return kOk;
 }
 

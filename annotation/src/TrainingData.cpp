@@ -9,35 +9,21 @@
 namespace engram {
 namespace {
 
-std::vector<int> parseIntList(const std::string& text, const std::string& where) {
-    std::vector<int> values;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        std::size_t used = 0;
-        int v = -1;
-        try {
-            v = std::stoi(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used == 0 || used != item.size() || v < 1 || v > 255)
-            throw InputError(where + ": '" + item + "' is not a label value 1..255.");
-        values.push_back(v);
-    }
-    return values;
-}
-
-int parseSlice(const std::string& text, const std::string& where) {
+// The whole of `text` as a non-negative integer, or -1.
+int wholeNumber(const std::string& text) {
     std::size_t used = 0;
     int v = -1;
     try {
         v = std::stoi(text, &used);
     } catch (const std::exception&) {
-        used = 0;
+        return -1;
     }
-    if (used == 0 || used != text.size() || v < 0)
-        throw InputError(where + ": bad slice index '" + text + "'.");
+    return used == text.size() && v >= 0 ? v : -1;
+}
+
+int parseSlice(const std::string& text, const std::string& where) {
+    const int v = wholeNumber(text);
+    if (v < 0) throw InputError(where + ": bad slice index '" + text + "'.");
     return v;
 }
 
@@ -57,6 +43,17 @@ std::map<int, std::string> readNames(const std::filesystem::path& file) {
 }
 
 }  // namespace
+
+std::vector<int> parseLabelValues(const std::string& text, const std::string& where) {
+    std::vector<int> values;
+    std::stringstream in(text);
+    for (std::string item; std::getline(in, item, ',');) {
+        const int v = wholeNumber(item);
+        if (v < 1 || v > 255) throw InputError(where + ": '" + item + "' is not a label value 1..255.");
+        values.push_back(v);
+    }
+    return values;
+}
 
 std::vector<LabelledVolumeSpec> readDatasetList(const std::filesystem::path& list) {
     std::ifstream in(list);
@@ -79,7 +76,7 @@ std::vector<LabelledVolumeSpec> readDatasetList(const std::filesystem::path& lis
             const std::string key = option.substr(0, eq),
                               value = eq == std::string::npos ? "" : option.substr(eq + 1);
             if (key == "targets") {
-                spec.targets = parseIntList(value, where);
+                spec.targets = parseLabelValues(value, where);
             } else if (key == "names") {
                 spec.names = folder / value;
             } else if (key == "slices") {

@@ -60,13 +60,7 @@ std::vector<Case> casesOf(const std::vector<LabelledVolume>& data, int minVoxels
     std::vector<Case> cases;
     for (int v = 0; v < static_cast<int>(data.size()); ++v) {
         const auto& d = data[static_cast<std::size_t>(v)];
-        std::map<int, std::int64_t> counts;
-        for (auto l : d.labels)
-            if (l) ++counts[l];
-        for (const auto& [label, n] : counts) {
-            if (n < minVoxels) continue;
-            if (!d.targets.empty() && std::find(d.targets.begin(), d.targets.end(), label) == d.targets.end())
-                continue;
+        for (int label : d.labelsToUse(minVoxels)) {
             Case c{v, label, std::vector<std::uint8_t>(d.labels.size())};
             for (std::size_t o = 0; o < d.labels.size(); ++o) c.truth[o] = d.labels[o] == label;
             cases.push_back(std::move(c));

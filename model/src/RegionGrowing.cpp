@@ -14,6 +14,9 @@ std::vector<std::uint8_t> growRegion(const float* image, const Dims3& n, const S
     auto offset = [&](const std::array<std::int64_t, 3>& i) {
         return i[0] + stride[1] * i[1] + stride[2] * i[2];
     };
+    auto inside = [&](const std::array<std::int64_t, 3>& q) {
+        return q[0] >= 0 && q[1] >= 0 && q[2] >= 0 && q[0] < n[0] && q[1] < n[1] && q[2] < n[2];
+    };
 
     // Per positive click: its value, and the spread of its 3x3x3 neighbourhood (scaled median absolute
     // deviation). A click near an edge has other tissue in its neighbourhood and a larger spread: the
@@ -31,9 +34,7 @@ std::vector<std::uint8_t> growRegion(const float* image, const Dims3& n, const S
             for (int dy = -1; dy <= 1; ++dy)
                 for (int dx = -1; dx <= 1; ++dx) {
                     const std::array<std::int64_t, 3> q{c.index[0] + dx, c.index[1] + dy, c.index[2] + dz};
-                    if (q[0] < 0 || q[1] < 0 || q[2] < 0 || q[0] >= n[0] || q[1] >= n[1] || q[2] >= n[2])
-                        continue;
-                    values.push_back(image[offset(q)]);
+                    if (inside(q)) values.push_back(image[offset(q)]);
                 }
         const double m = median(values);
         for (auto& v : values) v = std::abs(v - m);
@@ -58,8 +59,7 @@ std::vector<std::uint8_t> growRegion(const float* image, const Dims3& n, const S
             for (std::int64_t dy = -reach[1]; dy <= reach[1]; ++dy)
                 for (std::int64_t dx = -reach[0]; dx <= reach[0]; ++dx) {
                     const std::array<std::int64_t, 3> q{c.index[0] + dx, c.index[1] + dy, c.index[2] + dz};
-                    if (q[0] < 0 || q[1] < 0 || q[2] < 0 || q[0] >= n[0] || q[1] >= n[1] || q[2] >= n[2])
-                        continue;
+                    if (!inside(q)) continue;
                     const double d2 = std::pow(double(dx) * spacing[0], 2) +
                                       std::pow(double(dy) * spacing[1], 2) +
                                       std::pow(double(dz) * spacing[2], 2);

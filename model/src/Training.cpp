@@ -12,6 +12,7 @@
 #include <torch/optim/adamw.h>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -89,24 +90,27 @@ std::vector<Target> findTargets(const std::vector<LabelledVolume>& data, int min
     std::vector<Target> targets;
     for (int v = 0; v < static_cast<int>(data.size()); ++v) {
         const auto& d = data[static_cast<std::size_t>(v)];
-        const std::int64_t count = d.grid.size[0] * d.grid.size[1] * d.grid.size[2];
-        if (static_cast<std::int64_t>(d.image.size()) != count ||
-            static_cast<std::int64_t>(d.labels.size()) != count)
-            throw std::invalid_argument(d.name + ": image and labels do not match the grid");
-        std::map<int, std::vector<std::int32_t>> byLabel;
-        for (std::int64_t o = 0; o < count; ++o)
-            if (const int l = d.labels[static_cast<std::size_t>(o)]; l != 0)
-                byLabel[l].push_back(static_cast<std::int32_t>(o));
-        for (auto& [label, voxels] : byLabel) {
-            const bool wanted =
-                d.targets.empty() || std::find(d.targets.begin(), d.targets.end(), label) != d.targets.end();
-            if (wanted && static_cast<int>(voxels.size()) >= minVoxels)
-                targets.push_back({v, label, std::move(voxels)});
+        std::array<int, 256> slot;  // label value -> index in `targets`, -1 when not used
+        slot.fill(-1);
+        for (int label : d.labelsToUse(minVoxels)) {
+            slot[static_cast<std::size_t>(label)] = static_cast<int>(targets.size());
+            targets.push_back({v, label, {}});
         }
+        for (std::size_t o = 0; o < d.labels.size(); ++o)
+            if (const int t = slot[d.labels[o]]; t >= 0)
+                targets[static_cast<std::size_t>(t)].voxels.push_back(static_cast<std::int32_t>(o));
     }
     if (targets.empty())
         throw std::invalid_argument("no target label has at least " + std::to_string(minVoxels) + " voxels");
     return targets;
+}
+
+// The world position of a random voxel of the target: a crop centre.
+Point3 randomVoxel(const Target& t, const Grid& g, std::mt19937& rng) {
+    const std::int64_t off =
+        t.voxels[std::uniform_int_distribution<std::size_t>(0, t.voxels.size() - 1)(rng)];
+    return g.indexToWorld({double(off % g.size[0]), double((off / g.size[0]) % g.size[1]),
+                           double(off / (g.size[0] * g.size[1]))});
 }
 
 // [S,S,S] bytes with crop axis 0 fastest, as the click simulator indexes them.
@@ -132,6 +136,20 @@ std::vector<std::pair<std::string, torch::Tensor>> namedParameters(const MaisMod
 std::string key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
 
 }  // namespace
+
+std::vector<int> LabelledVolume::labelsToUse(int minVoxels) const {
+    const std::int64_t count = grid.size[0] * grid.size[1] * grid.size[2];
+    if (static_cast<std::int64_t>(image.size()) != count || static_cast<std::int64_t>(labels.size()) != count)
+        throw std::invalid_argument(name + ": image and labels do not match the grid");
+    std::array<std::int64_t, 256> histogram{};
+    for (auto l : labels) ++histogram[l];
+    std::vector<int> used;
+    for (int l = 1; l < 256; ++l)
+        if (histogram[static_cast<std::size_t>(l)] >= minVoxels &&
+            (targets.empty() || std::find(targets.begin(), targets.end(), l) != targets.end()))
+            used.push_back(l);
+    return used;
+}
 
 std::string LabelledVolume::targetName(int label) const {
     const auto it = labelNames.find(label);
@@ -202,6 +220,9 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
     groups.emplace_back(model.memory->parameters(), options(o.lrMemory));
     if (!freeze) groups.emplace_back(model.sam->image_encoder->parameters(), options(o.lrEncoder));
     torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(o.lrDecoder));
+    std::vector<torch::Tensor> trainable;  // every parameter the optimiser updates, for gradient clipping
+    for (const auto& group : optimizer.param_groups())
+        for (const auto& p : group.params()) trainable.push_back(p);
     const std::vector<double> baseLr{o.lrDecoder, o.lrMemory, o.lrEncoder};
 
     if (resumeFile) {
@@ -237,13 +258,7 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
         for (const auto& t : targets) {
             std::vector<Point3> centres;
             const auto& g = data[static_cast<std::size_t>(t.volume)].grid;
-            for (int c = 0; c < o.cropsPerTarget; ++c) {
-                const std::int64_t off =
-                    t.voxels[std::uniform_int_distribution<std::size_t>(0, t.voxels.size() - 1)(rng)];
-                centres.push_back(
-                    g.indexToWorld({double(off % g.size[0]), double((off / g.size[0]) % g.size[1]),
-                                    double(off / (g.size[0] * g.size[1]))}));
-            }
+            for (int c = 0; c < o.cropsPerTarget; ++c) centres.push_back(randomVoxel(t, g, rng));
             centrePool.push_back(std::move(centres));
         }
     }
@@ -293,11 +308,7 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
                 slot = std::uniform_int_distribution<int>(0, o.cropsPerTarget - 1)(rng);
                 centre = centrePool[static_cast<std::size_t>(ti)][static_cast<std::size_t>(slot)];
             } else {
-                const std::int64_t off =
-                    target
-                        .voxels[std::uniform_int_distribution<std::size_t>(0, target.voxels.size() - 1)(rng)];
-                centre = g.indexToWorld({double(off % g.size[0]), double((off / g.size[0]) % g.size[1]),
-                                         double(off / (g.size[0] * g.size[1]))});
+                centre = randomVoxel(target, g, rng);
             }
             const ModelCrop crop(centre, model.crop);
             std::vector<float> binary(d.labels.size());
@@ -376,9 +387,6 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
             loss = loss / double(clicks.size());
             optimizer.zero_grad();
             loss.backward();
-            std::vector<torch::Tensor> trainable;
-            for (const auto& group : optimizer.param_groups())
-                for (const auto& p : group.params()) trainable.push_back(p);
             torch::nn::utils::clip_grad_norm_(trainable, 1.0);
             optimizer.step();
             lossSum += loss.item<double>();

@@ -43,6 +43,7 @@ printf '%s %s slices=5:90\n' "$d/mr-abdomen/example_mr_sm.nii.gz" "$d/mr-abdomen
 sed -i "s|^$d|$(realpath --relative-to="$out" "$d")|; s| $d| $(realpath --relative-to="$out" "$d")|" "$out/slices.txt"
 expect 3 "lie outside its 20 slices" train --data "$out/slices.txt" --architecture tiny --out "$out/x.safetensors"
 expect 3 "no target label has at least" train --image "$d/mr-abdomen/example_mr_sm.nii.gz" --labels "$d/mr-abdomen/example_seg_mr.nii.gz" --targets 99 --architecture tiny --out "$out/x.safetensors"
+expect 3 "--targets: 'x' is not a label value" train --image "$d/mr-abdomen/example_mr_sm.nii.gz" --labels "$d/mr-abdomen/example_seg_mr.nii.gz" --targets 1,x --architecture tiny --out "$out/x.safetensors"
 expect 2 "unknown click rule" train $mr --rule middle --out "$out/x.safetensors"
 expect 2 "unknown method 'magic'" evaluate --model "$out/tiny.safetensors" $mr --methods mais,magic
 expect 2 "needs --model" evaluate $mr --methods mais

@@ -24,6 +24,8 @@ struct LabelledVolumeSpec {
 };
 
 // Throws InputError (file, line, reason) for unreadable lists, files, mismatched grids or bad options.
+// "1,2,5" -> {1, 2, 5}; throws InputError naming `where` for anything but label values 1..255.
+std::vector<int> parseLabelValues(const std::string& text, const std::string& where);
 std::vector<LabelledVolumeSpec> readDatasetList(const std::filesystem::path& list);
 model::LabelledVolume loadLabelledVolume(const LabelledVolumeSpec& spec);
 
