@@ -1,32 +1,26 @@
 #pragma once
 // The AI worker: one long-lived thread that owns the segmentation engine (the model and its device) and one
-// session per segment. The GUI thread talks to it only through SegmentationService's queued calls and
-// signals, and never waits on it. Requests are processed in the order they were made, so a click made while
-// the crop is being encoded is queued, not lost. Every request carries an id; results come back with it.
-// cancel() is thread-safe and stops an encoding in progress. The service's destructor cancels, stops the
-// thread and joins it.
+// session per segment. The GUI thread talks to it only through SegmentationService, whose methods return at
+// once: each request is put in a queue guarded by a mutex and the worker thread takes them in the order they
+// were made, so a click made while the crop is being encoded is queued, not lost. Results go back the same
+// way (a second queue) and are emitted as signals on the service's thread, after a notification that
+// carries no data. Every piece of data therefore crosses threads under a std::mutex, which
+// ThreadSanitizer sees (Qt's own queued-call locks it cannot). Every click carries an id; its result comes
+// back with it. cancel() is thread-safe and stops an encoding in progress. The service's destructor
+// cancels, stops the thread and joins it.
 
 #include <engram/annotation/Volume.h>
 #include <engram/model/SegmentationEngine.h>
 
 #include <QObject>
 #include <QString>
-#include <QThread>
 
-#include <map>
 #include <memory>
 
 namespace engram {
 
 // The volume's grid as the model layer describes it.
 model::Grid toModelGrid(const ImageGeometry& geometry);
-
-struct AiClickRequest {
-    quint64 id = 0;
-    int segment = 0;  // label value
-    Vec3 world{0, 0, 0};
-    bool positive = true;
-};
 
 struct AiClickResult {
     quint64 id = 0;
@@ -37,37 +31,6 @@ struct AiClickResult {
     bool encoded = false;
     double milliseconds = 0;
     QString notice;  // e.g. fell back to the CPU
-};
-
-// Lives on the worker thread; use it through SegmentationService.
-class SegmentationWorker : public QObject {
-    Q_OBJECT
-  public:
-    // `cancelFlag` is shared with the service, which sets it from the GUI thread.
-    explicit SegmentationWorker(std::shared_ptr<std::atomic<bool>> cancelFlag)
-        : cancelFlag_(std::move(cancelFlag)) {}
-
-  public Q_SLOTS:
-    void loadEngine(const engram::model::EngineOptions& options);
-    void setVolume(std::shared_ptr<const engram::Volume> volume);
-    void click(const engram::AiClickRequest& request);
-    void goToStep(int segment, int step);
-    void resetSegment(int segment);
-
-  Q_SIGNALS:
-    void engineReady(const QString& device, bool memory, const QString& notice);
-    void engineFailed(const QString& message);
-    void clickDone(const engram::AiClickResult& result);
-    void clickFailed(quint64 id, int segment, const QString& message, bool cancelled);
-    void busyChanged(bool busy);
-
-  private:
-    model::SegmentationSession& session(int segment);
-
-    std::shared_ptr<std::atomic<bool>> cancelFlag_;
-    std::unique_ptr<model::SegmentationEngine> engine_;
-    std::shared_ptr<const Volume> volume_;
-    std::map<int, model::SegmentationSession> sessions_;
 };
 
 // Owns the worker thread. All methods are called from the GUI thread and return at once.
@@ -92,16 +55,15 @@ class SegmentationService : public QObject {
     void clickFailed(quint64 id, int segment, const QString& message, bool cancelled);
     void busyChanged(bool busy);
 
+  private Q_SLOTS:
+    void deliverEvents();  // on this object's thread: emits what the worker has queued
+
   private:
-    std::shared_ptr<std::atomic<bool>> cancelFlag_;
-    QThread thread_;
-    SegmentationWorker* worker_;
+    class Worker;
+    std::unique_ptr<Worker> worker_;
     quint64 nextId_ = 1;
 };
 
 }  // namespace engram
 
-Q_DECLARE_METATYPE(engram::AiClickRequest)
 Q_DECLARE_METATYPE(engram::AiClickResult)
-Q_DECLARE_METATYPE(engram::model::EngineOptions)
-Q_DECLARE_METATYPE(std::shared_ptr<const engram::Volume>)
