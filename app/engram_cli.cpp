@@ -46,7 +46,8 @@ const char* kUsageText =
     "      [--architecture small|tiny|vit_b_ori|<json>] [--init <model>] [--resume <checkpoint>]\n"
     "      [--epochs 20] [--samples <per epoch>] [--clicks 6] [--rule random|centre] [--seed 1]\n"
     "      [--lr-decoder 8e-5] [--lr-memory 8e-4] [--lr-encoder 8e-5] [--milestones e1,e2]\n"
-    "      [--bce 1] [--device cpu|cuda] [--freeze-encoder|--train-encoder] [--no-augment] [--half]\n"
+    "      [--warmup <samples>] [--bce 1] [--device cpu|cuda] [--freeze-encoder|--train-encoder]\n"
+    "      [--no-augment] [--half]\n"
     "                                   train MAIS from scratch, or fine-tune --init (frozen encoder)\n"
     "  evaluate --model <model> (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
     "      [--clicks 50] [--rule random|centre] [--methods mais,none,region-growing] [--capacity 60]\n"
@@ -172,7 +173,7 @@ int checkParity(const Args& a) {
     if (a.positional.size() != 1) throw UsageError("check-parity takes one case file");
     model::ParityOptions options;
     options.literalEncoder = a.flag("literal");
-    const auto results = model::runSamMed3DParity(a.positional[0], options);
+    const auto results = model::runParity(a.positional[0], options);
     std::cout << model::formatParityReport(results);
     const bool allPass = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.pass(); });
     return allPass ? kOk : 1;
@@ -227,11 +228,13 @@ std::vector<int> intList(const std::string& text) {
     std::vector<int> values;
     std::stringstream in(text);
     for (std::string item; std::getline(in, item, ',');) {
+        std::size_t used = 0;
         try {
-            values.push_back(std::stoi(item));
+            values.push_back(std::stoi(item, &used));
         } catch (const std::exception&) {
-            throw UsageError("'" + item + "' is not a whole number");
+            used = 0;
         }
+        if (used == 0 || used != item.size()) throw UsageError("'" + item + "' is not a whole number");
     }
     return values;
 }
@@ -265,6 +268,7 @@ int train(const Args& a) {
     o.lrEncoder = number(a, "lr-encoder", o.lrEncoder);
     o.bceWeight = number(a, "bce", o.bceWeight);
     o.milestones = intList(a.option("milestones"));
+    o.warmupSamples = number(a, "warmup", o.warmupSamples);
     if (const auto rule = a.option("rule"); !rule.empty()) o.rule = parseRuleOrUsage(rule);
     if (const auto d = a.option("device"); !d.empty()) o.device = d;
     if (a.flag("freeze-encoder")) o.freezeEncoder = true;

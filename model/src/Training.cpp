@@ -159,8 +159,8 @@ std::string LabelledVolume::targetName(int label) const {
 TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptions& o,
                        const std::function<void(const TrainProgress&)>& onEpoch) {
     if (o.output.empty()) throw std::invalid_argument("no output file given");
-    if (o.epochs < 1 || o.clicks < 1 || o.samplesPerEpoch < 0)
-        throw std::invalid_argument("epochs and clicks must be at least 1");
+    if (o.epochs < 1 || o.clicks < 1 || o.samplesPerEpoch < 0 || o.warmupSamples < 0)
+        throw std::invalid_argument("epochs and clicks must be at least 1, samples and warm-up not negative");
     const auto targets = findTargets(data, o.minTargetVoxels);
 
     torch::Device device(torch::kCPU);
@@ -286,9 +286,12 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
         double factor = 1;
         for (int m : milestones)
             if (epoch >= m) factor *= o.gamma;
-        for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g)
-            static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options())
-                .lr(baseLr[g] * factor);
+        auto setLearningRates = [&](double scale) {
+            for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g)
+                static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options())
+                    .lr(baseLr[g] * factor * scale);
+        };
+        setLearningRates(1.0);
         std::mt19937 rng(o.seed * 1000003u + static_cast<unsigned>(epoch));
         torch::manual_seed(o.seed * 1000003u + static_cast<unsigned>(epoch));
         double lossSum = 0, diceSum = 0;
@@ -385,6 +388,8 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
             }
             if (clicks.empty()) continue;
             loss = loss / double(clicks.size());
+            const long step = long(epoch) * samplesPerEpoch + sample;  // the same on resume
+            if (step < o.warmupSamples) setLearningRates(double(step + 1) / o.warmupSamples);
             optimizer.zero_grad();
             loss.backward();
             torch::nn::utils::clip_grad_norm_(trainable, 1.0);
@@ -404,7 +409,7 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
         const double elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         p.etaSeconds = elapsed / double(epoch + 1 - startEpoch) * double(o.epochs - epoch - 1);
-        p.learningRate = o.lrDecoder * factor;
+        p.learningRate = optimizer.param_groups()[0].options().get_lr();  // at the epoch's end
         summary.history.push_back(p);
 
         // Checkpoint: the model, the optimiser's moments, the progress.

@@ -9,7 +9,8 @@
 // in the engine (MaisModel::interact: all clicks so far, the previous low-resolution logits, memory
 // attention over the bank of earlier interactions) and adds Dice (+ BCE) of the upsampled logits to the
 // sample's loss. AdamW with three parameter groups (prompt encoder + mask decoder, memory attention, image
-// encoder), learning rates multiplied by `gamma` at each milestone epoch.
+// encoder), learning rates ramped up linearly over `warmupSamples` steps, then multiplied by `gamma` at each
+// milestone epoch.
 //
 // Two modes: from scratch (every part trained; the default model) and fine-tuning from a model file with
 // the image encoder frozen: its embeddings are computed once per crop from a fixed pool of crop centres
@@ -61,6 +62,9 @@ struct TrainOptions {
     double weightDecay = 0.01;
     std::vector<int> milestones;  // epochs; default: 65% and 90% of `epochs` (the paper's 129, 180 of 200)
     double gamma = 0.1;
+    // Optimiser steps (samples, counted over the whole run) over which every learning rate ramps linearly
+    // from lr/warmup to lr; 0: none. Training from scratch without it falls back to empty masks.
+    int warmupSamples = 0;
     double bceWeight = 1.0;  // loss = Dice + bceWeight * BCE
     bool flips = true, intensity = true;
     int minTargetVoxels = 20;  // smaller targets are skipped
