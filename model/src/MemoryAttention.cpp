@@ -108,10 +108,10 @@ torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& q, const torch::T
 
 DenseMemoryLayerImpl::DenseMemoryLayerImpl(int w, int h, int mlpRatio, int k)
     : width(w), heads(h), context(k) {
-    norm1 = register_module("norm1", LayerNorm3d(w));
+    norm1 = register_module("norm1", ChannelNorm(w));
     qkv = register_module("qkv", conv1(w, 3 * w));
     proj = register_module("proj", conv1(w, w));
-    norm2 = register_module("norm2", LayerNorm3d(w));
+    norm2 = register_module("norm2", ChannelNorm(w));
     fc1 = register_module("fc1", conv1(w, w * mlpRatio));
     fc2 = register_module("fc2", conv1(w * mlpRatio, w));
 }
@@ -154,12 +154,12 @@ MemoryAttentionImpl::MemoryAttentionImpl(const MemoryAttentionConfig& c) : confi
     dense_encoder->push_back(conv1(c.dim, c.width));
     dense_encoder->push_back(
         torch::nn::Conv3d(torch::nn::Conv3dOptions(c.width, c.width, 3).padding(1).groups(c.width)));
-    dense_encoder->push_back(LayerNorm3d(c.width));
+    dense_encoder->push_back(ChannelNorm(c.width));
     register_module("dense_encoder", dense_encoder);
     for (int i = 0; i < c.denseLayers; ++i)
         dense_layers->push_back(DenseMemoryLayer(c.width, c.denseHeads, c.mlpRatio, c.denseContext));
     register_module("dense_layers", dense_layers);
-    readout_norm = register_module("readout_norm", LayerNorm3d(c.dim));
+    readout_norm = register_module("readout_norm", ChannelNorm(c.dim));
     readout_q = register_module("readout_q", conv1(c.dim, c.width));
     readout_proj = register_module("readout_proj", conv1(c.width, c.dim));
     sparse_in = register_module("sparse_in", torch::nn::Linear(c.dim, c.sparseWidth));

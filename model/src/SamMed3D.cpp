@@ -76,16 +76,18 @@ std::string SamMed3DConfig::toJson() const {
 
 // ------------------------------------------------------------------------------------------- building blocks
 
-LayerNorm3dImpl::LayerNorm3dImpl(int channels, double e) : eps(e) {
+ChannelNormImpl::ChannelNormImpl(int channels, double e) : eps(e) {
     weight = register_parameter("weight", torch::ones({channels}));
     bias = register_parameter("bias", torch::zeros({channels}));
 }
 
-torch::Tensor LayerNorm3dImpl::forward(const torch::Tensor& x) {
+torch::Tensor ChannelNormImpl::forward(const torch::Tensor& x) {
     const auto u = x.mean(1, true);
     const auto s = (x - u).pow(2).mean(1, true);
     const auto n = (x - u) / torch::sqrt(s + eps);
-    return weight.view({1, -1, 1, 1, 1}) * n + bias.view({1, -1, 1, 1, 1});
+    std::vector<int64_t> shape(static_cast<std::size_t>(x.dim()), 1);
+    shape[1] = -1;
+    return weight.view(shape) * n + bias.view(shape);
 }
 
 MlpBlockImpl::MlpBlockImpl(int dim, int hidden, bool useRelu) : relu(useRelu) {
@@ -277,10 +279,10 @@ ImageEncoderImpl::ImageEncoderImpl(const SamMed3DConfig& c) {
     }
     register_module("blocks", blocks);
     neck->push_back(torch::nn::Conv3d(torch::nn::Conv3dOptions(c.embedDim, c.promptDim, 1).bias(false)));
-    neck->push_back(LayerNorm3d(c.promptDim));
+    neck->push_back(ChannelNorm(c.promptDim));
     neck->push_back(
         torch::nn::Conv3d(torch::nn::Conv3dOptions(c.promptDim, c.promptDim, 3).padding(1).bias(false)));
-    neck->push_back(LayerNorm3d(c.promptDim));
+    neck->push_back(ChannelNorm(c.promptDim));
     register_module("neck", neck);
 }
 
@@ -317,7 +319,8 @@ torch::Tensor PositionEmbeddingRandomImpl::dense(int side, bool swap01) {
     const auto along1 = (grid.cumsum(1) - 0.5) / side;
     const auto along2 = (grid.cumsum(2) - 0.5) / side;
     // QUIRK 3: the first slot varies along dim 1 and the second along dim 0 (points use dim order).
-    const auto coords = swap01 ? torch::stack({along1, along0, along2}, -1) : torch::stack({along0, along1, along2}, -1);
+    const auto coords =
+        swap01 ? torch::stack({along1, along0, along2}, -1) : torch::stack({along0, along1, along2}, -1);
     return encode(coords).permute({3, 0, 1, 2});
 }
 
@@ -330,10 +333,10 @@ PromptEncoderImpl::PromptEncoderImpl(const SamMed3DConfig& c)
     not_a_point_embed = register_module("not_a_point_embed", torch::nn::Embedding(1, dim));
     const int m = c.maskInChans;
     mask_downscaling->push_back(torch::nn::Conv3d(torch::nn::Conv3dOptions(1, m / 4, 2).stride(2)));
-    mask_downscaling->push_back(LayerNorm3d(m / 4));
+    mask_downscaling->push_back(ChannelNorm(m / 4));
     mask_downscaling->push_back(torch::nn::GELU());
     mask_downscaling->push_back(torch::nn::Conv3d(torch::nn::Conv3dOptions(m / 4, m, 2).stride(2)));
-    mask_downscaling->push_back(LayerNorm3d(m));
+    mask_downscaling->push_back(ChannelNorm(m));
     mask_downscaling->push_back(torch::nn::GELU());
     mask_downscaling->push_back(torch::nn::Conv3d(torch::nn::Conv3dOptions(m, dim, 1)));
     register_module("mask_downscaling", mask_downscaling);
@@ -388,17 +391,20 @@ torch::Tensor DecoderAttentionImpl::forward(const torch::Tensor& q, const torch:
     return out_proj(out.reshape({out.size(0), out.size(1), -1}));
 }
 
-TwoWayBlockImpl::TwoWayBlockImpl(const SamMed3DConfig& c, int dim, bool skip) : skipFirstLayerPe(skip) {
-    self_attn = register_module("self_attn", DecoderAttention(dim, c.decoderHeads, 1));
+TwoWayBlockImpl::TwoWayBlockImpl(const TwoWayOptions& o, int dim, bool skip) : skipFirstLayerPe(skip) {
+    self_attn = register_module("self_attn", DecoderAttention(dim, o.heads, 1));
     norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
     cross_attn_token_to_image =
-        register_module("cross_attn_token_to_image", DecoderAttention(dim, c.decoderHeads, 2));
+        register_module("cross_attn_token_to_image", DecoderAttention(dim, o.heads, 2));
     norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
-    mlp = register_module("mlp", MlpBlock(dim, c.decoderMlpDim, true));
+    if (o.mlpLayersKeys)
+        mlpLayers = register_module("mlp", Mlp(dim, o.mlpDim, dim, 2));
+    else
+        mlp = register_module("mlp", MlpBlock(dim, o.mlpDim, true));
     norm3 = register_module("norm3", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
     norm4 = register_module("norm4", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
     cross_attn_image_to_token =
-        register_module("cross_attn_image_to_token", DecoderAttention(dim, c.decoderHeads, 2));
+        register_module("cross_attn_image_to_token", DecoderAttention(dim, o.heads, 2));
 }
 
 void TwoWayBlockImpl::forward(torch::Tensor& queries, torch::Tensor& keys, const torch::Tensor& queryPe,
@@ -411,15 +417,15 @@ void TwoWayBlockImpl::forward(torch::Tensor& queries, torch::Tensor& keys, const
     }
     queries = norm1(queries);
     queries = norm2(queries + cross_attn_token_to_image(queries + queryPe, keys + keyPe, keys));
-    queries = norm3(queries + mlp(queries));
+    queries = norm3(queries + (mlpLayers ? mlpLayers(queries) : mlp(queries)));
     keys = norm4(keys + cross_attn_image_to_token(keys + keyPe, queries + queryPe, queries));
 }
 
-TwoWayTransformerImpl::TwoWayTransformerImpl(const SamMed3DConfig& c, int dim) {
-    for (int i = 0; i < c.decoderDepth; ++i) layers->push_back(TwoWayBlock(c, dim, i == 0));
+TwoWayTransformerImpl::TwoWayTransformerImpl(const TwoWayOptions& o, int dim) {
+    for (int i = 0; i < o.depth; ++i) layers->push_back(TwoWayBlock(o, dim, i == 0));
     register_module("layers", layers);
     final_attn_token_to_image =
-        register_module("final_attn_token_to_image", DecoderAttention(dim, c.decoderHeads, 2));
+        register_module("final_attn_token_to_image", DecoderAttention(dim, o.heads, 2));
     norm_final_attn =
         register_module("norm_final_attn", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
 }
@@ -435,7 +441,7 @@ std::pair<torch::Tensor, torch::Tensor> TwoWayTransformerImpl::forward(const tor
     return {queries, keys};
 }
 
-MlpImpl::MlpImpl(int in, int hidden, int out, int depth) {
+MlpImpl::MlpImpl(int in, int hidden, int out, int depth, bool useGelu) : gelu(useGelu) {
     for (int i = 0; i < depth; ++i)
         layers->push_back(torch::nn::Linear(i == 0 ? in : hidden, i == depth - 1 ? out : hidden));
     register_module("layers", layers);
@@ -444,19 +450,21 @@ MlpImpl::MlpImpl(int in, int hidden, int out, int depth) {
 torch::Tensor MlpImpl::forward(torch::Tensor x) {
     for (size_t i = 0; i < layers->size(); ++i) {
         x = layers[i]->as<torch::nn::Linear>()->forward(x);
-        if (i + 1 < layers->size()) x = torch::relu(x);
+        if (i + 1 < layers->size()) x = gelu ? torch::gelu(x) : torch::relu(x);
     }
     return x;
 }
 
 MaskDecoderImpl::MaskDecoderImpl(const SamMed3DConfig& c) : numMaskTokens(c.numMultimaskOutputs + 1) {
     const int d = c.promptDim;
-    transformer = register_module("transformer", TwoWayTransformer(c, d));
+    transformer = register_module(
+        "transformer",
+        TwoWayTransformer(TwoWayOptions{c.decoderDepth, c.decoderHeads, c.decoderMlpDim, false}, d));
     iou_token = register_module("iou_token", torch::nn::Embedding(1, d));
     mask_tokens = register_module("mask_tokens", torch::nn::Embedding(numMaskTokens, d));
     output_upscaling->push_back(
         torch::nn::ConvTranspose3d(torch::nn::ConvTranspose3dOptions(d, d / 4, 2).stride(2)));
-    output_upscaling->push_back(LayerNorm3d(d / 4));
+    output_upscaling->push_back(ChannelNorm(d / 4));
     output_upscaling->push_back(torch::nn::GELU());
     output_upscaling->push_back(
         torch::nn::ConvTranspose3d(torch::nn::ConvTranspose3dOptions(d / 4, d / 8, 2).stride(2)));

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
             options.tolerance = std::atof(argv[++i]);
     }
     try {
-        const auto results = engram::model::runSamMed3DParity(argv[1], options);
+        const auto results = engram::model::runParity(argv[1], options);
         std::fputs(engram::model::formatParityReport(results).c_str(), stdout);
         const bool allPass =
             std::all_of(results.begin(), results.end(), [](const auto& r) { return r.pass(); });

@@ -62,7 +62,7 @@ TORCH_MODULE(CrossAttention);
 struct DenseMemoryLayerImpl : torch::nn::Module {
     DenseMemoryLayerImpl(int width, int heads, int mlpRatio, int context);
     torch::Tensor forward(const torch::Tensor& x);  // [N,W,G,G,G]
-    LayerNorm3d norm1{nullptr}, norm2{nullptr};
+    ChannelNorm norm1{nullptr}, norm2{nullptr};
     torch::nn::Conv3d qkv{nullptr}, proj{nullptr}, fc1{nullptr}, fc2{nullptr};
     int width, heads, context;
 };
@@ -80,7 +80,7 @@ struct MemoryAttentionImpl : torch::nn::Module {
     torch::nn::Embedding age_embed{nullptr}, dense_age_embed{nullptr};
     torch::nn::Sequential dense_encoder;
     torch::nn::ModuleList dense_layers, sparse_layers;
-    LayerNorm3d readout_norm{nullptr};
+    ChannelNorm readout_norm{nullptr};
     torch::nn::Conv3d readout_q{nullptr}, readout_proj{nullptr};
     torch::nn::Linear sparse_in{nullptr};
     torch::nn::LayerNorm cross_norm_q{nullptr}, cross_norm_kv{nullptr};

@@ -1,7 +1,9 @@
 #pragma once
-// Parity check of the SAM-Med3D network against a reference case (shared/parity/README.md format): builds
-// the network from the case's config, loads its `model.*` weights strictly, runs the case's inputs and
-// compares every `expected.*` tensor. No Torch types here: used by engram-cli and the ctest alike.
+// Parity checks of the networks against reference cases (shared/parity/README.md formats): build the network
+// from the case's config, load its `model.*` weights strictly, run the case's inputs and compare every
+// `expected.*` tensor. SAM-Med3D cases, and SAM 2 module cases (metadata format "sam2-module-parity/1":
+// image encoder + neck, SAM heads, memory encoder, memory attention). No Torch types here: used by
+// engram-cli and the ctests alike.
 
 #include <string>
 #include <vector>
@@ -24,6 +26,9 @@ struct ParityOptions {
 
 // Throws WeightsError when the case file cannot be used.
 std::vector<ParityResult> runSamMed3DParity(const std::string& casePath, const ParityOptions& options = {});
+std::vector<ParityResult> runSam2Parity(const std::string& casePath, const ParityOptions& options = {});
+// Either of the two, by the case's metadata format.
+std::vector<ParityResult> runParity(const std::string& casePath, const ParityOptions& options = {});
 
 // One line per tensor with its max abs difference, then "N passed, M failed".
 std::string formatParityReport(const std::vector<ParityResult>& results);

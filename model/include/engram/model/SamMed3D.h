@@ -59,14 +59,14 @@ struct SamMed3DConfig {
 
 enum class EncoderAttentionMode { Literal, Exact };
 
-// Channel-first LayerNorm over dim 1 of [B, C, D, H, W].
-struct LayerNorm3dImpl : torch::nn::Module {
-    explicit LayerNorm3dImpl(int channels, double eps = 1e-6);
+// Channel-first LayerNorm over dim 1 of [B, C, ...] (LayerNorm3d of SAM-Med3D, LayerNorm2d of SAM 2).
+struct ChannelNormImpl : torch::nn::Module {
+    explicit ChannelNormImpl(int channels, double eps = 1e-6);
     torch::Tensor forward(const torch::Tensor& x);
     torch::Tensor weight, bias;
     double eps;
 };
-TORCH_MODULE(LayerNorm3d);
+TORCH_MODULE(ChannelNorm);
 
 // lin1 -> GELU (encoder) or ReLU (decoder) -> lin2.
 struct MlpBlockImpl : torch::nn::Module {
@@ -127,7 +127,7 @@ TORCH_MODULE(ImageEncoder);
 struct PositionEmbeddingRandomImpl : torch::nn::Module {
     explicit PositionEmbeddingRandomImpl(int features);
     torch::Tensor encode(const torch::Tensor& unitCoords);  // [..., 3] in [0,1] -> [..., 3*features]
-    torch::Tensor dense(int side, bool swap01);  // [3*features, side, side, side]
+    torch::Tensor dense(int side, bool swap01);             // [3*features, side, side, side]
     torch::Tensor positional_encoding_gaussian_matrix;
 };
 TORCH_MODULE(PositionEmbeddingRandom);
@@ -162,22 +162,39 @@ struct DecoderAttentionImpl : torch::nn::Module {
 };
 TORCH_MODULE(DecoderAttention);
 
+// Linear layers with ReLU (or GELU) between them, under `layers.N`.
+struct MlpImpl : torch::nn::Module {
+    MlpImpl(int in, int hidden, int out, int depth, bool gelu = false);
+    torch::Tensor forward(torch::Tensor x);
+    torch::nn::ModuleList layers;
+    bool gelu;
+};
+TORCH_MODULE(Mlp);
+
+// The two-way transformer of SAM's mask decoder, shared by SAM-Med3D and SAM 2 (their token maths is the
+// same in 2D and 3D); the two name its MLP's linear layers differently.
+struct TwoWayOptions {
+    int depth = 2, heads = 8, mlpDim = 2048;
+    bool mlpLayersKeys = false;  // SAM 2: mlp.layers.0/1; SAM-Med3D: mlp.lin1/lin2
+};
+
 struct TwoWayBlockImpl : torch::nn::Module {
-    TwoWayBlockImpl(const SamMed3DConfig& c, int dim, bool skipFirstLayerPe);
+    TwoWayBlockImpl(const TwoWayOptions& o, int dim, bool skipFirstLayerPe);
     // Updates queries [B,T,C] and keys [B,N,C] in place.
     void forward(torch::Tensor& queries, torch::Tensor& keys, const torch::Tensor& queryPe,
                  const torch::Tensor& keyPe);
     DecoderAttention self_attn{nullptr}, cross_attn_token_to_image{nullptr},
         cross_attn_image_to_token{nullptr};
     torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr}, norm4{nullptr};
-    MlpBlock mlp{nullptr};
+    MlpBlock mlp{nullptr};   // SAM-Med3D
+    Mlp mlpLayers{nullptr};  // SAM 2
     bool skipFirstLayerPe;
 };
 TORCH_MODULE(TwoWayBlock);
 
 struct TwoWayTransformerImpl : torch::nn::Module {
-    TwoWayTransformerImpl(const SamMed3DConfig& c, int dim);
-    // image [B,C,G,G,G], pe [B,C,G,G,G], tokens [B,T,C] -> (tokens, image tokens [B,N,C]).
+    TwoWayTransformerImpl(const TwoWayOptions& o, int dim);
+    // image [B,C,...spatial], pe of the same shape, tokens [B,T,C] -> (tokens, image tokens [B,N,C]).
     std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& image, const torch::Tensor& pe,
                                                     const torch::Tensor& tokens);
     torch::nn::ModuleList layers;
@@ -185,14 +202,6 @@ struct TwoWayTransformerImpl : torch::nn::Module {
     torch::nn::LayerNorm norm_final_attn{nullptr};
 };
 TORCH_MODULE(TwoWayTransformer);
-
-// Linear layers with ReLU between them, under `layers.N`.
-struct MlpImpl : torch::nn::Module {
-    MlpImpl(int in, int hidden, int out, int depth);
-    torch::Tensor forward(torch::Tensor x);
-    torch::nn::ModuleList layers;
-};
-TORCH_MODULE(Mlp);
 
 struct MaskPrediction {
     torch::Tensor lowResLogits;  // [B, M, 4G, 4G, 4G]
