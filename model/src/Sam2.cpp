@@ -1,4 +1,5 @@
 #include <engram/model/Sam2.h>
+#include <engram/model/SafeTensors.h>
 
 #include <torch/nn/functional.h>
 #include <torch/nn/modules/activation.h>
@@ -111,6 +112,7 @@ Sam2Config Sam2Config::fromJson(const std::string& json) {
         get("max_obj_ptrs_in_encoder", c.maxObjPtrsInEncoder);
         get("binarize_mask_from_pts_for_mem_enc", c.binarizeMaskFromPointsForMemory);
         get("dynamic_multimask_via_stability", c.dynamicMultimaskViaStability);
+        get("slm", c.slm);
     } catch (const nlohmann::json::exception& e) {
         throw std::invalid_argument(std::string("SAM 2 configuration: ") + e.what());
     }
@@ -151,7 +153,8 @@ std::string Sam2Config::toJson() const {
                           {"num_maskmem", numMaskmem},
                           {"max_obj_ptrs_in_encoder", maxObjPtrsInEncoder},
                           {"binarize_mask_from_pts_for_mem_enc", binarizeMaskFromPointsForMemory},
-                          {"dynamic_multimask_via_stability", dynamicMultimaskViaStability}}
+                          {"dynamic_multimask_via_stability", dynamicMultimaskViaStability},
+                          {"slm", slm}}
         .dump();
 }
 
@@ -578,6 +581,12 @@ Sam2Impl::Sam2Impl(const Sam2Config& c) : config(c) {
     sam_mask_decoder = register_module("sam_mask_decoder", Sam2MaskDecoder(c));
     memory_encoder = register_module("memory_encoder", Sam2MemoryEncoder(c));
     memory_attention = register_module("memory_attention", Sam2MemoryAttention(c));
+    if (c.slm) {
+        slm_memory_attention = register_module("slm_memory_attention", Sam2MemoryAttention(c));
+        auto fuser = group(*this, "slm_fuser");
+        for (int i = 0; i < 2; ++i) slm_fuser->push_back(CXBlock(c.dModel));
+        fuser->register_module("layers", slm_fuser);
+    }
     obj_ptr_proj = register_module("obj_ptr_proj", Mlp(c.dModel, c.dModel, c.dModel, 3));
     obj_ptr_tpos_proj = register_module("obj_ptr_tpos_proj", torch::nn::Linear(c.dModel, c.memDim));
     mask_downsample = register_module("mask_downsample", conv(1, 1, 4, 4));
@@ -647,6 +656,12 @@ SamHeadsOutput Sam2Impl::samHeads(const torch::Tensor& features, const torch::Te
     return r;
 }
 
+torch::Tensor Sam2Impl::fuseShortTerm(const torch::Tensor& longTerm, const torch::Tensor& shortTerm) {
+    auto x = longTerm + shortTerm;
+    for (const auto& layer : *slm_fuser) x = layer->as<CXBlock>()->forward(x);
+    return x;
+}
+
 MemoryOutput Sam2Impl::encodeMemory(const torch::Tensor& visionFeatures, const torch::Tensor& highResMask,
                                     const torch::Tensor& objectScoreLogits, bool maskFromPoints) {
     auto mask = (config.binarizeMaskFromPointsForMemory && maskFromPoints && !is_training())
@@ -657,6 +672,21 @@ MemoryOutput Sam2Impl::encodeMemory(const torch::Tensor& visionFeatures, const t
     const auto absent = 1 - (objectScoreLogits > 0).to(out.features.dtype());  // [B, 1]
     out.features = out.features + absent.view({-1, 1, 1, 1}) * no_obj_embed_spatial.view({1, -1, 1, 1});
     return out;
+}
+
+void saveSam2(Sam2Impl& net, const std::string& path, bool half,
+              const std::map<std::string, std::string>& extraMetadata) {
+    std::map<std::string, torch::Tensor> tensors;
+    auto put = [&](const std::string& name, const torch::Tensor& t) {
+        auto cpu = t.detach().to(torch::kCPU);
+        tensors[name] = half && cpu.is_floating_point() ? cpu.to(torch::kFloat16) : cpu;
+    };
+    for (const auto& p : net.named_parameters()) put(p.key(), p.value());
+    for (const auto& b : net.named_buffers()) put(b.key(), b.value());
+    auto metadata = extraMetadata;
+    metadata["config"] = net.config.toJson();
+    metadata["format"] = "engram-sam2/1";
+    writeSafeTensors(path, tensors, metadata);
 }
 
 }  // namespace engram::model

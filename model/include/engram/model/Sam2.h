@@ -21,6 +21,7 @@
 
 #include <engram/model/SamMed3D.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,10 @@ struct Sam2Config {
     // masks from clicks made from the binarised mask; an unstable single mask replaced by the best of three.
     bool binarizeMaskFromPointsForMemory = false;
     bool dynamicMultimaskViaStability = false;
+    // SLM-SAM 2: a second memory attention over the short-term bank (the latest non-prompt slices), its
+    // output summed with the long-term one and fused by two ConvNeXt blocks (keys slm_memory_attention.*,
+    // slm_fuser.layers.N.*). A file without them runs as plain SAM 2.
+    bool slm = false;
     double stabilityDelta = 0.05, stabilityThreshold = 0.98;
 
     int backboneStride() const { return 16; }
@@ -244,17 +249,26 @@ struct Sam2Impl : torch::nn::Module {
     // The memory of one predicted slice: its raw stride-16 features and high-resolution mask logits.
     MemoryOutput encodeMemory(const torch::Tensor& visionFeatures, const torch::Tensor& highResMask,
                               const torch::Tensor& objectScoreLogits, bool maskFromPoints);
+    // The SLM fusion of the long- and short-term memory attention outputs [B, C, G, G].
+    torch::Tensor fuseShortTerm(const torch::Tensor& longTerm, const torch::Tensor& shortTerm);
 
     Sam2ImageEncoder image_encoder{nullptr};
     Sam2PromptEncoder sam_prompt_encoder{nullptr};
     Sam2MaskDecoder sam_mask_decoder{nullptr};
     Sam2MemoryEncoder memory_encoder{nullptr};
     Sam2MemoryAttention memory_attention{nullptr};
+    Sam2MemoryAttention slm_memory_attention{nullptr};  // only with config.slm
+    torch::nn::ModuleList slm_fuser;                     // CXBlocks, only with config.slm
     Mlp obj_ptr_proj{nullptr};
     torch::nn::Linear obj_ptr_tpos_proj{nullptr};
     torch::nn::Conv2d mask_downsample{nullptr};
     torch::Tensor maskmem_tpos_enc, no_mem_embed, no_mem_pos_enc, no_obj_ptr, no_obj_embed_spatial;
 };
 TORCH_MODULE(Sam2);
+
+// Writes the network as an Engram SAM 2 model file: bare reference keys, `config` metadata (float16 when
+// `half`), atomically. Throws WeightsError when it cannot be written.
+void saveSam2(Sam2Impl& net, const std::string& path, bool half = false,
+              const std::map<std::string, std::string>& extraMetadata = {});
 
 }  // namespace engram::model
