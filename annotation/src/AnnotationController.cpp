@@ -124,6 +124,18 @@ AnnotationController::AnnotationController(SegmentationService& service, QObject
     connect(&service_, &SegmentationService::clickDone, this, &AnnotationController::onClickDone);
     connect(&service_, &SegmentationService::clickFailed, this, &AnnotationController::onClickFailed);
     connect(&service_, &SegmentationService::busyChanged, this, &AnnotationController::busyChanged);
+    connect(&service_, &SegmentationService::propagationDone, this, &AnnotationController::onPropagationDone);
+    connect(&service_, &SegmentationService::propagationProgress, this,
+            [this](quint64 id, int done, int total) {
+                if (propagation_ && propagation_->id == id) Q_EMIT propagationProgress(done, total);
+            });
+    connect(&service_, &SegmentationService::propagationFailed, this,
+            [this](quint64 id, int, const QString& message, bool cancelled) {
+                if (!propagation_ || propagation_->id != id) return;
+                propagation_.reset();
+                if (!cancelled) Q_EMIT errorOccurred(message);
+                Q_EMIT propagationFinished(false);
+            });
     connect(&undo_, &QUndoStack::indexChanged, this, &AnnotationController::historyChanged);
 }
 
@@ -134,6 +146,8 @@ AnnotationController::~AnnotationController() {
 void AnnotationController::setVolume(std::shared_ptr<const Volume> volume) {
     undo_.clear();
     pending_.clear();
+    if (propagation_) service_.cancel();  // its result would belong to the old volume
+    propagation_.reset();
     for (auto& [segment, epoch] : epoch_) ++epoch;
     volume_ = std::move(volume);
     labels_ = LabelMap(volume_->geometry());
@@ -185,9 +199,20 @@ void AnnotationController::onClickDone(const AiClickResult& r) {
 
 void AnnotationController::applyAiResult(const AiClickResult& r, const Vec3& world, bool positive,
                                          const QString& view) {
+    Interaction what;
+    what.kind = positive ? "AI click +" : "AI click -";
+    what.view = view;
+    what.segment = r.segment;
+    what.world = world;
+    what.confidence = r.confidence;
+    what.milliseconds = r.milliseconds;
+    applyRegion(r.mask, what, std::pair{r.stepBefore, r.stepAfter});
+}
+
+void AnnotationController::applyRegion(const model::RegionMask& m, Interaction what,
+                                       std::optional<std::pair<int, int>> engineSteps) {
     // Where this result can change anything: its positive box, plus the segment's voxels inside its region.
-    const auto label = static_cast<std::uint8_t>(r.segment);
-    const auto& m = r.mask;
+    const auto label = static_cast<std::uint8_t>(what.segment);
     using Box = std::pair<std::array<std::int64_t, 3>, std::array<std::int64_t, 3>>;  // [lo, hi)
     auto intersect = [](const Box& a, const Box& b) {
         Box c;
@@ -265,19 +290,78 @@ void AnnotationController::applyAiResult(const AiClickResult& r, const Vec3& wor
             });
         growExtent(label, lo, hi);
     }
-    Interaction what;
-    what.kind = positive ? "AI click +" : "AI click -";
-    what.view = view;
-    what.segment = r.segment;
-    what.world = world;
     what.changedVoxels = delta.changed;
-    what.confidence = r.confidence;
-    what.milliseconds = r.milliseconds;
     what.time = QDateTime::currentDateTime();
     what.segmentVoxels = counts_[label] + delta.segmentGain;
-    undo_.push(
-        new EditCommand(*this, std::move(delta), EditCommand::EngineSteps{r.stepBefore, r.stepAfter}, what));
+    std::optional<EditCommand::EngineSteps> steps;
+    if (engineSteps) steps = EditCommand::EngineSteps{engineSteps->first, engineSteps->second};
+    undo_.push(new EditCommand(*this, std::move(delta), steps, what));
     Q_EMIT edited();
+}
+
+bool AnnotationController::propagate(std::uint8_t segment, int axis, std::int64_t slice, bool forward,
+                                     bool backward, const QString& view) {
+    if (!volume_) {
+        Q_EMIT errorOccurred(tr("Open a volume before propagating."));
+        return false;
+    }
+    if (propagation_) {
+        Q_EMIT errorOccurred(tr("A propagation is already running."));
+        return false;
+    }
+    const auto& g = labels_.geometry();
+    if (axis < 0 || axis > 2 || slice < 0 || slice >= g.size[std::size_t(axis)]) {
+        Q_EMIT errorOccurred(tr("That slice is outside the volume."));
+        return false;
+    }
+    const auto plane = model::SlicePlane::of({g.size[0], g.size[1], g.size[2]}, axis);
+    model::SlicePrompt prompt;
+    prompt.slice = slice;
+    prompt.mask.resize(std::size_t(plane.rows * plane.columns));
+    std::int64_t count = 0;
+    for (std::int64_t r = 0; r < plane.rows; ++r)
+        for (std::int64_t c = 0; c < plane.columns; ++c) {
+            const bool in = labels_.labels()[std::size_t(
+                                plane.voxelIndex({g.size[0], g.size[1], g.size[2]}, slice, r, c))] == segment;
+            prompt.mask[std::size_t(r * plane.columns + c)] = in;
+            count += in;
+        }
+    if (segment == 0 || count == 0) {
+        Q_EMIT errorOccurred(
+            tr("Draw the structure on this slice first: segment %1 has no voxels on it.").arg(segment));
+        return false;
+    }
+    PropagationRequest request;
+    request.segment = segment;
+    request.axis = axis;
+    request.prompts.push_back(std::move(prompt));
+    request.forward = forward;
+    request.backward = backward;
+    Index3 centre{g.size[0] / 2, g.size[1] / 2, g.size[2] / 2};
+    centre[std::size_t(axis)] = slice;
+    const Vec3 world = g.indexToWorld({double(centre[0]), double(centre[1]), double(centre[2])});
+    propagation_ =
+        PendingPropagation{service_.propagate(std::move(request)), segment, epoch_[segment], view, world};
+    return true;
+}
+
+void AnnotationController::onPropagationDone(const PropagationDone& r) {
+    if (!propagation_ || propagation_->id != r.id) return;
+    const auto p = *propagation_;
+    propagation_.reset();
+    // Dropped when the segment was undone, redone, reset or deleted meanwhile, or the volume changed.
+    const bool current = p.epoch == epoch_[p.segment] && segments_.find(std::uint8_t(p.segment));
+    if (current) {
+        if (!r.notice.isEmpty()) Q_EMIT noticeOccurred(r.notice);
+        Interaction what;
+        what.kind = "Propagation";
+        what.view = p.view;
+        what.segment = p.segment;
+        what.world = p.world;
+        what.milliseconds = r.milliseconds;
+        applyRegion(r.mask, what, std::nullopt);
+    }
+    Q_EMIT propagationFinished(current);
 }
 
 void AnnotationController::onClickFailed(quint64 id, int segment, const QString& message, bool cancelled) {

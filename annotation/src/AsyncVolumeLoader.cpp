@@ -1,8 +1,8 @@
 #include <engram/annotation/AsyncVolumeLoader.h>
 
-#include "ThreadHandOff.h"
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/VolumeIO.h>
+#include "ThreadHandOff.h"
 
 #include <spdlog/spdlog.h>
 #include <QMetaObject>

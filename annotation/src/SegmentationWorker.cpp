@@ -46,7 +46,14 @@ struct GoToStep {
 struct ResetSegment {
     int segment;
 };
-using Request = std::variant<LoadEngine, SetVolume, Click, GoToStep, ResetSegment>;
+struct LoadPropagator {
+    std::string path, device;
+};
+struct Propagate {
+    quint64 id;
+    PropagationRequest request;
+};
+using Request = std::variant<LoadEngine, SetVolume, Click, GoToStep, ResetSegment, LoadPropagator, Propagate>;
 
 // Results, emitted as the service's signals of the same names.
 struct EngineReady {
@@ -66,7 +73,27 @@ struct ClickFailed {
 struct BusyChanged {
     bool busy;
 };
-using Event = std::variant<EngineReady, EngineFailed, AiClickResult, ClickFailed, BusyChanged>;
+struct PropagatorReady {
+    QString device;
+    bool shortTerm;
+    QString notice;
+};
+struct PropagatorFailed {
+    QString message;
+};
+struct PropagationProgress {
+    quint64 id;
+    int done, total;
+};
+struct PropagationFailed {
+    quint64 id;
+    int segment;
+    QString message;
+    bool cancelled;
+};
+using Event =
+    std::variant<EngineReady, EngineFailed, AiClickResult, ClickFailed, BusyChanged, PropagatorReady,
+                 PropagatorFailed, PropagationProgress, PropagationDone, PropagationFailed>;
 
 template <class... F>
 struct Overloaded : F... {
@@ -123,7 +150,9 @@ class SegmentationService::Worker {
                                   [this](SetVolume& r) { setVolume(std::move(r.volume)); },
                                   [this](Click& r) { click(r); },
                                   [this](GoToStep& r) { goToStep(r.segment, r.step); },
-                                  [this](ResetSegment& r) { sessions_.erase(r.segment); }},
+                                  [this](ResetSegment& r) { sessions_.erase(r.segment); },
+                                  [this](LoadPropagator& r) { loadPropagator(r.path, r.device); },
+                                  [this](Propagate& r) { propagate(r.id, r.request); }},
                        next);
         }
     }
@@ -206,6 +235,94 @@ class SegmentationService::Worker {
         post(BusyChanged{false});
     }
 
+    void loadPropagator(const std::string& path, const std::string& device) {
+        propagator_.reset();
+        try {
+            propagator_ = std::make_unique<model::SlicePropagator>(path, device);
+        } catch (const model::WeightsError& e) {
+            post(PropagatorFailed{QString::fromStdString(e.what())});
+            return;
+        } catch (const std::exception& e) {  // the device failed to initialise: reported, worker stays usable
+            spdlog::error("loading the propagation model failed: {}", e.what());
+            post(PropagatorFailed{tr("The propagation model could not be started: %1").arg(e.what())});
+            return;
+        }
+        post(PropagatorReady{
+            QString::fromStdString(propagator_->device()), propagator_->hasShortTermMemory(), {}});
+    }
+
+    void propagate(quint64 id, const PropagationRequest& request) {
+        auto fail = [&](const QString& message, bool cancelled) {
+            post(PropagationFailed{id, request.segment, message, cancelled});
+        };
+        if (!propagator_) return fail(tr("No propagation model is loaded."), false);
+        if (!volume_) return fail(tr("Open a volume before propagating."), false);
+        post(BusyChanged{true});
+        *cancelFlag_ = false;
+        try {
+            model::PropagationOptions o;
+            o.axis = request.axis;
+            o.forward = request.forward;
+            o.backward = request.backward;
+            o.cancelFlag = cancelFlag_;
+            o.progress = [&](int done, int total) { post(PropagationProgress{id, done, total}); };
+            const auto& g = volume_->geometry();
+            const model::VolumeView view{{g.size[0], g.size[1], g.size[2]}, volume_->voxels().data()};
+            auto r = propagator_->propagate(view, request.prompts, o);
+            post(slab(id, request, std::move(r)));
+        } catch (const model::Cancelled&) {
+            fail(tr("Cancelled."), true);
+        } catch (const std::invalid_argument& e) {
+            fail(QString::fromStdString(e.what()), false);
+        } catch (const std::exception& e) {  // a device or runtime error: reported, the worker stays usable
+            spdlog::error("propagation failed: {}", e.what());
+            fail(tr("The propagation model failed: %1").arg(e.what()), false);
+        }
+        post(BusyChanged{false});
+    }
+
+    // The visited slices of a propagation result as a region of the volume.
+    PropagationDone slab(quint64 id, const PropagationRequest& request, model::PropagationResult r) const {
+        PropagationDone d;
+        d.id = id;
+        d.segment = request.segment;
+        d.axis = request.axis;
+        d.slicesSegmented = r.slicesSegmented;
+        d.milliseconds = r.seconds * 1000;
+        d.notice = QString::fromStdString(r.notice);
+        const auto& g = volume_->geometry();
+        const int a = request.axis;
+        std::int64_t lo = -1, hi = -1;
+        for (std::int64_t s = 0; s < std::int64_t(r.objectProbability.size()); ++s)
+            if (r.objectProbability[std::size_t(s)] >= 0) {
+                if (lo < 0) lo = s;
+                hi = s;
+            }
+        auto& m = d.mask;
+        m.begin = {0, 0, 0};
+        m.size = {g.size[0], g.size[1], g.size[2]};
+        m.begin[std::size_t(a)] = lo;
+        m.size[std::size_t(a)] = hi - lo + 1;
+        m.mask.assign(std::size_t(m.size[0] * m.size[1] * m.size[2]), 0);
+        std::array<std::int64_t, 3> pLo{m.size}, pHi{-1, -1, -1};
+        for (std::int64_t k = 0; k < m.size[2]; ++k)
+            for (std::int64_t j = 0; j < m.size[1]; ++j)
+                for (std::int64_t i = 0; i < m.size[0]; ++i) {
+                    const auto v =
+                        r.mask[std::size_t(g.offset(i + m.begin[0], j + m.begin[1], k + m.begin[2]))];
+                    m.mask[std::size_t(i + m.size[0] * (j + m.size[1] * k))] = v;
+                    if (v) {
+                        pLo = {std::min(pLo[0], i), std::min(pLo[1], j), std::min(pLo[2], k)};
+                        pHi = {std::max(pHi[0], i), std::max(pHi[1], j), std::max(pHi[2], k)};
+                    }
+                }
+        if (pHi[0] >= 0) {
+            m.positiveBegin = pLo;
+            m.positiveSize = {pHi[0] - pLo[0] + 1, pHi[1] - pLo[1] + 1, pHi[2] - pLo[2] + 1};
+        }
+        return d;
+    }
+
     void goToStep(int segment, int step) {
         if (!engine_) return;
         try {
@@ -228,12 +345,14 @@ class SegmentationService::Worker {
     std::unique_ptr<model::SegmentationEngine> engine_;
     std::shared_ptr<const Volume> volume_;
     std::map<int, model::SegmentationSession> sessions_;
+    std::unique_ptr<model::SlicePropagator> propagator_;
 
     std::thread thread_;  // last: started once everything above exists
 };
 
 SegmentationService::SegmentationService(QObject* parent) : QObject(parent) {
     qRegisterMetaType<AiClickResult>();
+    qRegisterMetaType<PropagationDone>();
     worker_ = std::make_unique<Worker>(this);
 }
 
@@ -241,14 +360,21 @@ SegmentationService::~SegmentationService() = default;  // the worker cancels, s
 
 void SegmentationService::deliverEvents() {
     for (auto& event : worker_->takeEvents())
-        std::visit(Overloaded{[this](EngineReady& e) { Q_EMIT engineReady(e.device, e.memory, e.notice); },
-                              [this](EngineFailed& e) { Q_EMIT engineFailed(e.message); },
-                              [this](AiClickResult& e) { Q_EMIT clickDone(e); },
-                              [this](ClickFailed& e) {
-                                  Q_EMIT clickFailed(e.id, e.segment, e.message, e.cancelled);
-                              },
-                              [this](BusyChanged& e) { Q_EMIT busyChanged(e.busy); }},
-                   event);
+        std::visit(
+            Overloaded{
+                [this](EngineReady& e) { Q_EMIT engineReady(e.device, e.memory, e.notice); },
+                [this](EngineFailed& e) { Q_EMIT engineFailed(e.message); },
+                [this](AiClickResult& e) { Q_EMIT clickDone(e); },
+                [this](ClickFailed& e) { Q_EMIT clickFailed(e.id, e.segment, e.message, e.cancelled); },
+                [this](BusyChanged& e) { Q_EMIT busyChanged(e.busy); },
+                [this](PropagatorReady& e) { Q_EMIT propagatorReady(e.device, e.shortTerm, e.notice); },
+                [this](PropagatorFailed& e) { Q_EMIT propagatorFailed(e.message); },
+                [this](PropagationProgress& e) { Q_EMIT propagationProgress(e.id, e.done, e.total); },
+                [this](PropagationDone& e) { Q_EMIT propagationDone(e); },
+                [this](PropagationFailed& e) {
+                    Q_EMIT propagationFailed(e.id, e.segment, e.message, e.cancelled);
+                }},
+            event);
 }
 
 void SegmentationService::loadEngine(const model::EngineOptions& options) {
@@ -270,5 +396,15 @@ void SegmentationService::goToStep(int segment, int step) { worker_->request(GoT
 void SegmentationService::resetSegment(int segment) { worker_->request(ResetSegment{segment}); }
 
 void SegmentationService::cancel() { worker_->cancel(); }
+
+void SegmentationService::loadPropagator(const std::string& modelPath, const std::string& device) {
+    worker_->request(LoadPropagator{modelPath, device});
+}
+
+quint64 SegmentationService::propagate(PropagationRequest request) {
+    const quint64 id = nextId_++;
+    worker_->request(Propagate{id, std::move(request)});
+    return id;
+}
 
 }  // namespace engram

@@ -158,7 +158,8 @@ void writeSession(const SessionDocument& s, const std::filesystem::path& path) {
         {"history", history},
     };
     QJsonObject view;
-    if (s.cursor) view["cursor"] = QJsonArray{double((*s.cursor)[0]), double((*s.cursor)[1]), double((*s.cursor)[2])};
+    if (s.cursor)
+        view["cursor"] = QJsonArray{double((*s.cursor)[0]), double((*s.cursor)[1]), double((*s.cursor)[2])};
     if (s.windowLevel) {
         view["window"] = (*s.windowLevel)[0];
         view["level"] = (*s.windowLevel)[1];
@@ -176,11 +177,13 @@ void writeSession(const SessionDocument& s, const std::filesystem::path& path) {
 SessionDocument readSession(const std::filesystem::path& path) {
     QFile file(QString::fromStdString(path.string()));
     if (!file.open(QIODevice::ReadOnly))
-        throw InputError("Cannot open the session " + path.string() + ": " + file.errorString().toStdString());
+        throw InputError("Cannot open the session " + path.string() + ": " +
+                         file.errorString().toStdString());
     QJsonParseError err;
     const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &err);
     if (doc.isNull())
-        throw InputError("The session " + path.string() + " is damaged (" + err.errorString().toStdString() + ").");
+        throw InputError("The session " + path.string() + " is damaged (" + err.errorString().toStdString() +
+                         ").");
     const QJsonObject root = doc.object();
     if (root["format"].toString() != kFormatName)
         throw InputError(path.string() + " is not an Engram session file.");
@@ -202,7 +205,8 @@ SessionDocument readSession(const std::filesystem::path& path) {
             throw std::invalid_argument("unknown label encoding");
         const QByteArray packed = QByteArray::fromBase64(labels["data"].toString().toLatin1());
         const QByteArray raw = qUncompress(packed);
-        if (raw.isEmpty() && grid.voxelCount() > 0) throw std::invalid_argument("label data does not decompress");
+        if (raw.isEmpty() && grid.voxelCount() > 0)
+            throw std::invalid_argument("label data does not decompress");
         std::vector<std::uint8_t> runs(raw.begin(), raw.end());
         s.labels = LabelMap(grid, decodeLabelRuns(runs, static_cast<std::size_t>(grid.voxelCount())));
 
@@ -215,7 +219,8 @@ SessionDocument readSession(const std::filesystem::path& path) {
             seg.name = o["name"].toString().toStdString();
             const QJsonArray c = o["color"].toArray();
             if (c.size() == 3)
-                seg.color = {std::uint8_t(c[0].toInt()), std::uint8_t(c[1].toInt()), std::uint8_t(c[2].toInt())};
+                seg.color = {std::uint8_t(c[0].toInt()), std::uint8_t(c[1].toInt()),
+                             std::uint8_t(c[2].toInt())};
             seg.visible = o["visible"].toBool(true);
             seg.category = concept(o["category"]);
             seg.type = concept(o["type"]);

@@ -2,6 +2,8 @@
 // bounded memory on a long volume, both directions and several prompts, cancellation, and bad input. The
 // network is the SAM 2 module parity case's (128 px, random weights) with its object-score head biased to
 // say "absent" or "present" everywhere, so the propagation logic is tested through the real network.
+#include "../support/Sam2TestModel.h"
+
 #include <engram/model/Propagation.h>
 #include <engram/model/SafeTensors.h>
 #include <engram/model/Sam2.h>
@@ -17,29 +19,11 @@ using namespace engram::model;
 
 namespace {
 
-const std::string kCase = std::string(ENGRAM_SHARED_DIR) + "/parity/sam2-mini-128-seed1.safetensors";
-
-// The parity network with its object score forced to `scoreBias` (saved as a model file).
 std::string modelWithObjectScore(float scoreBias, bool slm = false) {
-    const SafeTensorsFile file(kCase);
-    auto config = Sam2Config::fromJson(file.metadata().at("config"));
-    Sam2 plain(config);
-    loadStateDict(*plain, file, "model.");
-    config.slm = slm;
-    Sam2 net(config);  // the short-term attention and fuser (random) beside the case's weights
-    torch::NoGradGuard noGrad;
-    const auto source = plain->named_parameters();
-    for (auto& p : net->named_parameters())
-        if (source.contains(p.key())) p.value().copy_(source[p.key()]);
-    const auto buffers = plain->named_buffers();
-    for (auto& b : net->named_buffers()) b.value().copy_(buffers[b.key()]);
-    auto& head = net->sam_mask_decoder->pred_obj_score_head;
-    head->layers[2]->as<torch::nn::Linear>()->weight.zero_();
-    head->layers[2]->as<torch::nn::Linear>()->bias.fill_(scoreBias);
-    const auto path = std::string(ENGRAM_TEST_OUT) + "/sam2-score" + std::to_string(int(scoreBias)) +
-                      (slm ? "-slm" : "") + ".safetensors";
-    saveSam2(*net, path);
-    return path;
+    return engram::test::writeSam2TestModel(scoreBias, slm,
+                                            std::string(ENGRAM_TEST_OUT) + "/sam2-score" +
+                                                std::to_string(int(scoreBias)) + (slm ? "-slm" : "") +
+                                                ".safetensors");
 }
 
 struct Phantom {

@@ -1,6 +1,6 @@
 #pragma once
-// The document being annotated and every edit of it. Only the GUI thread changes labels: the AI worker returns
-// a mask and its region, manual tools (brush, eraser, threshold fill) edit voxels directly, and each
+// The document being annotated and every edit of it. Only the GUI thread changes labels: the AI worker
+// returns a mask and its region, manual tools (brush, eraser, threshold fill) edit voxels directly, and each
 // interaction becomes one command on a QUndoStack. A command stores only the bounding box of the voxels it
 // changed (their labels before and after) and, for AI edits, the segment session's engine steps before and
 // after, so undo and redo put back the voxels AND the model's memory. The undo stack is the interaction
@@ -22,14 +22,16 @@
 #include <QUndoStack>
 
 #include <map>
-#include <unordered_map>
 #include <memory>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
 namespace engram {
 
 struct Interaction {
-    QString kind;  // "AI click +", "AI click -", "Brush", "Erase", "Threshold fill", "Delete segment"
+    QString kind;  // "AI click +", "AI click -", "Propagation", "Brush", "Erase", "Threshold fill", "Delete
+                   // segment"
     QString view;  // "axial", "coronal", "sagittal", "3d" or "" (script, menu)
     int segment = 0;
     Vec3 world{0, 0, 0};
@@ -90,7 +92,16 @@ class AnnotationController : public QObject {
     int pendingClicks() const { return static_cast<int>(pending_.size()); }
     // Writes an AI result into the labels as one undoable command (what a finished click does; public for
     // benchmarks and tests).
-    void applyAiResult(const AiClickResult& result, const Vec3& world, bool positive, const QString& view = {});
+    void applyAiResult(const AiClickResult& result, const Vec3& world, bool positive,
+                       const QString& view = {});
+    // Propagates the segment's voxels on slice `slice` along `axis` (0 sagittal, 1 coronal, 2 axial) through
+    // the volume with the worker's propagation model, up (forward), down (backward) or both. Returns false,
+    // with errorOccurred, when there is no volume, the slice is outside it or the segment has no voxels on
+    // it. The result, the slices it reached, becomes one undoable interaction (label policy as for AI clicks
+    // over that slab). propagationProgress reports each slice; SegmentationService::cancel() stops it.
+    bool propagate(std::uint8_t segment, int axis, std::int64_t slice, bool forward = true,
+                   bool backward = true, const QString& view = {});
+    bool propagationRunning() const { return propagation_.has_value(); }
     // Restored interactions first, then the undo stack's (undone ones with applied = false).
     std::vector<Interaction> history() const;
     // Index in history() of the first undo-stack entry; QUndoStack::setIndex(i - this) shows entry i's state.
@@ -104,11 +115,18 @@ class AnnotationController : public QObject {
     void segmentsChanged();
     void edited();  // an interaction was recorded (autosave counts these)
     void busyChanged(bool busy);
+    void propagationProgress(int done, int total);
+    void propagationFinished(bool applied);
 
   private:
     friend class EditCommand;
     void onClickDone(const AiClickResult& result);
     void onClickFailed(quint64 id, int segment, const QString& message, bool cancelled);
+    void onPropagationDone(const PropagationDone& result);
+    // Writes `mask` over its region for `what.segment` (label policy above) as one undoable command;
+    // `engineSteps` (before, after) for AI clicks.
+    void applyRegion(const model::RegionMask& mask, Interaction what,
+                     std::optional<std::pair<int, int>> engineSteps);
     void supersede(int segment) { ++epoch_[segment]; }
     // Records voxels already changed in the labels (their earlier values in `before`) as one interaction.
     void commitManualEdit(const std::unordered_map<std::int64_t, std::uint8_t>& before, Interaction what);
@@ -139,9 +157,17 @@ class AnnotationController : public QObject {
     // to look at its positive box and at this box, not at its whole region.
     std::map<int, std::pair<std::array<std::int64_t, 3>, std::array<std::int64_t, 3>>> extent_;
     std::array<std::int64_t, 256> counts_{};  // voxels per label value, kept by every edit
-    std::map<int, int> engineStep_;            // each segment's AI session step, as the commands left it
+    std::map<int, int> engineStep_;           // each segment's AI session step, as the commands left it
     std::vector<Interaction> earlier_;
     Stroke stroke_;
+    struct PendingPropagation {
+        quint64 id;
+        int segment;
+        quint64 epoch;
+        QString view;
+        Vec3 world;
+    };
+    std::optional<PendingPropagation> propagation_;
 };
 
 }  // namespace engram

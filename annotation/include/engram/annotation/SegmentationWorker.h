@@ -10,6 +10,7 @@
 // cancels, stops the thread and joins it.
 
 #include <engram/annotation/Volume.h>
+#include <engram/model/Propagation.h>
 #include <engram/model/SegmentationEngine.h>
 
 #include <QObject>
@@ -33,6 +34,24 @@ struct AiClickResult {
     QString notice;  // e.g. fell back to the CPU
 };
 
+struct PropagationRequest {
+    int segment = 0;
+    int axis = 2;                             // 0: sagittal (i), 1: coronal (j), 2: axial (k)
+    std::vector<model::SlicePrompt> prompts;  // the user's slice masks (model::SlicePlane layout)
+    bool forward = true, backward = true;
+};
+
+struct PropagationDone {
+    quint64 id = 0;
+    int segment = 0;
+    int axis = 2;
+    model::RegionMask
+        mask;  // the slab of slices propagation visited (prompts included), on the volume's grid
+    int slicesSegmented = 0;
+    double milliseconds = 0;
+    QString notice;
+};
+
 // Owns the worker thread. All methods are called from the GUI thread and return at once.
 class SegmentationService : public QObject {
     Q_OBJECT
@@ -46,7 +65,11 @@ class SegmentationService : public QObject {
     quint64 click(int segment, const Vec3& world, bool positive);
     void goToStep(int segment, int step);
     void resetSegment(int segment);
-    void cancel();  // stops an encoding in progress (its click fails with cancelled = true)
+    void cancel();  // stops an encoding or a propagation in progress (it fails with cancelled = true)
+
+    // Slice propagation (model/Propagation.h) with a SAM 2 model file, on the same worker thread.
+    void loadPropagator(const std::string& modelPath, const std::string& device = "cpu");
+    quint64 propagate(PropagationRequest request);  // returns the request id
 
   Q_SIGNALS:
     void engineReady(const QString& device, bool memory, const QString& notice);
@@ -54,6 +77,11 @@ class SegmentationService : public QObject {
     void clickDone(const engram::AiClickResult& result);
     void clickFailed(quint64 id, int segment, const QString& message, bool cancelled);
     void busyChanged(bool busy);
+    void propagatorReady(const QString& device, bool shortTermMemory, const QString& notice);
+    void propagatorFailed(const QString& message);
+    void propagationProgress(quint64 id, int done, int total);
+    void propagationDone(const engram::PropagationDone& result);
+    void propagationFailed(quint64 id, int segment, const QString& message, bool cancelled);
 
   private Q_SLOTS:
     void deliverEvents();  // on this object's thread: emits what the worker has queued
@@ -67,3 +95,4 @@ class SegmentationService : public QObject {
 }  // namespace engram
 
 Q_DECLARE_METATYPE(engram::AiClickResult)
+Q_DECLARE_METATYPE(engram::PropagationDone)
