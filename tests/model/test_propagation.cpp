@@ -7,7 +7,7 @@
 #include <engram/model/Propagation.h>
 #include <engram/model/SafeTensors.h>
 #include <engram/model/Sam2.h>
-#include <engram/model/SliceMemory.h>
+#include <engram/model/SliceTracking.h>
 #include <engram/model/StateDict.h>
 
 #include <gtest/gtest.h>
