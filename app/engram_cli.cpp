@@ -8,6 +8,8 @@
 #include <engram/annotation/VolumeIO.h>
 #include <engram/model/Evaluation.h>
 #include <engram/model/Parity.h>
+#include <engram/model/Propagation.h>
+#include <engram/model/PropagationTraining.h>
 #include <engram/model/SafeTensors.h>
 
 #include "DiceCurvePlot.h"
@@ -53,6 +55,18 @@ const char* kUsageText =
     "      [--clicks 50] [--rule random|centre] [--methods mais,none,region-growing] [--capacity 60]\n"
     "      [--csv <out.csv>] [--plot <out.png>] [--seed 1] [--device cpu|cuda]\n"
     "                                   simulated-click evaluation: Dice/NSD/ASSD per click and method\n"
+    "  propagate --model <sam2> --image <f> --labels <f> --label N --slice K --out <labels>\n"
+    "      [--axis axial|coronal|sagittal] [--memory slm|plain] [--self-sorting] [--device cpu|cuda]\n"
+    "                                   carry label N's mask on slice K through the volume (SAM 2)\n"
+    "  train-propagator (--data <list> | --image <f> --labels <f> [--targets 1,2]) --out <sam2>\n"
+    "      [--architecture mini|tiny|<json>] [--init <sam2>] [--plain] [--epochs 10] [--samples <n>]\n"
+    "      [--sequence 8] [--axis axial|coronal|sagittal] [--lr 1e-4] [--warmup <samples>] [--seed 1]\n"
+    "      [--device cpu|cuda] [--half]\n"
+    "                                   train the slice propagator (from scratch or fine-tuning --init)\n"
+    "  evaluate-propagation --model <sam2> (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
+    "      [--methods slm,plain,self-sorting] [--axis axial|coronal|sagittal] [--csv <out.csv>]\n"
+    "                                   propagation from each structure's central slice: Dice, ASSD,\n"
+    "                                   present-slice Dice, absent slices left empty\n"
     "  dataset lists: one '<image> <labels> [targets=1,2] [names=<file>] [slices=a:b]' per line\n"
     "exit codes: 0 ok, 1 parity failure, 2 usage, 3 unusable input, 4 cannot write output\n";
 
@@ -290,6 +304,121 @@ int train(const Args& a) {
     return kOk;
 }
 
+int axisOption(const Args& a) {
+    const auto name = a.option("axis");
+    if (name.empty() || name == "axial") return 2;
+    if (name == "coronal") return 1;
+    if (name == "sagittal") return 0;
+    throw UsageError("--axis must be axial, coronal or sagittal, not '" + name + "'");
+}
+
+void writeText(const std::string& path, const std::string& text) {
+    writeFileAtomically(path, [&](const fs::path& temporary) {
+        std::ofstream out(temporary, std::ios::binary);
+        out << text;
+        if (!out.flush()) throw OutputError("Cannot write " + temporary.string() + ".");
+    });
+    std::cout << "wrote " << path << "\n";
+}
+
+int propagate(const Args& a) {
+    const Volume image = readVolume(a.option("image", true));
+    const LabelMap labels = readLabelFile(a.option("labels", true), image.geometry()).labels;
+    const int label = number(a, "label", -1);
+    if (label < 1 || label > 255) throw UsageError("--label must be a label value 1..255");
+    const auto slice = number<std::int64_t>(a, "slice", -1);
+    const std::string out = a.option("out", true);
+    const int axis = axisOption(a);
+    const auto& g = image.geometry();
+    const std::array<std::int64_t, 3> size{g.size[0], g.size[1], g.size[2]};
+    if (slice < 0 || slice >= size[std::size_t(axis)])
+        throw InputError("--slice " + std::to_string(slice) + " lies outside the volume's " +
+                         std::to_string(size[std::size_t(axis)]) + " slices.");
+    const auto plane = model::SlicePlane::of(size, axis);
+    model::SlicePrompt prompt{slice, std::vector<std::uint8_t>(std::size_t(plane.rows * plane.columns))};
+    for (std::int64_t r = 0; r < plane.rows; ++r)
+        for (std::int64_t c = 0; c < plane.columns; ++c)
+            prompt.mask[std::size_t(r * plane.columns + c)] =
+                labels.labels()[std::size_t(plane.voxelIndex(size, slice, r, c))] == label;
+    model::PropagationOptions o;
+    o.axis = axis;
+    const auto memory = a.option("memory");
+    if (memory == "plain")
+        o.memory = model::PropagationMemory::Plain;
+    else if (!memory.empty() && memory != "slm")
+        throw UsageError("--memory must be slm or plain");
+    o.selfSorting = a.flag("self-sorting");
+    o.progress = [](int done, int total) {
+        std::printf("\r%d/%d slices", done, total);
+        std::fflush(stdout);
+    };
+    model::SlicePropagator propagator(a.option("model", true),
+                                      a.option("device").empty() ? "cpu" : a.option("device"));
+    const auto r = propagator.propagate({size, image.voxels().data()}, {prompt}, o);
+    std::printf("\n");
+    if (!r.notice.empty()) std::cout << r.notice << "\n";
+    LabelMap result(g);
+    for (std::size_t i = 0; i < r.mask.size(); ++i) result.labels()[i] = r.mask[i] ? std::uint8_t(label) : 0;
+    writeLabelFile(result, out);
+    std::printf("label %d on slices %lld..%lld (%d slices segmented, %.2f s per slice); wrote %s\n", label,
+                static_cast<long long>(r.first), static_cast<long long>(r.last), r.slicesSegmented,
+                r.slicesSegmented ? r.seconds / r.slicesSegmented : 0.0, out.c_str());
+    return kOk;
+}
+
+int trainPropagator(const Args& a) {
+    model::PropagatorTrainOptions o;
+    o.output = a.option("out", true);
+    if (const auto arch = a.option("architecture"); !arch.empty()) o.architecture = arch;
+    o.initialWeights = a.option("init");
+    o.shortTermMemory = !a.flag("plain");
+    o.epochs = number(a, "epochs", o.epochs);
+    o.samplesPerEpoch = number(a, "samples", o.samplesPerEpoch);
+    o.sequenceLength = number(a, "sequence", o.sequenceLength);
+    o.axis = axisOption(a);
+    o.learningRate = number(a, "lr", o.learningRate);
+    o.warmupSamples = number(a, "warmup", o.warmupSamples);
+    o.seed = number(a, "seed", o.seed);
+    if (const auto d = a.option("device"); !d.empty()) o.device = d;
+    o.half = a.flag("half");
+    const auto data = loadData(a);
+    const auto summary = model::trainPropagator(data, o, [](const model::TrainProgress& p) {
+        std::printf("epoch %3d/%d  loss %.4f  Dice %.3f  lr %.1e  %5.1f s  ETA %s\n", p.epoch, p.epochs,
+                    p.loss, p.dice, p.learningRate, p.seconds, minutes(p.etaSeconds).c_str());
+        std::fflush(stdout);
+    });
+    std::printf(
+        "trained %d epochs x %d sequences on %d targets (%s) in %s: loss %.4f -> %.4f, final Dice %.3f\n"
+        "wrote %s\n",
+        summary.epochs, summary.samples, summary.targets, summary.device.c_str(),
+        minutes(summary.seconds).c_str(), summary.firstLoss, summary.lastLoss, summary.lastDice,
+        o.output.c_str());
+    return kOk;
+}
+
+int evaluatePropagation(const Args& a) {
+    model::PropagationEvalOptions o;
+    o.model = a.option("model", true);
+    o.axis = axisOption(a);
+    if (const auto d = a.option("device"); !d.empty()) o.device = d;
+    if (const auto m = a.option("methods"); !m.empty()) {
+        o.methods.clear();
+        std::stringstream list(m);
+        for (std::string name; std::getline(list, name, ',');) o.methods.push_back(name);
+    }
+    for (const auto& m : o.methods)
+        if (m != "slm" && m != "plain" && m != "self-sorting" && m != "slm+self-sorting")
+            throw UsageError("unknown method '" + m + "' (slm, plain, self-sorting, slm+self-sorting)");
+    const auto data = loadData(a);
+    const auto rows = model::evaluatePropagation(data, o, [](const model::PropagationEvalRow& r) {
+        std::printf("%s %s %s: Dice %.3f\n", r.scan.c_str(), r.target.c_str(), r.method.c_str(), r.dice);
+        std::fflush(stdout);
+    });
+    std::cout << model::formatPropagationTable(rows);
+    if (const auto csv = a.option("csv"); !csv.empty()) writeText(csv, model::toCsv(rows));
+    return kOk;
+}
+
 int evaluate(const Args& a) {
     model::EvalOptions o;
     o.weights = a.option("model");
@@ -320,15 +449,7 @@ int evaluate(const Args& a) {
     shown.push_back(o.clicks);
     std::cout << "clicks: " << model::toString(o.rule) << " rule, seed " << o.seed << "\n"
               << model::formatEvaluationTable(rows, shown);
-    if (const auto csv = a.option("csv"); !csv.empty()) {
-        const std::string text = model::toCsv(rows);
-        writeFileAtomically(csv, [&](const fs::path& temporary) {
-            std::ofstream out(temporary, std::ios::binary);
-            out << text;
-            if (!out.flush()) throw OutputError("Cannot write " + temporary.string() + ".");
-        });
-        std::cout << "wrote " << csv << "\n";
-    }
+    if (const auto csv = a.option("csv"); !csv.empty()) writeText(csv, model::toCsv(rows));
     if (const auto plot = a.option("plot"); !plot.empty()) {
         writeDiceCurvePlot(model::meanDiceCurves(rows),
                            "Mean Dice vs clicks (" + model::toString(o.rule) + " rule)", plot);
@@ -354,6 +475,9 @@ int main(int argc, char** argv) {
         if (command == "train")
             return train(parse(argc, argv, {"freeze-encoder", "train-encoder", "no-augment", "half"}));
         if (command == "evaluate") return evaluate(parse(argc, argv, {}));
+        if (command == "propagate") return propagate(parse(argc, argv, {"self-sorting"}));
+        if (command == "train-propagator") return trainPropagator(parse(argc, argv, {"plain", "half"}));
+        if (command == "evaluate-propagation") return evaluatePropagation(parse(argc, argv, {}));
         if (command == "--help" || command == "-h" || command == "help") {
             std::cout << kUsageText;
             return kOk;

@@ -49,5 +49,19 @@ expect 2 "unknown method 'magic'" evaluate --model "$out/tiny.safetensors" $mr -
 expect 2 "needs --model" evaluate $mr --methods mais
 expect 3 "not a safetensors file" evaluate --model "$out/bad-list.txt" $mr --methods none
 [ ! -e "$out/x.safetensors" ] || { echo "FAIL: a failed training left a model file"; fail=$((fail+1)); }
+
+# Slice propagation: a unit-sized propagator training on the same MR, its evaluation, a propagation.
+expect 0 "trained 2 epochs x 2 sequences on 2 targets" train-propagator $mr --epochs 2 --samples 2 --sequence 3 --out "$out/prop.safetensors"
+expect 0 "absent clean" evaluate-propagation --model "$out/prop.safetensors" $mr --methods slm,plain --csv "$out/prop.csv"
+lines=$(wc -l < "$out/prop.csv" 2>/dev/null || echo 0)
+[ "$lines" -eq 5 ] || { echo "FAIL: prop.csv has $lines lines, expected 1 + 2 targets x 2 methods"; fail=$((fail+1)); }
+expect 0 "label 5 on slices" propagate --model "$out/prop.safetensors" $mr --label 5 --slice 10 --out "$out/prop-liver.nii.gz"
+expect 0 "values 0 .. 5" info "$out/prop-liver.nii.gz"
+expect 3 "lies outside the volume's 20 slices" propagate --model "$out/prop.safetensors" $mr --label 5 --slice 20 --out "$out/y.nii.gz"
+expect 3 "is empty" propagate --model "$out/prop.safetensors" $mr --label 99 --slice 10 --out "$out/y.nii.gz"
+expect 2 "--axis must be" propagate --model "$out/prop.safetensors" $mr --label 5 --slice 10 --axis oblique --out "$out/y.nii.gz"
+expect 2 "unknown method 'best'" evaluate-propagation --model "$out/prop.safetensors" $mr --methods slm,best
+expect 3 "not a safetensors file" propagate --model "$out/bad-list.txt" $mr --label 5 --slice 10 --out "$out/y.nii.gz"
+[ ! -e "$out/y.nii.gz" ] || { echo "FAIL: a failed propagation left a file"; fail=$((fail+1)); }
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
