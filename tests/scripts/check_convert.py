@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""The .pth -> safetensors conversion, end to end: a SAM-Med3D-style checkpoint (model_state_dict with a
-"module." prefix, optimizer state, an argparse.Namespace) is built from the parity case's weights, converted
-by scripts/convert_sam_med3d.py, and the converted weights must reproduce the parity case in Engram.
-usage: check_convert.py <repo> <parity case> <engram_parity executable> <work dir>"""
+"""The checkpoint -> safetensors conversions, end to end. SAM-Med3D: a checkpoint like the released ones
+(model_state_dict with a "module." prefix, optimizer state, an argparse.Namespace) is built from the parity
+case's weights and converted by scripts/convert_sam_med3d.py. SAM 2 (fifth argument "sam2"): a checkpoint
+like SAM 2's ({"model": state dict}) converted by scripts/convert_sam2.py. Either way the converted weights
+must reproduce the parity case in Engram.
+usage: check_convert.py <repo> <parity case> <engram_parity executable> <work dir> [sam2]"""
 import argparse
 import json
 import os
@@ -42,28 +44,39 @@ def write_safetensors(path, tensors, meta):
         f.write(struct.pack("<Q", len(enc)) + enc + b"".join(blobs))
 
 
-def main(repo, case, parity_exe, work):
+def main(repo, case, parity_exe, work, kind="sam-med3d"):
     os.makedirs(work, exist_ok=True)
     tensors, meta = read_safetensors(case)
-    state = {"module." + k[len("model."):]: torch.from_numpy(v.copy()) for k, v in tensors.items() if k.startswith("model.")}
-    checkpoint = {"model_state_dict": state, "optimizer_state_dict": {"state": {}, "param_groups": []},
-                  "args": argparse.Namespace(lr=8e-5, task_name="fake")}
-    pth = os.path.join(work, "fake_sam_med3d.pth")
-    torch.save(checkpoint, pth)
+    sam2 = kind == "sam2"
     config = os.path.join(work, "config.json")
     with open(config, "w") as f:
         f.write(meta["config"])
     out = os.path.join(work, "converted.safetensors")
-    script = os.path.join(repo, "scripts", "convert_sam_med3d.py")
+    if sam2:
+        state = {k[len("model."):]: torch.from_numpy(v.copy()) for k, v in tensors.items() if k.startswith("model.")}
+        checkpoint = {"model": state}
+        script = os.path.join(repo, "scripts", "convert_sam2.py")
+        image_size = json.loads(meta["config"])["image_size"]
+        extra = ["--image-size", str(image_size)]
+    else:
+        state = {"module." + k[len("model."):]: torch.from_numpy(v.copy())
+                 for k, v in tensors.items() if k.startswith("model.")}
+        checkpoint = {"model_state_dict": state, "optimizer_state_dict": {"state": {}, "param_groups": []},
+                      "args": argparse.Namespace(lr=8e-5, task_name="fake")}
+        script = os.path.join(repo, "scripts", "convert_sam_med3d.py")
+        extra = []
+    pth = os.path.join(work, "fake_checkpoint.pth")
+    torch.save(checkpoint, pth)
     failures = 0
 
-    safe = subprocess.run([sys.executable, script, pth, out, "--config", config], capture_output=True, text=True)
-    if not hasattr(torch.serialization, "add_safe_globals"):
+    safe = subprocess.run([sys.executable, script, pth, out, "--config", config] + extra, capture_output=True,
+                          text=True)
+    if not sam2 and not hasattr(torch.serialization, "add_safe_globals"):
         # PyTorch < 2.4 cannot allow-list the Namespace: the script must refuse rather than unpickle.
         if safe.returncode == 0 or "--trust-pickle" not in safe.stderr:
             print("FAIL: the script unpickled without --trust-pickle:", safe.stdout, safe.stderr)
             failures += 1
-        safe = subprocess.run([sys.executable, script, pth, out, "--config", config, "--trust-pickle"],
+        safe = subprocess.run([sys.executable, script, pth, out, "--config", config, "--trust-pickle"] + extra,
                               capture_output=True, text=True)
     if safe.returncode != 0:
         print("FAIL: conversion failed:", safe.stdout, safe.stderr)
@@ -77,7 +90,10 @@ def main(repo, case, parity_exe, work):
     merged = {"model." + k: v for k, v in converted.items()}
     merged.update({k: v for k, v in tensors.items() if not k.startswith("model.")})
     merged_case = os.path.join(work, "converted-case.safetensors")
-    write_safetensors(merged_case, merged, {"config": converted_meta["config"]})
+    merged_meta = {"config": converted_meta["config"]}
+    if sam2:
+        merged_meta["format"] = meta["format"]
+    write_safetensors(merged_case, merged, merged_meta)
     run = subprocess.run([parity_exe, merged_case], capture_output=True, text=True)
     print(run.stdout.strip())
     if run.returncode != 0:
@@ -88,4 +104,4 @@ def main(repo, case, parity_exe, work):
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:5]))
+    sys.exit(main(*sys.argv[1:6]))
