@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
     const QCommandLineOption demo("demo", "Open the bundled demo volume.");
     const QCommandLineOption model("model", "AI model file (safetensors) instead of the configured one.",
                                    "file");
+    const QCommandLineOption propagationModel(
+        "propagation-model", "SAM 2 model file for slice propagation instead of the configured one.", "file");
     const QCommandLineOption device("device", "cpu or cuda, instead of the configured device.", "name");
     const QCommandLineOption script("script", "Run the actions in a JSON script, then exit with its status.",
                                     "file");
@@ -42,7 +44,8 @@ int main(int argc, char** argv) {
                                      "Delete autosaved work from a crash without asking.");
     const QCommandLineOption recoveryDir("recovery-dir", "Folder for autosave recovery files.", "folder");
     const QCommandLineOption quitAfter("quit-after-load", "Exit once the volume is loaded (smoke tests).");
-    for (const auto& o : {demo, model, device, script, screenshot, restore, discard, recoveryDir, quitAfter})
+    for (const auto& o : {demo, model, propagationModel, device, script, screenshot, restore, discard,
+                          recoveryDir, quitAfter})
         parser.addOption(o);
     parser.addPositionalArgument("path", "Volume file, DICOM folder or Engram session to open.");
     parser.process(app);
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
     engram::ui::MainWindowOptions options;
     options.interactive = !parser.isSet(script) && !parser.isSet(quitAfter);
     options.modelPath = parser.value(model);
+    options.propagationModelPath = parser.value(propagationModel);
     options.device = parser.value(device);
     options.recoveryDirectory = parser.value(recoveryDir).toStdString();
     engram::ui::MainWindow window(options);

@@ -46,4 +46,27 @@ echo "[{\"do\": \"open\", \"path\": \"$shared/data/dicom/ct-abdomen-20slice\"},
       {\"do\": \"expect\", \"segment\": \"All\", \"minVoxels\": 262144}]" > "$out/dicom.json"
 "$engram" --recovery-dir "$out/recovery" --script "$out/dicom.json" > "$out/dicom.txt" 2>&1 \
     || { cat "$out/dicom.txt"; echo "FAIL: DICOM folder"; exit 1; }
+# Slice propagation in the window: a unit-sized propagator (trained here on the shared MR), the Liver drawn on
+# one axial slice of the demo CT, propagated up and down as one undoable step; without a propagation model
+# the step is refused with a message.
+cli="$(dirname "$engram")/engram-cli"
+"$cli" train-propagator --image "$shared/data/mr-abdomen/example_mr_sm.nii.gz" \
+    --labels "$shared/data/mr-abdomen/example_seg_mr.nii.gz" --targets 5 --epochs 1 --samples 1 --sequence 2 \
+    --out "$out/propagator.safetensors" > "$out/propagator.txt" 2>&1 || { cat "$out/propagator.txt"; echo "FAIL: propagator"; exit 1; }
+cat > "$out/propagate.json" <<JSON
+[{"do": "fill", "voxel": [81, 58, 101], "low": 10, "high": 80, "segment": "Liver"},
+ {"do": "propagate", "segment": "Liver", "voxel": [81, 58, 101], "axis": "axial", "direction": "both"},
+ {"do": "expect", "segment": "Liver", "minVoxels": 100, "historyEntries": 2},
+ {"do": "undo"},
+ {"do": "expect", "historyEntries": 2},
+ {"do": "propagate", "segment": "Liver", "voxel": [81, 58, 101], "axis": "sagittal", "direction": "up"}]
+JSON
+"$engram" --demo --model "$model" --propagation-model "$out/propagator.safetensors" --recovery-dir "$out/recovery" \
+    --script "$out/propagate.json" --screenshot "$out/propagated.png" > "$out/propagate.txt" 2>&1 \
+    || { cat "$out/propagate.txt"; echo "FAIL: propagation script"; exit 1; }
+echo '[{"do": "fill", "voxel": [81, 58, 101], "low": 10, "high": 80, "segment": "Liver"},
+       {"do": "propagate", "segment": "Liver", "expectError": true}]' > "$out/no-propagator.json"
+"$engram" --demo --model "$model" --recovery-dir "$out/recovery" --script "$out/no-propagator.json" \
+    > "$out/no-propagator.txt" 2>&1 || { cat "$out/no-propagator.txt"; echo "FAIL: propagation without a model"; exit 1; }
+grep -q "no propagation model is loaded" "$out/no-propagator.txt" || { cat "$out/no-propagator.txt"; echo "FAIL: no message"; exit 1; }
 echo "app script: OK"

@@ -33,6 +33,7 @@
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QToolBar>
+#include <QToolButton>
 
 #include <spdlog/spdlog.h>
 
@@ -124,7 +125,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     // Loading.
     connect(cancel_, &QPushButton::clicked, this, [this] {
         if (loading_) loader_.cancel();
-        if (aiBusy_) service_.cancel();
+        if (aiBusy_ || controller_.propagationRunning()) service_.cancel();
     });
     connect(&loader_, &AsyncVolumeLoader::progress, this, [this](double f, const QString& stage) {
         progress_->setRange(0, 1000);
@@ -219,6 +220,30 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     });
     loadEngine();
 
+    // Slice propagation (a SAM 2 model, optional).
+    connect(&service_, &SegmentationService::propagatorReady, this,
+            [this](const QString& device, bool shortTerm, const QString&) {
+                propagatorReady_ = true;
+                propagatorLoading_ = false;
+                spdlog::info("propagation model ready on {} (short-term memory {})", device.toStdString(),
+                             shortTerm ? "on" : "off");
+            });
+    connect(&service_, &SegmentationService::propagatorFailed, this, [this](const QString& message) {
+        propagatorReady_ = false;
+        propagatorLoading_ = false;
+        spdlog::warn("propagation model: {}", message.toStdString());
+        statusBar()->showMessage(tr("The propagation model could not be loaded: %1").arg(message), 15000);
+    });
+    connect(&controller_, &AnnotationController::propagationProgress, this, [this](int done, int total) {
+        progress_->setRange(0, total);
+        progress_->setValue(done);
+        statusBar()->showMessage(tr("Propagating: slice %1 of %2").arg(done).arg(total));
+    });
+    connect(&controller_, &AnnotationController::propagationFinished, this, [this](bool applied) {
+        statusBar()->showMessage(applied ? tr("Propagation done.") : tr("Propagation stopped."), 5000);
+    });
+    loadPropagator();
+
     // Autosave: every few minutes and after every N interactions, when something changed.
     try {
         recovery_ = std::make_unique<RecoveryStore>(options_.recoveryDirectory.empty()
@@ -311,6 +336,29 @@ void MainWindow::buildToolBars() {
     fill3D_ = new QCheckBox(tr("3D"), this);
     fill3D_->setToolTip(tr("Fill the connected region through the volume, not only within the slice"));
     toolBar->addWidget(fill3D_);
+
+    toolBar->addSeparator();
+    propagateAxis_ = new QComboBox(this);
+    propagateAxis_->addItems({tr("Axial"), tr("Coronal"), tr("Sagittal")});
+    propagateAxis_->setToolTip(tr("The slices propagation runs through"));
+    auto* propagateButton = new QToolButton(this);
+    propagateButton->setText(tr("Propagate"));
+    propagateButton->setPopupMode(QToolButton::MenuButtonPopup);
+    propagateButton->setToolTip(
+        tr("Propagate (P): carry the active segment's mask on the cursor's slice up and down the volume"));
+    auto* propagateMenu = new QMenu(propagateButton);
+    auto axisOf = [this] { return 2 - propagateAxis_->currentIndex(); };  // axial k, coronal j, sagittal i
+    auto* both = new QAction(tr("Propagate"), this);
+    both->setShortcut(QKeySequence("P"));
+    connect(both, &QAction::triggered, this, [this, axisOf] { propagate(axisOf(), true, true); });
+    connect(propagateMenu->addAction(tr("Propagate up only")), &QAction::triggered, this,
+            [this, axisOf] { propagate(axisOf(), true, false); });
+    connect(propagateMenu->addAction(tr("Propagate down only")), &QAction::triggered, this,
+            [this, axisOf] { propagate(axisOf(), false, true); });
+    propagateButton->setDefaultAction(both);
+    propagateButton->setMenu(propagateMenu);
+    toolBar->addWidget(propagateButton);
+    toolBar->addWidget(propagateAxis_);
 
     QToolBar* viewBar = addToolBar(tr("View"));
     viewBar->setObjectName("viewToolBar");
@@ -497,8 +545,8 @@ void MainWindow::setFillRange(double low, double high) {
 void MainWindow::setFill3D(bool on) { fill3D_->setChecked(on); }
 
 bool MainWindow::isIdle() const {
-    return !loading_ && !engineLoading_ && !aiBusy_ && controller_.pendingClicks() == 0 &&
-           !surface_->isUpdating();
+    return !loading_ && !engineLoading_ && !propagatorLoading_ && !aiBusy_ && controller_.pendingClicks() == 0 &&
+           !controller_.propagationRunning() && !surface_->isUpdating();
 }
 
 void MainWindow::loadEngine() {
@@ -521,6 +569,36 @@ void MainWindow::loadEngine() {
     engineReady_ = false;
     aiStatus_->setText(tr("AI: loading..."));
     service_.loadEngine(o);
+}
+
+void MainWindow::loadPropagator() {
+    QString model = options_.propagationModelPath;
+    if (model.isEmpty()) model = settingString("ai/propagationModel");
+    propagatorReady_ = false;
+    if (model.isEmpty()) return;  // propagation is optional: no model configured
+    if (!QFileInfo::exists(model)) {
+        statusBar()->showMessage(
+            tr("Propagation model %1 not found; choose one in File > Settings.").arg(model), 15000);
+        return;
+    }
+    propagatorLoading_ = true;
+    service_.loadPropagator(
+        model.toStdString(),
+        (options_.device.isEmpty() ? settingString("ai/device", "cpu") : options_.device).toStdString());
+}
+
+bool MainWindow::propagate(int axis, bool up, bool down) {
+    if (!propagatorReady_) {
+        reportError(tr("Propagation"), tr("No propagation model is loaded; choose one in File > Settings."));
+        return false;
+    }
+    const auto segment = segments_->activeSegment();
+    if (segment == 0) {
+        reportError(tr("Propagation"), tr("Choose the segment to propagate in the segment list."));
+        return false;
+    }
+    static const char* names[] = {"sagittal", "coronal", "axial"};
+    return controller_.propagate(segment, axis, state_.cursor()[std::size_t(axis)], up, down, names[axis]);
 }
 
 void MainWindow::open(const QString& path, const QString& seriesKey) {
@@ -823,6 +901,9 @@ void MainWindow::openSettings() {
     modelRow->addWidget(model);
     modelRow->addWidget(browse);
     form->addRow(tr("AI model"), modelRow);
+    auto* propagation = new QLineEdit(settingString("ai/propagationModel"), &dialog);
+    propagation->setPlaceholderText(tr("SAM 2 model file for slice propagation (optional)"));
+    form->addRow(tr("Propagation model"), propagation);
     auto* device = new QComboBox(&dialog);
     device->addItems({"cpu", "cuda"});
     device->setCurrentText(settingString("ai/device", "cpu"));
@@ -849,7 +930,9 @@ void MainWindow::openSettings() {
     const bool engineChanged = model->text() != settingString("ai/model", bundledModel()) ||
                                device->currentText() != settingString("ai/device", "cpu") ||
                                memory->value() != s.value("ai/memoryCapacity", 60).toInt();
+    const bool propagatorChanged = propagation->text() != settingString("ai/propagationModel");
     s.setValue("ai/model", model->text());
+    s.setValue("ai/propagationModel", propagation->text());
     s.setValue("ai/device", device->currentText());
     s.setValue("ai/memoryCapacity", memory->value());
     s.setValue("autosave/intervalMinutes", interval->value());
@@ -859,6 +942,10 @@ void MainWindow::openSettings() {
         options_.modelPath.clear();
         options_.device.clear();
         loadEngine();
+    }
+    if (propagatorChanged || engineChanged) {
+        options_.propagationModelPath.clear();
+        loadPropagator();
     }
 }
 

@@ -33,7 +33,8 @@ std::optional<viewers::ViewKind> viewKind(const QString& name) {
 
 void sendMouse(QWidget* w, QEvent::Type type, const QPointF& pos, Qt::MouseButton button,
                Qt::KeyboardModifiers modifiers) {
-    const Qt::MouseButtons buttons = type == QEvent::MouseButtonRelease ? Qt::NoButton : Qt::MouseButtons(button);
+    const Qt::MouseButtons buttons =
+        type == QEvent::MouseButtonRelease ? Qt::NoButton : Qt::MouseButtons(button);
     QMouseEvent e(type, pos, w->mapToGlobal(pos), button, buttons, modifiers);
     QApplication::sendEvent(w, &e);
 }
@@ -44,19 +45,21 @@ ScriptRunner::ScriptRunner(MainWindow& window, QJsonArray actions, QObject* pare
     : QObject(parent), window_(window), actions_(std::move(actions)) {
     poll_.setInterval(20);
     connect(&poll_, &QTimer::timeout, this, &ScriptRunner::poll);
-    connect(&window_.controller(), &AnnotationController::errorOccurred, this, [this](const QString& m) { error_ = m; });
+    connect(&window_.controller(), &AnnotationController::errorOccurred, this,
+            [this](const QString& m) { error_ = m; });
     connect(&window_, &MainWindow::loadFailed, this, [this](const QString& m) { error_ = m; });
 }
 
 QJsonArray ScriptRunner::readScript(const QString& path) {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
-        throw std::runtime_error("Cannot read the script " + path.toStdString() + ": " + f.errorString().toStdString());
+        throw std::runtime_error("Cannot read the script " + path.toStdString() + ": " +
+                                 f.errorString().toStdString());
     QJsonParseError err;
     const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &err);
     if (doc.isNull())
-        throw std::runtime_error("The script " + path.toStdString() + " is not valid JSON: " +
-                                 err.errorString().toStdString());
+        throw std::runtime_error("The script " + path.toStdString() +
+                                 " is not valid JSON: " + err.errorString().toStdString());
     if (doc.isArray()) return doc.array();
     if (doc.object()["actions"].isArray()) return doc.object()["actions"].toArray();
     throw std::runtime_error("The script " + path.toStdString() + " holds no list of actions.");
@@ -142,7 +145,8 @@ bool ScriptRunner::run(const QJsonObject& a) {
         const auto kind = viewKind(a["view"].toString("axial"));
         if (!need(kind.has_value(), "unknown view " + a["view"].toString())) return false;
         auto& view = window_.sliceView(*kind);
-        if (!need(view.isVisible(), "the " + a["view"].toString("axial") + " view is not shown")) return false;
+        if (!need(view.isVisible(), "the " + a["view"].toString("axial") + " view is not shown"))
+            return false;
         window_.viewerState().setCursor(window_.volume()->geometry().worldToNearestVoxel(world));
         window_.setTool(tool);
         const QPointF pos = view.widgetPosOf(world);
@@ -156,8 +160,10 @@ bool ScriptRunner::run(const QJsonObject& a) {
     if (what == "open" || what == "open-session") {
         const QString path = a["path"].toString();
         if (!need(!path.isEmpty(), "no path")) return false;
-        if (what == "open") window_.open(path, a["series"].toString());
-        else window_.openSession(path);
+        if (what == "open")
+            window_.open(path, a["series"].toString());
+        else
+            window_.openSession(path);
         return true;
     }
     if (what == "save-session") return need(window_.saveSession(a["path"].toString()), window_.lastError());
@@ -199,10 +205,28 @@ bool ScriptRunner::run(const QJsonObject& a) {
         window_.setFill3D(a["3d"].toBool(false));
         return pressAt(*w, Tool::Fill);
     }
+    if (what == "propagate") {
+        if (a.contains("world") || a.contains("voxel")) {
+            const auto w = point();
+            if (!need(w.has_value(), "no world or voxel point")) return false;
+            window_.viewerState().setCursor(window_.volume()->geometry().worldToNearestVoxel(*w));
+        }
+        useSegment(a["segment"].toString());
+        if (!need(window_.propagatorReady(), "no propagation model is loaded")) return false;
+        const QString axis = a["axis"].toString("axial"), direction = a["direction"].toString("both");
+        const int index = axis == "axial" ? 2 : axis == "coronal" ? 1 : axis == "sagittal" ? 0 : -1;
+        if (!need(index >= 0, "unknown axis " + axis)) return false;
+        if (!need(direction == "both" || direction == "up" || direction == "down",
+                  "unknown direction " + direction))
+            return false;
+        return need(window_.propagate(index, direction != "down", direction != "up"), window_.lastError());
+    }
     if (what == "undo" || what == "redo") {
         for (int i = 0; i < a["count"].toInt(1); ++i) {
-            if (what == "undo") c.undoStack().undo();
-            else c.undoStack().redo();
+            if (what == "undo")
+                c.undoStack().undo();
+            else
+                c.undoStack().redo();
         }
         return true;
     }
@@ -216,11 +240,16 @@ bool ScriptRunner::run(const QJsonObject& a) {
     }
     if (what == "layout") {
         const QString n = a["name"].toString();
-        if (n == "grid") window_.setLayoutMode(Layout::Grid);
-        else if (n == "row") window_.setLayoutMode(Layout::RowPlus3D);
-        else if (const auto k = viewKind(n)) window_.setLayoutMode(Layout::Single, static_cast<int>(*k));
-        else if (n == "3d") window_.setLayoutMode(Layout::Single, 3);
-        else return need(false, "unknown layout " + n);
+        if (n == "grid")
+            window_.setLayoutMode(Layout::Grid);
+        else if (n == "row")
+            window_.setLayoutMode(Layout::RowPlus3D);
+        else if (const auto k = viewKind(n))
+            window_.setLayoutMode(Layout::Single, static_cast<int>(*k));
+        else if (n == "3d")
+            window_.setLayoutMode(Layout::Single, 3);
+        else
+            return need(false, "unknown layout " + n);
         return true;
     }
     if (what == "window") {
@@ -228,9 +257,10 @@ bool ScriptRunner::run(const QJsonObject& a) {
         return true;
     }
     if (what == "expect") {
-        if (a.contains("historyEntries") &&
-            !need(int(c.history().size()) == a["historyEntries"].toInt(),
-                  QString("history has %1 entries, expected %2").arg(c.history().size()).arg(a["historyEntries"].toInt())))
+        if (a.contains("historyEntries") && !need(int(c.history().size()) == a["historyEntries"].toInt(),
+                                                  QString("history has %1 entries, expected %2")
+                                                      .arg(c.history().size())
+                                                      .arg(a["historyEntries"].toInt())))
             return false;
         if (a.contains("segment")) {
             const Segment* found = nullptr;

@@ -57,7 +57,8 @@ SegmentPanel::SegmentPanel(AnnotationController& controller, QWidget* parent)
             controller_.deleteSegment(l);
     });
     connect(table_, &QTableWidget::cellDoubleClicked, this, [this](int row, int column) {
-        if (column == kColour) chooseColour(static_cast<std::uint8_t>(table_->item(row, kName)->data(Qt::UserRole).toInt()));
+        if (column == kColour)
+            chooseColour(static_cast<std::uint8_t>(table_->item(row, kName)->data(Qt::UserRole).toInt()));
     });
     connect(table_, &QTableWidget::itemChanged, this, [this](QTableWidgetItem* item) {
         if (rebuilding_ || item->column() != kName) return;
@@ -115,11 +116,13 @@ void SegmentPanel::rebuild() {
         swatch->setToolTip(tr("Double-click to change the colour"));
         auto* name = new QTableWidgetItem(QString::fromStdString(s.name));
         name->setData(Qt::UserRole, s.label);
-        name->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemIsEditable | Qt::ItemIsUserCheckable);
+        name->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemIsEditable |
+                       Qt::ItemIsUserCheckable);
         name->setCheckState(s.visible ? Qt::Checked : Qt::Unchecked);
-        name->setToolTip(QString("%1 (%2)  label %3")
-                             .arg(QString::fromStdString(s.type.meaning), QString::fromStdString(s.category.meaning))
-                             .arg(s.label));
+        name->setToolTip(
+            QString("%1 (%2)  label %3")
+                .arg(QString::fromStdString(s.type.meaning), QString::fromStdString(s.category.meaning))
+                .arg(s.label));
         auto* count = new QTableWidgetItem;
         count->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
         count->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
@@ -145,8 +148,8 @@ void SegmentPanel::addSegment() {
     QStringList names;
     for (const auto& e : AnatomyCatalog::entries()) names << QString::fromStdString(e.type.meaning);
     bool ok = false;
-    const QString name = QInputDialog::getItem(this, tr("Add segment"), tr("Name (or pick a structure):"), names,
-                                               -1, true, &ok);
+    const QString name = QInputDialog::getItem(this, tr("Add segment"), tr("Name (or pick a structure):"),
+                                               names, -1, true, &ok);
     if (!ok || name.trimmed().isEmpty()) return;
     try {
         setActiveSegment(controller_.addSegment(name.trimmed().toStdString()));
@@ -174,7 +177,8 @@ void SegmentPanel::chooseConcept(std::uint8_t label) {
                      .arg(QString::fromStdString(e.type.meaning), QString::fromStdString(e.category.meaning),
                           QString::fromStdString(e.type.scheme), QString::fromStdString(e.type.value));
     bool ok = false;
-    const QString pick = QInputDialog::getItem(this, tr("Coded concept"), tr("Structure:"), names, 0, false, &ok);
+    const QString pick =
+        QInputDialog::getItem(this, tr("Coded concept"), tr("Structure:"), names, 0, false, &ok);
     if (!ok) return;
     const auto& e = AnatomyCatalog::entries()[static_cast<std::size_t>(names.indexOf(pick))];
     Segment changed = *s;

@@ -1,10 +1,10 @@
 #pragma once
 // Engram's main window: the tri-planar slice views and the 3D view of one document, the tools (navigate,
-// AI click, brush, eraser, threshold fill), the segment list and the interaction history, file handling
-// (volumes, DICOM folders with a series picker, sessions, NIfTI and DICOM-SEG export, recent files, drag and
-// drop), autosave with crash recovery, and settings. Long work (loading, AI inference, 3D surfaces) runs off
-// the GUI thread; errors are shown in dialogs naming the file and the reason (in the status bar and log when
-// `interactive` is false, as in scripted runs).
+// AI click, brush, eraser, threshold fill), slice propagation, the segment list and the interaction history,
+// file handling (volumes, DICOM folders with a series picker, sessions, NIfTI and DICOM-SEG export, recent
+// files, drag and drop), autosave with crash recovery, and settings. Long work (loading, AI inference, 3D
+// surfaces) runs off the GUI thread; errors are shown in dialogs naming the file and the reason (in the
+// status bar and log when `interactive` is false, as in scripted runs).
 
 #include <engram/annotation/AnnotationController.h>
 #include <engram/annotation/AsyncVolumeLoader.h>
@@ -40,9 +40,10 @@ enum class Tool { Navigate, AiClick, Brush, Eraser, Fill };
 enum class Layout { Grid, RowPlus3D, Single };
 
 struct MainWindowOptions {
-    bool interactive = true;      // false: no dialogs (scripted runs); questions take their safe default
-    QString modelPath;            // empty: from the settings, else the bundled default model
-    QString device;               // empty: from the settings ("cpu" by default)
+    bool interactive = true;       // false: no dialogs (scripted runs); questions take their safe default
+    QString modelPath;             // empty: from the settings, else the bundled default model
+    QString propagationModelPath;  // SAM 2 model for slice propagation; empty: from the settings
+    QString device;                // empty: from the settings ("cpu" by default)
     std::filesystem::path recoveryDirectory;  // empty: RecoveryStore::defaultDirectory()
 };
 
@@ -83,6 +84,10 @@ class MainWindow : public QMainWindow {
     void setBrushRadius(double mm);
     void setFillRange(double low, double high);
     void setFill3D(bool on);  // fill through the volume instead of within the slice
+    // Propagates the active segment's mask on the cursor's slice along `axis` (0 sagittal, 1 coronal,
+    // 2 axial) up, down or both, with progress and cancel in the status bar; one undoable step.
+    bool propagate(int axis, bool up, bool down);
+    bool propagatorReady() const { return propagatorReady_; }
     // Busy with loading, AI work, or surfaces: scripted runs wait for this to turn false.
     bool isIdle() const;
     bool engineReady() const { return engineReady_; }
@@ -103,6 +108,7 @@ class MainWindow : public QMainWindow {
     void buildToolBars();
     void buildDocks();
     void loadEngine();
+    void loadPropagator();
     void showVolume(std::shared_ptr<Volume> volume);
     void onToolEvent(const viewers::ToolEvent& e);
     void updateMarkers();
@@ -146,6 +152,8 @@ class MainWindow : public QMainWindow {
     bool aiBusy_ = false;
     bool engineLoading_ = false;
     bool engineReady_ = false;
+    bool propagatorReady_ = false, propagatorLoading_ = false;
+    QComboBox* propagateAxis_ = nullptr;
     QString volumePath_, seriesKey_, sessionPath_;
     std::optional<SessionDocument> pendingSession_;
     std::filesystem::path pendingRecoveryOrphan_;

@@ -37,7 +37,7 @@ class ScriptRunner : public QObject {
     QJsonArray actions_;
     int index_ = -1;
     QJsonObject current_;
-    QString error_;       // the app's error during the current action
+    QString error_;  // the app's error during the current action
     qint64 waitUntil_ = 0;
     QTimer poll_;
     qint64 deadline_ = 0;
