@@ -267,6 +267,19 @@ model::ClickRule parseRuleOrUsage(const std::string& name) {
     }
 }
 
+void printEpoch(const model::TrainProgress& p) {
+    std::printf("epoch %3d/%d  loss %.4f  Dice %.3f  lr %.1e  %5.1f s  ETA %s\n", p.epoch, p.epochs, p.loss,
+                p.dice, p.learningRate, p.seconds, minutes(p.etaSeconds).c_str());
+    std::fflush(stdout);
+}
+
+void printSummary(const model::TrainSummary& s, const char* unit, const std::string& output) {
+    std::printf(
+        "trained %d epochs x %d %s on %d targets (%s) in %s: loss %.4f -> %.4f, final Dice %.3f\nwrote %s\n",
+        s.epochs, s.samples, unit, s.targets, s.device.c_str(), minutes(s.seconds).c_str(), s.firstLoss,
+        s.lastLoss, s.lastDice, output.c_str());
+}
+
 int train(const Args& a) {
     model::TrainOptions o;
     o.output = a.option("out", true);
@@ -290,17 +303,8 @@ int train(const Args& a) {
     o.flips = o.intensity = !a.flag("no-augment");
     o.half = a.flag("half");
     const auto data = loadData(a);
-    const auto summary = model::trainMais(data, o, [](const model::TrainProgress& p) {
-        std::printf("epoch %3d/%d  loss %.4f  Dice %.3f  lr %.1e  %5.1f s  ETA %s\n", p.epoch, p.epochs,
-                    p.loss, p.dice, p.learningRate, p.seconds, minutes(p.etaSeconds).c_str());
-        std::fflush(stdout);
-    });
-    std::printf(
-        "trained %d epochs x %d samples on %d targets (%s) in %s: loss %.4f -> %.4f, final Dice %.3f\n"
-        "wrote %s\n",
-        summary.epochs, summary.samples, summary.targets, summary.device.c_str(),
-        minutes(summary.seconds).c_str(), summary.firstLoss, summary.lastLoss, summary.lastDice,
-        o.output.c_str());
+    const auto summary = model::trainMais(data, o, printEpoch);
+    printSummary(summary, "samples", o.output);
     return kOk;
 }
 
@@ -382,17 +386,8 @@ int trainPropagator(const Args& a) {
     if (const auto d = a.option("device"); !d.empty()) o.device = d;
     o.half = a.flag("half");
     const auto data = loadData(a);
-    const auto summary = model::trainPropagator(data, o, [](const model::TrainProgress& p) {
-        std::printf("epoch %3d/%d  loss %.4f  Dice %.3f  lr %.1e  %5.1f s  ETA %s\n", p.epoch, p.epochs,
-                    p.loss, p.dice, p.learningRate, p.seconds, minutes(p.etaSeconds).c_str());
-        std::fflush(stdout);
-    });
-    std::printf(
-        "trained %d epochs x %d sequences on %d targets (%s) in %s: loss %.4f -> %.4f, final Dice %.3f\n"
-        "wrote %s\n",
-        summary.epochs, summary.samples, summary.targets, summary.device.c_str(),
-        minutes(summary.seconds).c_str(), summary.firstLoss, summary.lastLoss, summary.lastDice,
-        o.output.c_str());
+    const auto summary = model::trainPropagator(data, o, printEpoch);
+    printSummary(summary, "sequences", o.output);
     return kOk;
 }
 

@@ -50,22 +50,30 @@ struct Comparison {
     }
 };
 
+// The case's network with its weights, in evaluation mode on the options' device and dtype.
+template <class Net, class Config>
+Net caseNetwork(const SafeTensorsFile& file, const std::string& casePath, const ParityOptions& options) {
+    Config config;
+    try {
+        config = Config::fromJson(configOf(file, casePath));
+    } catch (const std::invalid_argument& e) {
+        throw WeightsError("Parity case " + casePath + ": " + e.what());
+    }
+    Net net(config);
+    loadStateDict(*net, file, "model.");
+    net->eval();
+    net->to(options.device == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU),
+            dtypeOf(options));
+    return net;
+}
+
 }  // namespace
 
 std::vector<ParityResult> runSamMed3DParity(const std::string& casePath, const ParityOptions& options) {
     const SafeTensorsFile file(casePath);
-    SamMed3DConfig config;
-    try {
-        config = SamMed3DConfig::fromJson(configOf(file, casePath));
-    } catch (const std::invalid_argument& e) {
-        throw WeightsError("Parity case " + casePath + ": " + e.what());
-    }
-    SamMed3D net(config);
-    loadStateDict(*net, file, "model.");
-    net->eval();
+    auto net = caseNetwork<SamMed3D, SamMed3DConfig>(file, casePath, options);
     const torch::Device device(options.device == "cuda" ? torch::kCUDA : torch::kCPU);
     const auto dtype = dtypeOf(options);
-    net->to(device, dtype);
     net->image_encoder->mode =
         options.literalEncoder ? EncoderAttentionMode::Literal : EncoderAttentionMode::Exact;
     torch::NoGradGuard noGrad;
@@ -100,18 +108,9 @@ std::vector<ParityResult> runSamMed3DParity(const std::string& casePath, const P
 
 std::vector<ParityResult> runSam2Parity(const std::string& casePath, const ParityOptions& options) {
     const SafeTensorsFile file(casePath);
-    Sam2Config config;
-    try {
-        config = Sam2Config::fromJson(configOf(file, casePath));
-    } catch (const std::invalid_argument& e) {
-        throw WeightsError("Parity case " + casePath + ": " + e.what());
-    }
-    Sam2 net(config);
-    loadStateDict(*net, file, "model.");
-    net->eval();
+    auto net = caseNetwork<Sam2, Sam2Config>(file, casePath, options);
     const torch::Device device(options.device == "cuda" ? torch::kCUDA : torch::kCPU);
     const auto dtype = dtypeOf(options);
-    net->to(device, dtype);
     torch::NoGradGuard noGrad;
     Comparison compare{file, options.tolerance, {}};
     auto input = [&](const std::string& name) {
