@@ -50,6 +50,11 @@ int main(int argc, char** argv) {
     c10::InferenceMode guard;
     torch::manual_seed(0);
 
+    {  // This machine's speed today (it drifts by a third between sessions): compare tables by it.
+        const auto a = torch::randn({2048, 2048}, device);
+        const double ms = medianMs(5, cuda, [&] { (void)torch::matmul(a, a); });
+        std::printf("calibration: matmul 2048^2 %.1f GFLOP/s\n", 2.0 * 2048 * 2048 * 2048 / (ms / 1000) / 1e9);
+    }
     const SamMed3DConfig config;  // vit_b_ori widths
     PromptEncoder prompt(config);
     MaskDecoder decoder(config);

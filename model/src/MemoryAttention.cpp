@@ -2,7 +2,6 @@
 
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/nn/functional/pooling.h>
-#include <torch/nn/functional/upsampling.h>
 #include <torch/nn/modules/activation.h>
 #include <nlohmann/json.hpp>
 
@@ -128,24 +127,36 @@ torch::Tensor DenseMemoryLayerImpl::forward(const torch::Tensor& x) {
 
 namespace {
 namespace F = torch::nn::functional;
-// 2x average pooling and its nearest-neighbour inverse on [N,C,G,G,G].
+// 2x average pooling on [N,C,G,G,G] (the bank caches it for memories pushed with their encoding).
 torch::Tensor pool2(const torch::Tensor& x) { return F::avg_pool3d(x, F::AvgPool3dFuncOptions(2)); }
-torch::Tensor unpool2(const torch::Tensor& x) {
-    return F::interpolate(
-        x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2, 2}).mode(torch::kNearest));
-}
 
-// Per voxel, one query q [W,V] attending over k, v [N,W,V]: elementwise products summed over the head's
-// channels (one query per voxel makes matrix products pointless here).
-torch::Tensor voxelReadout(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                           int heads) {
-    const int64_t N = k.size(0), W = k.size(1), V = k.size(2), hd = W / heads;
-    const auto scores =
-        (k.view({N, heads, hd, V}) * q.view({1, heads, hd, V})).sum(2) / std::sqrt(double(hd));
-    const auto a = scores.softmax(0);                                            // [N, heads, V]
-    return (a.unsqueeze(2) * v.view({N, heads, hd, V})).sum(0).reshape({W, V});  // [W, V]
-}
 }  // namespace
+
+torch::Tensor blockReadout(const torch::Tensor& q, const torch::Tensor& full, const torch::Tensor& delta,
+                           int heads) {
+    const int64_t N = full.size(0), W = q.size(0), V = q.size(1), hd = W / heads;
+    const int64_t gd = delta.size(2), gh = delta.size(3), gw = delta.size(4), P = gd * gh * gw;
+    const int64_t B = heads * P;  // one small problem per (head, coarse voxel)
+    // Per block: the query's 8 voxels [B, hd, 8] and the memories' coarse values [B, N, hd].
+    const auto qb =
+        q.view({heads, hd, gd, 2, gh, 2, gw, 2}).permute({0, 2, 4, 6, 1, 3, 5, 7}).reshape({B, hd, 8});
+    const auto db = delta.reshape({N, heads, hd, P}).permute({1, 3, 0, 2}).reshape({B, N, hd});
+    auto blocksToVoxels = [&](const torch::Tensor& t) {  // [B, N, 8] -> [N, heads, V]
+        return t.view({heads, gd, gh, gw, N, 2, 2, 2})
+            .permute({4, 0, 1, 5, 2, 6, 3, 7})
+            .reshape({N, heads, V});
+    };
+    const auto f = full.view({N, heads, hd, V});
+    const auto scores = (f * q.view({1, heads, hd, V})).sum(2) + blocksToVoxels(torch::bmm(db, qb));
+    const auto a = (scores / std::sqrt(double(hd))).softmax(0);  // [N, heads, V]
+    const auto ab =
+        a.view({N, heads, gd, 2, gh, 2, gw, 2}).permute({1, 2, 4, 6, 0, 3, 5, 7}).reshape({B, N, 8});
+    const auto coarse = torch::bmm(db.transpose(1, 2), ab)  // [B, hd, 8]
+                            .view({heads, gd, gh, gw, hd, 2, 2, 2})
+                            .permute({0, 4, 1, 5, 2, 6, 3, 7})
+                            .reshape({heads, hd, V});
+    return ((a.unsqueeze(2) * f).sum(0) + coarse).reshape({W, V});
+}
 
 MemoryAttentionImpl::MemoryAttentionImpl(const MemoryAttentionConfig& c) : config(c) {
     age_embed = register_module("age_embed", torch::nn::Embedding(MemoryBank::kMaxCapacity, c.sparseWidth));
@@ -198,16 +209,16 @@ torch::Tensor MemoryAttentionImpl::forward(const torch::Tensor& E, const MemoryB
     auto out = E;
     if (dense.defined()) {
         // The memories attend to each other on a 2x coarser grid (8x fewer voxels: the cross-memory attention
-        // is O(N^2) per voxel); what they learn is added back to the full-resolution encodings.
+        // is O(N^2) per voxel); what they learn is added back to the full-resolution encodings:
+        // d = full + U(c - coarse) + age, read out per voxel without building d.
         const auto full = dense[0].to(E.dtype());
         const auto age = dense_age_embed(ages).view({n, -1, 1, 1, 1});
-        const auto coarse = pool2(full) + age;
+        const auto pooled = bank.denseCoarseStack();
+        const auto coarse = (pooled.defined() ? pooled[0].to(E.dtype()) : pool2(full)) + age;
         auto c = coarse;
         for (const auto& l : *dense_layers) c = l->as<DenseMemoryLayer>()->forward(c);
-        const auto d = full + unpool2(c - coarse) + age;
         const auto q = readout_q(readout_norm(E)).view({config.width, V});
-        const auto kv = d.view({n, config.width, V});
-        const auto r = voxelReadout(q, kv, kv, config.denseHeads);
+        const auto r = blockReadout(q, full.view({n, config.width, V}), c - coarse + age, config.denseHeads);
         out = out + readout_proj(r.view({1, config.width, E.size(2), E.size(3), E.size(4)}));
     }
     if (sparse.defined()) {

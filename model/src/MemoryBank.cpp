@@ -1,5 +1,7 @@
 #include <engram/model/MemoryBank.h>
 
+#include <torch/nn/functional/pooling.h>
+
 #include <stdexcept>
 #include <string>
 
@@ -22,8 +24,14 @@ void MemoryBank::push(const torch::Tensor& sparse, const torch::Tensor& dense,
         throw std::invalid_argument("memory shapes differ from the memories already in the bank");
     if (capacity_ == 0) return;
     if (static_cast<int>(memories_.size()) == capacity_) memories_.pop_front();
-    memories_.push_back(std::make_shared<const Memory>(Memory{
-        sparse.detach(), dense.detach(), denseFeature.defined() ? denseFeature.detach() : torch::Tensor()}));
+    Memory m{sparse.detach(), dense.detach(), {}, {}};
+    if (denseFeature.defined()) {
+        m.denseFeature = denseFeature.detach();
+        m.denseCoarse = torch::nn::functional::avg_pool3d(m.denseFeature.unsqueeze(0),
+                                                          torch::nn::functional::AvgPool3dFuncOptions(2))
+                            .squeeze(0);
+    }
+    memories_.push_back(std::make_shared<const Memory>(std::move(m)));
 }
 
 torch::Tensor MemoryBank::sparseStack(torch::Tensor* sparseOwner) const {
@@ -45,14 +53,27 @@ torch::Tensor MemoryBank::denseStack() const {
     return torch::stack(parts).unsqueeze(0);
 }
 
-torch::Tensor MemoryBank::denseFeatureStack() const {
-    if (memories_.empty() || mode_ == MemoryMode::None || mode_ == MemoryMode::Sparse) return {};
+namespace {
+
+torch::Tensor stackCached(const std::deque<std::shared_ptr<const Memory>>& memories, MemoryMode mode,
+                          torch::Tensor Memory::*field) {
+    if (memories.empty() || mode == MemoryMode::None || mode == MemoryMode::Sparse) return {};
     std::vector<torch::Tensor> parts;
-    for (const auto& m : memories_) {
-        if (!m->denseFeature.defined()) return {};
-        parts.push_back(m->denseFeature);
+    for (const auto& m : memories) {
+        if (!((*m).*field).defined()) return {};
+        parts.push_back((*m).*field);
     }
     return torch::stack(parts).unsqueeze(0);
+}
+
+}  // namespace
+
+torch::Tensor MemoryBank::denseFeatureStack() const {
+    return stackCached(memories_, mode_, &Memory::denseFeature);
+}
+
+torch::Tensor MemoryBank::denseCoarseStack() const {
+    return stackCached(memories_, mode_, &Memory::denseCoarse);
 }
 
 }  // namespace engram::model

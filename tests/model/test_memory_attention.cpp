@@ -124,3 +124,18 @@ TEST(MaisModel, SaveAndLoadKeepWeightsAndConfiguration) {
     EXPECT_TRUE(torch::equal(m.memory->forward(E, bank), back.memory->forward(E, bank)));
     EXPECT_TRUE(torch::equal(m.sam->image_encoder->pos_embed, back.sam->image_encoder->pos_embed));
 }
+
+TEST(MemoryAttention, BlockReadoutEqualsTheReadoutOverTheUpsampledMemories) {
+    // The direct form: build d = full + nearest-upsampled delta, then per voxel and head softmax over memories.
+    torch::manual_seed(4);
+    const int heads = 2, W = 8, N = 5;
+    const auto q = torch::randn({W, 6 * 4 * 8});
+    const auto full = torch::randn({N, W, 6, 4, 8});
+    const auto delta = torch::randn({N, W, 3, 2, 4});
+    const auto up = delta.repeat_interleave(2, 2).repeat_interleave(2, 3).repeat_interleave(2, 4);
+    const auto d = (full + up).view({N, heads, W / heads, -1});
+    const auto scores = (d * q.view({1, heads, W / heads, -1})).sum(2) / std::sqrt(double(W / heads));
+    const auto expected = (scores.softmax(0).unsqueeze(2) * d).sum(0).reshape({W, -1});
+    const auto actual = blockReadout(q, full.view({N, W, -1}), delta, heads);
+    EXPECT_TRUE(torch::allclose(actual, expected, 1e-5, 1e-5)) << (actual - expected).abs().max().item<float>();
+}

@@ -68,6 +68,13 @@ struct DenseMemoryLayerImpl : torch::nn::Module {
 };
 TORCH_MODULE(DenseMemoryLayer);
 
+// The dense readout: per voxel v and head, the query q [W, V] attends over N memories whose keys and values
+// are d = full + U(delta), full [N, W, V] on the embedding grid and delta [N, W, g, g, g] on the 2x coarser
+// grid repeated over each 2x2x2 block (U). Computed without building d: the full-resolution terms as
+// per-voxel products, the coarse terms as one small matrix product per block. Returns [W, V].
+torch::Tensor blockReadout(const torch::Tensor& q, const torch::Tensor& full, const torch::Tensor& delta,
+                           int heads);
+
 struct MemoryAttentionImpl : torch::nn::Module {
     explicit MemoryAttentionImpl(const MemoryAttentionConfig& c);
     // The per-memory encoding of a dense memory [P,G,G,G] -> [W,G,G,G], to store with it in the bank.

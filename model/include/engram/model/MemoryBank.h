@@ -20,6 +20,8 @@ struct Memory {
     // Optional [W, G, G, G]: memory attention's per-memory encoding of `dense`, computed once at push time
     // (MemoryAttention::encodeDense) so a click does not redo it for every memory in the bank.
     torch::Tensor denseFeature;
+    // Its 2x average-pooled map [W, G/2, G/2, G/2] (the dense memory layers work on that grid), also cached.
+    torch::Tensor denseCoarse;
 };
 
 class MemoryBank {
@@ -45,8 +47,10 @@ class MemoryBank {
     // dense: [1, N, P, G, G, G].
     torch::Tensor sparseStack(torch::Tensor* sparseOwner = nullptr) const;
     torch::Tensor denseStack() const;
-    // [1, N, W, G, G, G] of the cached dense features, or undefined when a memory has none.
+    // [1, N, W, G, G, G] of the cached dense features and [1, N, W, G/2, G/2, G/2] of their pooled maps, or
+    // undefined when a memory has none.
     torch::Tensor denseFeatureStack() const;
+    torch::Tensor denseCoarseStack() const;
 
   private:
     int capacity_;
