@@ -205,9 +205,15 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
                                                 h.objectScoreLogits,
                                                 torch::full_like(h.objectScoreLogits, present ? 1.f : 0.f));
                 if (present) {
-                    // Mask losses on the best of the three masks (as in SAM 2, a slice the object score calls
-                    // absent has -1024 logits and learns through the object loss alone).
-                    const auto masks = h.highResMultimasks;
+                    // Mask losses on the best of the three masks, on the decoder's own logits: SAM 2 (which
+                    // starts from trained weights) takes them after the no-object replacement, but from
+                    // scratch an object score that turns negative early would then cut every mask gradient
+                    // and the network would learn "always absent".
+                    const auto masks =
+                        F::interpolate(h.decoderMultimasks, F::InterpolateFuncOptions()
+                                                                .size(std::vector<std::int64_t>{S, S})
+                                                                .mode(torch::kBilinear)
+                                                                .align_corners(false));
                     torch::Tensor best;
                     int bestIndex = 0;
                     for (int m = 0; m < masks.size(1); ++m) {

@@ -639,6 +639,7 @@ SamHeadsOutput Sam2Impl::samHeads(const torch::Tensor& features, const torch::Te
                                                .mode(torch::kBilinear)
                                                .align_corners(false));
     r.ious = d.ious;
+    r.decoderMultimasks = d.masks;
     r.objectScoreLogits = d.objectScoreLogits;
     auto token = d.samTokens.select(1, 0);
     if (multimask) {

@@ -229,6 +229,7 @@ TORCH_MODULE(Sam2MemoryAttention);
 
 struct SamHeadsOutput {
     torch::Tensor lowResMultimasks, highResMultimasks, ious;  // [B, M, ...]
+    torch::Tensor decoderMultimasks;  // [B, M, 4G, 4G]: the decoder's logits before the no-object replacement
     torch::Tensor lowResMasks, highResMasks;                  // [B, 1, ...]: the best (or only) mask
     torch::Tensor objPtr;                                     // [B, C]
     torch::Tensor objectScoreLogits;                          // [B, 1]
