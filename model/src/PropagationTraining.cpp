@@ -2,8 +2,9 @@
 #include <engram/model/PropagationTraining.h>
 #include <engram/model/SliceTracking.h>
 
+#include "TrainingSupport.h"
+
 #include <spdlog/spdlog.h>
-#include <torch/cuda.h>
 #include <torch/nn/functional.h>
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
@@ -46,19 +47,23 @@ struct Target {
 };
 
 std::vector<Target> findTargets(const std::vector<LabelledVolume>& data, int axis, int minVoxels) {
+    if (axis < 0 || axis > 2) throw std::invalid_argument("the slice axis must be 0, 1 or 2");
     std::vector<Target> targets;
     for (int v = 0; v < int(data.size()); ++v) {
         const auto& d = data[std::size_t(v)];
-        const auto plane = SlicePlane::of(d.grid.size, axis);
-        for (int label : d.labelsToUse(minVoxels)) {
+        const auto labels = d.labelsToUse(minVoxels);
+        // One pass over the labels: which slices each label value appears on.
+        const auto& n = d.grid.size;
+        std::vector<std::vector<bool>> onSlice(256, std::vector<bool>(std::size_t(n[std::size_t(axis)])));
+        std::size_t o = 0;
+        for (std::int64_t k = 0; k < n[2]; ++k)
+            for (std::int64_t j = 0; j < n[1]; ++j)
+                for (std::int64_t i = 0; i < n[0]; ++i, ++o)
+                    onSlice[d.labels[o]][std::size_t(axis == 0 ? i : axis == 1 ? j : k)] = true;
+        for (int label : labels) {
             Target t{v, label, {}};
-            for (std::int64_t s = 0; s < d.grid.size[std::size_t(axis)]; ++s) {
-                bool any = false;
-                for (std::int64_t r = 0; r < plane.rows && !any; ++r)
-                    for (std::int64_t c = 0; c < plane.columns && !any; ++c)
-                        any = d.labels[std::size_t(plane.voxelIndex(d.grid.size, s, r, c))] == label;
-                if (any) t.slices.push_back(s);
-            }
+            for (std::size_t s = 0; s < onSlice[std::size_t(label)].size(); ++s)
+                if (onSlice[std::size_t(label)][s]) t.slices.push_back(std::int64_t(s));
             targets.push_back(std::move(t));
         }
     }
@@ -87,11 +92,6 @@ torch::Tensor focalLoss(const torch::Tensor& logits, const torch::Tensor& target
     return (weight * ce * (1 - pt).pow(gamma)).mean();
 }
 
-torch::Tensor diceLoss(const torch::Tensor& logits, const torch::Tensor& target) {
-    const auto p = logits.sigmoid();
-    return 1 - (2 * (p * target).sum() + 1) / (p.sum() + target.sum() + 1);
-}
-
 }  // namespace
 
 TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const PropagatorTrainOptions& o,
@@ -100,11 +100,7 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
     if (o.epochs < 1 || o.sequenceLength < 2 || o.samplesPerEpoch < 0 || o.warmupSamples < 0)
         throw std::invalid_argument("epochs must be at least 1 and sequences at least 2 slices long");
     const auto targets = findTargets(data, o.axis, o.minTargetVoxels);
-    torch::Device device(torch::kCPU);
-    if (o.device == "cuda") {
-        if (!torch::cuda::is_available()) throw std::invalid_argument("no CUDA GPU is available");
-        device = torch::Device(torch::kCUDA);
-    }
+    const auto device = training::deviceFor(o.device);
     torch::manual_seed(o.seed);
 
     Sam2 net{nullptr};
@@ -112,13 +108,7 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
         auto loaded = loadSam2(o.initialWeights);
         auto config = loaded->config;
         config.slm = config.slm || o.shortTermMemory;
-        net = Sam2(config);  // the short-term attention, when added, starts from its initialisation
-        torch::NoGradGuard noGrad;
-        const auto source = loaded->named_parameters();
-        for (auto& p : net->named_parameters())
-            if (source.contains(p.key())) p.value().copy_(source[p.key()]);
-        const auto buffers = loaded->named_buffers();
-        for (auto& b : net->named_buffers()) b.value().copy_(buffers[b.key()]);
+        net = rebuildSam2(*loaded, config);  // an added short-term attention starts from its initialisation
     } else {
         auto config = architecture(o.architecture);
         config.slm = o.shortTermMemory;
@@ -143,12 +133,9 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
 
     std::vector<std::pair<double, double>> windows;
     for (const auto& d : data) windows.push_back(percentileWindow({d.grid.size, d.image.data()}));
-    std::vector<std::vector<int>> targetsOfVolume(data.size());
-    for (int t = 0; t < int(targets.size()); ++t)
-        targetsOfVolume[std::size_t(targets[std::size_t(t)].volume)].push_back(t);
-    std::vector<int> volumes;
-    for (int v = 0; v < int(data.size()); ++v)
-        if (!targetsOfVolume[std::size_t(v)].empty()) volumes.push_back(v);
+    std::vector<int> targetVolume;
+    for (const auto& t : targets) targetVolume.push_back(t.volume);
+    const training::VolumeThenTarget sampler(targetVolume);
     const int samplesPerEpoch = o.samplesPerEpoch > 0 ? o.samplesPerEpoch : 4 * int(targets.size());
     spdlog::info(
         "propagator training: {} targets in {} volumes, {} sequences of {} slices per epoch, {} px, "
@@ -165,10 +152,8 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
         double lossSum = 0, diceSum = 0;
         int diceCount = 0, used = 0;
         for (int sample = 0; sample < samplesPerEpoch; ++sample) {
-            const int v = volumes[std::uniform_int_distribution<std::size_t>(0, volumes.size() - 1)(rng)];
-            const auto& tv = targetsOfVolume[std::size_t(v)];
-            const auto& target =
-                targets[std::size_t(tv[std::uniform_int_distribution<std::size_t>(0, tv.size() - 1)(rng)])];
+            const auto& target = targets[std::size_t(sampler.pick(rng))];
+            const int v = target.volume;
             const auto& d = data[std::size_t(v)];
             const auto plane = SlicePlane::of(d.grid.size, o.axis);
             const auto slices = d.grid.size[std::size_t(o.axis)];
@@ -179,7 +164,7 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
             const auto [lo, hi] = windows[std::size_t(v)];
 
             const long step = long(epoch) * samplesPerEpoch + sample;
-            setRate(step < o.warmupSamples ? double(step + 1) / o.warmupSamples : 1.0);
+            setRate(training::warmupScale(step, o.warmupSamples));
 
             const auto promptTruth = planeMask(d, plane, first, target.label);
             std::map<std::int64_t, SliceMemory> prompts, recent;
@@ -218,8 +203,8 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
                     int bestIndex = 0;
                     for (int m = 0; m < masks.size(1); ++m) {
                         const auto logits = masks.narrow(1, m, 1);
-                        const auto l =
-                            o.focalWeight * focalLoss(logits, truth) + o.diceWeight * diceLoss(logits, truth);
+                        const auto l = o.focalWeight * focalLoss(logits, truth) +
+                                       o.diceWeight * training::diceLoss(logits, truth);
                         if (!best.defined() || l.item<float>() < best.item<float>()) {
                             best = l;
                             bestIndex = m;
@@ -253,17 +238,9 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
             lossSum += loss.item<double>();
             ++used;
         }
-        TrainProgress p;
-        p.epoch = epoch + 1;
-        p.epochs = o.epochs;
-        p.samples = used;
-        p.loss = used ? lossSum / used : 0;
-        p.dice = diceCount ? diceSum / diceCount : 0;
-        p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count();
-        const double elapsed =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        p.etaSeconds = elapsed / double(epoch + 1) * double(o.epochs - epoch - 1);
-        p.learningRate = optimizer.param_groups()[0].options().get_lr();
+        const auto p = training::epochProgress(epoch, o.epochs, 0, used, used ? lossSum / used : 0,
+                                               diceCount ? diceSum / diceCount : 0, epochStart, start,
+                                               optimizer.param_groups()[0].options().get_lr());
         summary.history.push_back(p);
         nlohmann::json trained{{"epochs", epoch + 1},
                                {"samples_per_epoch", samplesPerEpoch},
@@ -278,12 +255,7 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
         net->train();
         if (onEpoch) onEpoch(p);
     }
-    summary.epochs = o.epochs;
-    summary.samples = samplesPerEpoch;
-    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    summary.firstLoss = summary.history.front().loss;
-    summary.lastLoss = summary.history.back().loss;
-    summary.lastDice = summary.history.back().dice;
+    training::finishSummary(summary, o.epochs, samplesPerEpoch, start);
     return summary;
 }
 

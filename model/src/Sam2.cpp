@@ -1,5 +1,5 @@
-#include <engram/model/Sam2.h>
 #include <engram/model/SafeTensors.h>
+#include <engram/model/Sam2.h>
 
 #include <torch/nn/functional.h>
 #include <torch/nn/modules/activation.h>
@@ -673,6 +673,18 @@ MemoryOutput Sam2Impl::encodeMemory(const torch::Tensor& visionFeatures, const t
     const auto absent = 1 - (objectScoreLogits > 0).to(out.features.dtype());  // [B, 1]
     out.features = out.features + absent.view({-1, 1, 1, 1}) * no_obj_embed_spatial.view({1, -1, 1, 1});
     return out;
+}
+
+Sam2 rebuildSam2(Sam2Impl& source, const Sam2Config& config) {
+    Sam2 net(config);
+    torch::NoGradGuard noGrad;
+    const auto parameters = source.named_parameters();
+    for (auto& p : net->named_parameters())
+        if (parameters.contains(p.key())) p.value().copy_(parameters[p.key()]);
+    const auto buffers = source.named_buffers();
+    for (auto& b : net->named_buffers())
+        if (buffers.contains(b.key())) b.value().copy_(buffers[b.key()]);
+    return net;
 }
 
 void saveSam2(Sam2Impl& net, const std::string& path, bool half,

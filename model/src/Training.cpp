@@ -3,8 +3,9 @@
 #include <engram/model/SafeTensors.h>
 #include <engram/model/Training.h>
 
+#include "TrainingSupport.h"
+
 #include <spdlog/spdlog.h>
-#include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/functional/upsampling.h>
@@ -119,11 +120,6 @@ std::vector<std::uint8_t> toBytes(const torch::Tensor& mask) {
     return {t.data_ptr<std::uint8_t>(), t.data_ptr<std::uint8_t>() + t.numel()};
 }
 
-torch::Tensor diceLoss(const torch::Tensor& logits, const torch::Tensor& target) {
-    const auto p = torch::sigmoid(logits);
-    return 1 - (2 * (p * target).sum() + 1) / (p.sum() + target.sum() + 1);
-}
-
 std::vector<std::pair<std::string, torch::Tensor>> namedParameters(const MaisModel& m) {
     std::vector<std::pair<std::string, torch::Tensor>> out;
     for (const auto& p : m.sam->named_parameters()) out.emplace_back(p.key(), p.value());
@@ -163,11 +159,7 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
         throw std::invalid_argument("epochs and clicks must be at least 1, samples and warm-up not negative");
     const auto targets = findTargets(data, o.minTargetVoxels);
 
-    torch::Device device(torch::kCPU);
-    if (o.device == "cuda") {
-        if (!torch::cuda::is_available()) throw std::invalid_argument("no CUDA GPU is available");
-        device = torch::Device(torch::kCUDA);
-    }
+    const auto device = training::deviceFor(o.device);
     torch::manual_seed(o.seed);
 
     // The network: resumed, fine-tuned from a file, or new.
@@ -272,24 +264,19 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
     summary.device = device.str();
     summary.history = history;
 
-    // Targets grouped by volume: a sample picks a volume first so that one densely labelled scan does not
-    // dominate.
-    std::vector<std::vector<int>> targetsOfVolume(data.size());
-    for (int t = 0; t < static_cast<int>(targets.size()); ++t)
-        targetsOfVolume[static_cast<std::size_t>(targets[static_cast<std::size_t>(t)].volume)].push_back(t);
-    std::vector<int> volumesWithTargets;
-    for (int v = 0; v < static_cast<int>(data.size()); ++v)
-        if (!targetsOfVolume[static_cast<std::size_t>(v)].empty()) volumesWithTargets.push_back(v);
+    std::vector<int> targetVolume;
+    for (const auto& t : targets) targetVolume.push_back(t.volume);
+    const training::VolumeThenTarget sampler(targetVolume);
 
     for (int epoch = startEpoch; epoch < o.epochs; ++epoch) {
         const auto epochStart = std::chrono::steady_clock::now();
         double factor = 1;
         for (int m : milestones)
             if (epoch >= m) factor *= o.gamma;
-        auto setLearningRates = [&](double scale) {
+        auto setLearningRates = [&](double ramp) {
             for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g)
                 static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options())
-                    .lr(baseLr[g] * factor * scale);
+                    .lr(baseLr[g] * factor * ramp);
         };
         setLearningRates(1.0);
         std::mt19937 rng(o.seed * 1000003u + static_cast<unsigned>(epoch));
@@ -298,12 +285,9 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
         int used = 0;  // samples whose target survived resampling into the crop
 
         for (int sample = 0; sample < samplesPerEpoch; ++sample) {
-            const int v = volumesWithTargets[std::uniform_int_distribution<std::size_t>(
-                0, volumesWithTargets.size() - 1)(rng)];
-            const auto& tv = targetsOfVolume[static_cast<std::size_t>(v)];
-            const int ti = tv[std::uniform_int_distribution<std::size_t>(0, tv.size() - 1)(rng)];
+            const int ti = sampler.pick(rng);
             const Target& target = targets[static_cast<std::size_t>(ti)];
-            const LabelledVolume& d = data[static_cast<std::size_t>(v)];
+            const LabelledVolume& d = data[static_cast<std::size_t>(target.volume)];
             const auto& g = d.grid;
             int slot = 0;
             Point3 centre;
@@ -380,7 +364,7 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
                                                          .size(std::vector<std::int64_t>{L, L, L})
                                                          .mode(torch::kTrilinear)
                                                          .align_corners(false));
-                loss = loss + diceLoss(logits, truth) +
+                loss = loss + training::diceLoss(logits, truth) +
                        o.bceWeight * F::binary_cross_entropy_with_logits(logits, truth);
                 previous = out.lowResLogits.detach();
                 prediction = toBytes(logits.detach()[0][0].gt(0));
@@ -389,7 +373,7 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
             if (clicks.empty()) continue;
             loss = loss / double(clicks.size());
             const long step = long(epoch) * samplesPerEpoch + sample;  // the same on resume
-            if (step < o.warmupSamples) setLearningRates(double(step + 1) / o.warmupSamples);
+            if (step < o.warmupSamples) setLearningRates(training::warmupScale(step, o.warmupSamples));
             optimizer.zero_grad();
             loss.backward();
             torch::nn::utils::clip_grad_norm_(trainable, 1.0);
@@ -399,17 +383,9 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
             ++used;
         }
 
-        TrainProgress p;
-        p.epoch = epoch + 1;
-        p.epochs = o.epochs;
-        p.samples = used;
-        p.loss = used ? lossSum / used : 0;
-        p.dice = used ? diceSum / used : 0;
-        p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count();
-        const double elapsed =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        p.etaSeconds = elapsed / double(epoch + 1 - startEpoch) * double(o.epochs - epoch - 1);
-        p.learningRate = optimizer.param_groups()[0].options().get_lr();  // at the epoch's end
+        const auto p = training::epochProgress(epoch, o.epochs, startEpoch, used, used ? lossSum / used : 0,
+                                               used ? diceSum / used : 0, epochStart, start,
+                                               optimizer.param_groups()[0].options().get_lr());
         summary.history.push_back(p);
 
         // Checkpoint: the model, the optimiser's moments, the progress.
@@ -443,14 +419,7 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
                            {"targets", targets.size()},
                            {"encoder", freeze ? "frozen" : "trained"}};
     model.save(o.output, {}, {{"trained", trained.dump()}}, o.half);
-    summary.epochs = o.epochs;
-    summary.samples = samplesPerEpoch;
-    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!summary.history.empty()) {
-        summary.firstLoss = summary.history.front().loss;
-        summary.lastLoss = summary.history.back().loss;
-        summary.lastDice = summary.history.back().dice;
-    }
+    training::finishSummary(summary, o.epochs, samplesPerEpoch, start);
     return summary;
 }
 

@@ -230,9 +230,9 @@ TORCH_MODULE(Sam2MemoryAttention);
 struct SamHeadsOutput {
     torch::Tensor lowResMultimasks, highResMultimasks, ious;  // [B, M, ...]
     torch::Tensor decoderMultimasks;  // [B, M, 4G, 4G]: the decoder's logits before the no-object replacement
-    torch::Tensor lowResMasks, highResMasks;                  // [B, 1, ...]: the best (or only) mask
-    torch::Tensor objPtr;                                     // [B, C]
-    torch::Tensor objectScoreLogits;                          // [B, 1]
+    torch::Tensor lowResMasks, highResMasks;  // [B, 1, ...]: the best (or only) mask
+    torch::Tensor objPtr;                     // [B, C]
+    torch::Tensor objectScoreLogits;          // [B, 1]
 };
 
 struct Sam2Impl : torch::nn::Module {
@@ -259,13 +259,17 @@ struct Sam2Impl : torch::nn::Module {
     Sam2MemoryEncoder memory_encoder{nullptr};
     Sam2MemoryAttention memory_attention{nullptr};
     Sam2MemoryAttention slm_memory_attention{nullptr};  // only with config.slm
-    torch::nn::ModuleList slm_fuser;                     // CXBlocks, only with config.slm
+    torch::nn::ModuleList slm_fuser;                    // CXBlocks, only with config.slm
     Mlp obj_ptr_proj{nullptr};
     torch::nn::Linear obj_ptr_tpos_proj{nullptr};
     torch::nn::Conv2d mask_downsample{nullptr};
     torch::Tensor maskmem_tpos_enc, no_mem_embed, no_mem_pos_enc, no_obj_ptr, no_obj_embed_spatial;
 };
 TORCH_MODULE(Sam2);
+
+// A new network of `config` with every parameter and buffer that `source` also has copied from it; the rest
+// (e.g. the short-term attention added to a plain SAM 2) keeps its initialisation.
+Sam2 rebuildSam2(Sam2Impl& source, const Sam2Config& config);
 
 // Writes the network as an Engram SAM 2 model file: bare reference keys, `config` metadata (float16 when
 // `half`), atomically. Throws WeightsError when it cannot be written.
