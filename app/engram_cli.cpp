@@ -339,11 +339,7 @@ int propagate(const Args& a) {
         throw InputError("--slice " + std::to_string(slice) + " lies outside the volume's " +
                          std::to_string(size[std::size_t(axis)]) + " slices.");
     const auto plane = model::SlicePlane::of(size, axis);
-    model::SlicePrompt prompt{slice, std::vector<std::uint8_t>(std::size_t(plane.rows * plane.columns))};
-    for (std::int64_t r = 0; r < plane.rows; ++r)
-        for (std::int64_t c = 0; c < plane.columns; ++c)
-            prompt.mask[std::size_t(r * plane.columns + c)] =
-                labels.labels()[std::size_t(plane.voxelIndex(size, slice, r, c))] == label;
+    const model::SlicePrompt prompt{slice, plane.maskOf(labels.labels().data(), size, slice, label)};
     model::PropagationOptions o;
     o.axis = axis;
     const auto memory = a.option("memory");

@@ -314,18 +314,10 @@ bool AnnotationController::propagate(std::uint8_t segment, int axis, std::int64_
         Q_EMIT errorOccurred(tr("That slice is outside the volume."));
         return false;
     }
-    const auto plane = model::SlicePlane::of({g.size[0], g.size[1], g.size[2]}, axis);
-    model::SlicePrompt prompt;
-    prompt.slice = slice;
-    prompt.mask.resize(std::size_t(plane.rows * plane.columns));
-    std::int64_t count = 0;
-    for (std::int64_t r = 0; r < plane.rows; ++r)
-        for (std::int64_t c = 0; c < plane.columns; ++c) {
-            const bool in = labels_.labels()[std::size_t(
-                                plane.voxelIndex({g.size[0], g.size[1], g.size[2]}, slice, r, c))] == segment;
-            prompt.mask[std::size_t(r * plane.columns + c)] = in;
-            count += in;
-        }
+    const std::array<std::int64_t, 3> size{g.size[0], g.size[1], g.size[2]};
+    model::SlicePrompt prompt{
+        slice, model::SlicePlane::of(size, axis).maskOf(labels_.labels().data(), size, slice, segment)};
+    const auto count = std::count(prompt.mask.begin(), prompt.mask.end(), std::uint8_t(1));
     if (segment == 0 || count == 0) {
         Q_EMIT errorOccurred(
             tr("Draw the structure on this slice first: segment %1 has no voxels on it.").arg(segment));

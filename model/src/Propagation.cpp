@@ -34,6 +34,16 @@ std::int64_t SlicePlane::voxelIndex(const std::array<std::int64_t, 3>& size, std
     return ijk[0] + size[0] * (ijk[1] + size[1] * ijk[2]);
 }
 
+std::vector<std::uint8_t> SlicePlane::maskOf(const std::uint8_t* labels,
+                                             const std::array<std::int64_t, 3>& size, std::int64_t slice,
+                                             int label) const {
+    std::vector<std::uint8_t> m(std::size_t(rows * columns));
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t c = 0; c < columns; ++c)
+            m[std::size_t(r * columns + c)] = labels[voxelIndex(size, slice, r, c)] == label;
+    return m;
+}
+
 struct SlicePropagator::Impl {
     Sam2 net{nullptr};
     torch::Device device{torch::kCPU};

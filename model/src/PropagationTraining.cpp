@@ -72,16 +72,6 @@ std::vector<Target> findTargets(const std::vector<LabelledVolume>& data, int axi
     return targets;
 }
 
-std::vector<std::uint8_t> planeMask(const LabelledVolume& d, const SlicePlane& plane, std::int64_t slice,
-                                    int label) {
-    std::vector<std::uint8_t> m(std::size_t(plane.rows * plane.columns));
-    for (std::int64_t r = 0; r < plane.rows; ++r)
-        for (std::int64_t c = 0; c < plane.columns; ++c)
-            m[std::size_t(r * plane.columns + c)] =
-                d.labels[std::size_t(plane.voxelIndex(d.grid.size, slice, r, c))] == label;
-    return m;
-}
-
 torch::Tensor focalLoss(const torch::Tensor& logits, const torch::Tensor& target, double alpha = 0.25,
                         double gamma = 2) {
     const auto p = logits.sigmoid();
@@ -166,7 +156,7 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
             const long step = long(epoch) * samplesPerEpoch + sample;
             setRate(training::warmupScale(step, o.warmupSamples));
 
-            const auto promptTruth = planeMask(d, plane, first, target.label);
+            const auto promptTruth = plane.maskOf(d.labels.data(), d.grid.size, first, target.label);
             std::map<std::int64_t, SliceMemory> prompts, recent;
             const auto promptFrame = encodeFrame(*net, sliceImage(view, plane, first, lo, hi, S, device));
             prompts[first] =
@@ -177,7 +167,7 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
                 const std::int64_t t = first + dir * k;
                 if (t < 0 || t >= slices) break;
                 const auto frame = encodeFrame(*net, sliceImage(view, plane, t, lo, hi, S, device));
-                const auto truthBytes = planeMask(d, plane, t, target.label);
+                const auto truthBytes = plane.maskOf(d.labels.data(), d.grid.size, t, target.label);
                 const auto truth = sliceMask(truthBytes.data(), plane, S, device);
                 const bool present = truth.sum().item<float>() > 0;
                 auto step_ =
@@ -293,7 +283,7 @@ std::vector<PropagationEvalRow> evaluatePropagation(
         const auto central = target.slices[target.slices.size() / 2];
         std::vector<std::uint8_t> truth(d.labels.size());
         for (std::size_t i = 0; i < truth.size(); ++i) truth[i] = d.labels[i] == target.label;
-        SlicePrompt prompt{central, planeMask(d, plane, central, target.label)};
+        SlicePrompt prompt{central, plane.maskOf(d.labels.data(), d.grid.size, central, target.label)};
         for (const auto& m : methods) {
             PropagationOptions po;
             po.axis = o.axis;

@@ -116,7 +116,9 @@ TEST(PropagationController, AbsentTargetStopsNextToThePromptAndLeavesOtherSlices
     // direction); only slice 20 keeps voxels.
     EXPECT_EQ(d.progress.back().first, 6);
     for (std::int64_t k = 0; k < 40; ++k)
-        if (k != 20) EXPECT_EQ(d.countOnSlice(s, k), 0) << k;
+        if (k != 20) {
+            EXPECT_EQ(d.countOnSlice(s, k), 0) << k;
+        }
     EXPECT_GT(d.countOnSlice(s, 20), 100);
 }
 

@@ -47,6 +47,10 @@ struct SlicePlane {
     static SlicePlane of(const std::array<std::int64_t, 3>& size, int axis);
     std::int64_t voxelIndex(const std::array<std::int64_t, 3>& size, std::int64_t slice, std::int64_t row,
                             std::int64_t column) const;
+    // The plane mask of the voxels of `labels` (the volume's label values, i fastest) equal to `label` on
+    // slice `slice`.
+    std::vector<std::uint8_t> maskOf(const std::uint8_t* labels, const std::array<std::int64_t, 3>& size,
+                                     std::int64_t slice, int label) const;
 };
 
 struct SlicePrompt {
