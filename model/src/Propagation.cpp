@@ -4,7 +4,6 @@
 
 #include <spdlog/spdlog.h>
 #include <torch/cuda.h>
-#include <torch/nn/functional.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -13,8 +12,6 @@
 #include <map>
 
 namespace engram::model {
-
-namespace F = torch::nn::functional;
 
 SlicePlane SlicePlane::of(const std::array<std::int64_t, 3>& size, int axis) {
     if (axis < 0 || axis > 2) throw std::invalid_argument("the slice axis must be 0, 1 or 2");
@@ -108,13 +105,7 @@ PropagationResult SlicePropagator::propagate(const VolumeView& volume,
     const auto S = c.imageSize;
     const auto& device = impl_->device;
     auto toPlane = [&](const torch::Tensor& highRes) {  // [1, 1, S, S] logits -> plane probabilities
-        return F::interpolate(highRes, F::InterpolateFuncOptions()
-                                           .size(std::vector<std::int64_t>{plane.rows, plane.columns})
-                                           .mode(torch::kBilinear)
-                                           .align_corners(false))
-            .sigmoid()[0][0]
-            .to(torch::kCPU)
-            .contiguous();
+        return resize(highRes, plane.rows, plane.columns).sigmoid()[0][0].to(torch::kCPU).contiguous();
     };
     auto checkCancel = [&] {
         if (o.cancelFlag && o.cancelFlag->load()) throw Cancelled();

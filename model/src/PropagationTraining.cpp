@@ -184,11 +184,7 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
                     // starts from trained weights) takes them after the no-object replacement, but from
                     // scratch an object score that turns negative early would then cut every mask gradient
                     // and the network would learn "always absent".
-                    const auto masks =
-                        F::interpolate(h.decoderMultimasks, F::InterpolateFuncOptions()
-                                                                .size(std::vector<std::int64_t>{S, S})
-                                                                .mode(torch::kBilinear)
-                                                                .align_corners(false));
+                    const auto masks = resize(h.decoderMultimasks, S, S);
                     torch::Tensor best;
                     int bestIndex = 0;
                     for (int m = 0; m < masks.size(1); ++m) {
@@ -205,12 +201,7 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
                                uni = ((predicted + truth) > 0).sum().to(torch::kFloat32);
                     const auto actualIou = inter / uni.clamp_min(1);
                     loss = loss + best + o.iouWeight * (h.ious.select(1, bestIndex) - actualIou).abs().mean();
-                    const auto planeLogits =
-                        F::interpolate(h.highResMasks.detach(),
-                                       F::InterpolateFuncOptions()
-                                           .size(std::vector<std::int64_t>{plane.rows, plane.columns})
-                                           .mode(torch::kBilinear)
-                                           .align_corners(false));
+                    const auto planeLogits = resize(h.highResMasks.detach(), plane.rows, plane.columns);
                     const auto bytes = planeLogits.gt(0).to(torch::kUInt8).to(torch::kCPU).contiguous();
                     diceSum += dice(bytes.data_ptr<std::uint8_t>(), truthBytes.data(),
                                     std::int64_t(truthBytes.size()));

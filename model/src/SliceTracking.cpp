@@ -91,14 +91,14 @@ std::pair<double, double> percentileWindow(const VolumeView& volume) {
     return {lo, hi > lo ? hi : lo + 1};
 }
 
-namespace {
-
 torch::Tensor resize(const torch::Tensor& x, std::int64_t h, std::int64_t w) {
     return F::interpolate(x, F::InterpolateFuncOptions()
                                  .size(std::vector<std::int64_t>{h, w})
                                  .mode(torch::kBilinear)
                                  .align_corners(false));
 }
+
+namespace {
 
 torch::Tensor flattenTokens(const torch::Tensor& map) {
     return map.flatten(2).permute({2, 0, 1});

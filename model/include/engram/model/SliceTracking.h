@@ -61,6 +61,9 @@ Sam2 loadSam2(const std::string& path);
 // The volume's 0.5 and 99.5 intensity percentiles (sampled).
 std::pair<double, double> percentileWindow(const VolumeView& volume);
 
+// Bilinear resize of [B, C, H, W] maps to h x w (the one used for images, masks and logits).
+torch::Tensor resize(const torch::Tensor& x, std::int64_t h, std::int64_t w);
+
 // Slice `slice` of the volume as the network's input [1, 3, S, S]: window to [0, 1], resized, ImageNet-
 // normalised. A plane mask (bytes, SlicePlane layout) as [1, 1, S, S] of 0/1.
 torch::Tensor sliceImage(const VolumeView& volume, const SlicePlane& plane, std::int64_t slice, double lo,
