@@ -166,6 +166,26 @@ class SegmentationService::Worker {
         QMetaObject::invokeMethod(service_, "deliverEvents", Qt::QueuedConnection);
     }
 
+    // One busy period of model work: the cancel flag cleared first (a cancel only stops work in progress, not
+    // requests made after it); a cancel, a bad request, and a device or runtime error (logged; `failedText`
+    // names it) each become `fail(message, cancelled)`. The worker stays usable.
+    template <class Fail, class Work>
+    void busy(const char* what, const QString& failedText, Fail fail, Work work) {
+        post(BusyChanged{true});
+        *cancelFlag_ = false;
+        try {
+            work();
+        } catch (const model::Cancelled&) {
+            fail(tr("Cancelled."), true);
+        } catch (const std::invalid_argument& e) {
+            fail(QString::fromStdString(e.what()), false);
+        } catch (const std::exception& e) {
+            spdlog::error("{} failed: {}", what, e.what());
+            fail(failedText.arg(e.what()), false);
+        }
+        post(BusyChanged{false});
+    }
+
     void loadEngine(const model::EngineOptions& options) {
         sessions_.clear();
         engine_.reset();
@@ -203,14 +223,11 @@ class SegmentationService::Worker {
     }
 
     void click(const Click& request) {
-        if (!engine_) {
-            post(
-                ClickFailed{request.id, request.segment, tr("The segmentation model is not loaded."), false});
-            return;
-        }
-        post(BusyChanged{true});
-        *cancelFlag_ = false;  // a cancel only stops work in progress, not clicks made after it
-        try {
+        auto fail = [&](const QString& message, bool cancelled) {
+            post(ClickFailed{request.id, request.segment, message, cancelled});
+        };
+        if (!engine_) return fail(tr("The segmentation model is not loaded."), false);
+        busy("AI click", tr("The model failed: %1"), fail, [&] {
             auto& s = session(request.segment);
             AiClickResult result;
             result.id = request.id;
@@ -224,15 +241,7 @@ class SegmentationService::Worker {
             result.milliseconds = outcome.milliseconds;
             result.notice = QString::fromStdString(outcome.notice);
             post(std::move(result));
-        } catch (const model::Cancelled&) {
-            post(ClickFailed{request.id, request.segment, tr("Cancelled."), true});
-        } catch (const std::invalid_argument& e) {
-            post(ClickFailed{request.id, request.segment, QString::fromStdString(e.what()), false});
-        } catch (const std::exception& e) {  // a device or runtime error: reported, the worker stays usable
-            spdlog::error("AI click failed: {}", e.what());
-            post(ClickFailed{request.id, request.segment, tr("The model failed: %1").arg(e.what()), false});
-        }
-        post(BusyChanged{false});
+        });
     }
 
     void loadPropagator(const std::string& path, const std::string& device) {
@@ -257,9 +266,7 @@ class SegmentationService::Worker {
         };
         if (!propagator_) return fail(tr("No propagation model is loaded."), false);
         if (!volume_) return fail(tr("Open a volume before propagating."), false);
-        post(BusyChanged{true});
-        *cancelFlag_ = false;
-        try {
+        busy("propagation", tr("The propagation model failed: %1"), fail, [&] {
             model::PropagationOptions o;
             o.axis = request.axis;
             o.forward = request.forward;
@@ -268,17 +275,8 @@ class SegmentationService::Worker {
             o.progress = [&](int done, int total) { post(PropagationProgress{id, done, total}); };
             const auto& g = volume_->geometry();
             const model::VolumeView view{{g.size[0], g.size[1], g.size[2]}, volume_->voxels().data()};
-            auto r = propagator_->propagate(view, request.prompts, o);
-            post(slab(id, request, std::move(r)));
-        } catch (const model::Cancelled&) {
-            fail(tr("Cancelled."), true);
-        } catch (const std::invalid_argument& e) {
-            fail(QString::fromStdString(e.what()), false);
-        } catch (const std::exception& e) {  // a device or runtime error: reported, the worker stays usable
-            spdlog::error("propagation failed: {}", e.what());
-            fail(tr("The propagation model failed: %1").arg(e.what()), false);
-        }
-        post(BusyChanged{false});
+            post(slab(id, request, propagator_->propagate(view, request.prompts, o)));
+        });
     }
 
     // The visited slices of a propagation result as a region of the volume.
