@@ -49,7 +49,7 @@ const char* kUsageText =
     "      [--epochs 20] [--samples <per epoch>] [--clicks 6] [--rule random|centre] [--seed 1]\n"
     "      [--lr-decoder 8e-5] [--lr-memory 8e-4] [--lr-encoder 8e-5] [--milestones e1,e2]\n"
     "      [--warmup <samples>] [--bce 1] [--device cpu|cuda] [--freeze-encoder|--train-encoder]\n"
-    "      [--no-augment] [--half]\n"
+    "      [--no-augment] [--half] [--min-size <mL>] [--keep last|best]\n"
     "                                   train MAIS from scratch, or fine-tune --init (frozen encoder)\n"
     "  evaluate --model <model> (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
     "      [--clicks 50] [--rule random|centre] [--methods mais,none,region-growing] [--capacity 60]\n"
@@ -302,9 +302,15 @@ int train(const Args& a) {
     if (a.flag("train-encoder")) o.freezeEncoder = false;
     o.flips = o.intensity = !a.flag("no-augment");
     o.half = a.flag("half");
+    o.minTargetMillilitres = number(a, "min-size", o.minTargetMillilitres);
+    if (const auto keep = a.option("keep"); keep == "best")
+        o.keepBest = true;
+    else if (!keep.empty() && keep != "last")
+        throw UsageError("--keep must be last or best, not '" + keep + "'");
     const auto data = loadData(a);
     const auto summary = model::trainMais(data, o, printEpoch);
     printSummary(summary, "samples", o.output);
+    if (o.keepBest) std::printf("kept epoch %d (highest training Dice)\n", summary.keptEpoch);
     return kOk;
 }
 

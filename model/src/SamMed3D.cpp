@@ -147,14 +147,16 @@ torch::Tensor EncoderAttentionImpl::forward(const torch::Tensor& x) {
                            .permute({2, 0, 3, 1, 4})
                            .reshape({3, B * heads, N, headDim});
     const auto q = parts[0], k = parts[1], v = parts[2];
-    auto attn = torch::matmul(q * scale, k.transpose(-2, -1));
     const auto rq = q.reshape({B * heads, D, H, W, headDim});  // unscaled queries, as the reference
     const auto rd = torch::einsum("bdhwc,dkc->bdhwk", {rq, relPos(D, D, rel_pos_d)});
     const auto rh = torch::einsum("bdhwc,hkc->bdhwk", {rq, relPos(H, H, rel_pos_h)});
     const auto rw = torch::einsum("bdhwc,wkc->bdhwk", {rq, relPos(W, W, rel_pos_w)});
-    attn = (attn.view({B * heads, D, H, W, D, H, W}) + rd.unsqueeze(4).unsqueeze(4) +
-            rh.unsqueeze(3).unsqueeze(5) + rw.unsqueeze(3).unsqueeze(3))
-               .view({B * heads, N, N});
+    // The two terms that do not depend on qw summed first (an eighth of the score grid), then both added in
+    // place to the scores: two passes over the N x N grid instead of three.
+    const auto attn = torch::matmul(q * scale, k.transpose(-2, -1));
+    attn.view({B * heads, D, H, W, D, H, W})
+        .add_(rh.unsqueeze(3).unsqueeze(5) + rw.unsqueeze(3).unsqueeze(3))
+        .add_(rd.unsqueeze(4).unsqueeze(4));
     const auto out = torch::matmul(attn.softmax(-1), v)
                          .view({B, heads, D, H, W, headDim})
                          .permute({0, 2, 3, 4, 1, 5})
@@ -490,15 +492,16 @@ MaskPrediction MaskDecoderImpl::forward(const torch::Tensor& imageEmbedding, con
     auto [hs, keys] = transformer(src, pos, tokens);
     src = keys.transpose(1, 2).view(sizes);
     const auto up = output_upscaling->forward(src);
+    // Only the masks returned are computed: token 0 alone, or tokens 1.. for multimask output.
+    const int first = multimask ? 1 : 0, last = multimask ? numMaskTokens : 1;
     std::vector<torch::Tensor> hyper;
-    for (int i = 0; i < numMaskTokens; ++i)
+    for (int i = first; i < last; ++i)
         hyper.push_back(output_hypernetworks_mlps[i]->as<Mlp>()->forward(hs.index({Slice(), 1 + i})));
     const auto u = up.sizes();
     auto masks =
         torch::matmul(torch::stack(hyper, 1), up.view({u[0], u[1], -1})).view({u[0], -1, u[2], u[3], u[4]});
     auto iou = iou_prediction_head(hs.index({Slice(), 0}));
-    const auto sel = multimask ? Slice(1, torch::indexing::None) : Slice(0, 1);
-    return {masks.index({Slice(), sel}), iou.index({Slice(), sel})};
+    return {masks, iou.index({Slice(), Slice(first, last)})};
 }
 
 SamMed3DImpl::SamMed3DImpl(const SamMed3DConfig& c) : config(c) {

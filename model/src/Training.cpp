@@ -13,8 +13,10 @@
 #include <torch/optim/adamw.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -33,14 +35,15 @@ struct Architecture {
 
 // Built-in architectures, in the format of an architecture file.
 //   small: the default model, trainable on a laptop CPU. 3 mm crops of 128^3 (384 mm: a whole abdomen),
-//          8^3 patches (16^3 tokens), a 3-block ViT of width 64 in 8^3 windows, prompt width 48;
-//          low-resolution logits 64^3 (6 mm).
+//          8^3 patches (16^3 tokens), a 3-block ViT of width 64 in 4^3 windows (96 mm; 8^3 windows cost
+//          three times as much per training sample on a CPU), prompt width 48; low-resolution logits 64^3
+//          (6 mm).
 //   tiny:  unit-sized, for tests: 32^3 crops at 6 mm, one block of width 32 (a second per epoch).
 //   vit_b_ori: SAM-Med3D's own configuration.
 // Networks trained here from scratch drop the reference's swapped dense positional grid (QUIRK 3).
 const std::map<std::string, std::string> kArchitectures{
     {"small", R"({"network": {"embed_dim": 64, "depth": 3, "heads": 4, "global_attn": [], "prompt_dim": 48,
-                  "patch_size": 8, "window_size": 8, "mask_in_chans": 8, "decoder_heads": 4,
+                  "patch_size": 8, "window_size": 4, "mask_in_chans": 8, "decoder_heads": 4,
                   "decoder_mlp_dim": 192, "iou_head_hidden_dim": 48, "dense_pe_swap": false},
                   "memory_attention": {"width": 16, "sparse_width": 48, "cross_width": 16},
                   "crop": {"spacing": 3.0, "size": 128}})"},
@@ -87,13 +90,16 @@ struct Target {
     std::vector<std::int32_t> voxels;  // offsets of the label's voxels
 };
 
-std::vector<Target> findTargets(const std::vector<LabelledVolume>& data, int minVoxels) {
+std::vector<Target> findTargets(const std::vector<LabelledVolume>& data, int minVoxels,
+                                double minMillilitres) {
     std::vector<Target> targets;
     for (int v = 0; v < static_cast<int>(data.size()); ++v) {
         const auto& d = data[static_cast<std::size_t>(v)];
+        const double voxelMillilitres = d.grid.spacing[0] * d.grid.spacing[1] * d.grid.spacing[2] / 1000.0;
+        const int voxels = std::max(minVoxels, int(std::ceil(minMillilitres / voxelMillilitres)));
         std::array<int, 256> slot;  // label value -> index in `targets`, -1 when not used
         slot.fill(-1);
-        for (int label : d.labelsToUse(minVoxels)) {
+        for (int label : d.labelsToUse(voxels)) {
             slot[static_cast<std::size_t>(label)] = static_cast<int>(targets.size());
             targets.push_back({v, label, {}});
         }
@@ -102,7 +108,9 @@ std::vector<Target> findTargets(const std::vector<LabelledVolume>& data, int min
                 targets[static_cast<std::size_t>(t)].voxels.push_back(static_cast<std::int32_t>(o));
     }
     if (targets.empty())
-        throw std::invalid_argument("no target label has at least " + std::to_string(minVoxels) + " voxels");
+        throw std::invalid_argument(
+            "no target label has at least " + std::to_string(minVoxels) + " voxels" +
+            (minMillilitres > 0 ? " and " + std::to_string(minMillilitres) + " mL" : ""));
     return targets;
 }
 
@@ -157,7 +165,7 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
     if (o.output.empty()) throw std::invalid_argument("no output file given");
     if (o.epochs < 1 || o.clicks < 1 || o.samplesPerEpoch < 0 || o.warmupSamples < 0)
         throw std::invalid_argument("epochs and clicks must be at least 1, samples and warm-up not negative");
-    const auto targets = findTargets(data, o.minTargetVoxels);
+    const auto targets = findTargets(data, o.minTargetVoxels, o.minTargetMillilitres);
 
     const auto device = training::deviceFor(o.device);
     torch::manual_seed(o.seed);
@@ -264,6 +272,28 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
     summary.device = device.str();
     summary.history = history;
 
+    // The model file: written at the end, or (keepBest) whenever an epoch beats the best training Dice so far
+    // (a resumed run knows the earlier epochs' Dice from the checkpoint's history).
+    int keptEpoch = 0;
+    double bestDice = -1;
+    for (const auto& h : history)
+        if (h.dice > bestDice) {
+            bestDice = h.dice;
+            keptEpoch = h.epoch;
+        }
+    const auto saveModel = [&](int epoch) {
+        const nlohmann::json trained{{"epochs", o.epochs},
+                                     {"epoch", epoch},
+                                     {"samples_per_epoch", samplesPerEpoch},
+                                     {"clicks", o.clicks},
+                                     {"rule", toString(o.rule)},
+                                     {"seed", o.seed},
+                                     {"targets", targets.size()},
+                                     {"encoder", freeze ? "frozen" : "trained"}};
+        model.save(o.output, {}, {{"trained", trained.dump()}}, o.half);
+        keptEpoch = epoch;
+    };
+
     std::vector<int> targetVolume;
     for (const auto& t : targets) targetVolume.push_back(t.volume);
     const training::VolumeThenTarget sampler(targetVolume);
@@ -360,10 +390,12 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
                 const auto out = model.interact(embedding, densePe, coords.to(device), labels.to(device),
                                                 previous, bank, false);
                 const auto logits =
-                    F::interpolate(out.lowResLogits, F::InterpolateFuncOptions()
-                                                         .size(std::vector<std::int64_t>{L, L, L})
-                                                         .mode(torch::kTrilinear)
-                                                         .align_corners(false));
+                    out.lowResLogits.size(-1) == L  // the small model's 64^3: as it is
+                        ? out.lowResLogits
+                        : F::interpolate(out.lowResLogits, F::InterpolateFuncOptions()
+                                                               .size(std::vector<std::int64_t>{L, L, L})
+                                                               .mode(torch::kTrilinear)
+                                                               .align_corners(false));
                 loss = loss + training::diceLoss(logits, truth) +
                        o.bceWeight * F::binary_cross_entropy_with_logits(logits, truth);
                 previous = out.lowResLogits.detach();
@@ -408,18 +440,16 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
                                     {"seconds", h.seconds},
                                     {"lr", h.learningRate}});
         model.save(checkpoint, extra, {{"training", j.dump()}});
+        if (o.keepBest && p.dice > bestDice) {
+            bestDice = p.dice;
+            saveModel(epoch + 1);
+        }
         if (onEpoch) onEpoch(p);
     }
 
-    nlohmann::json trained{{"epochs", o.epochs},
-                           {"samples_per_epoch", samplesPerEpoch},
-                           {"clicks", o.clicks},
-                           {"rule", toString(o.rule)},
-                           {"seed", o.seed},
-                           {"targets", targets.size()},
-                           {"encoder", freeze ? "frozen" : "trained"}};
-    model.save(o.output, {}, {{"trained", trained.dump()}}, o.half);
+    if (!o.keepBest) saveModel(o.epochs);
     training::finishSummary(summary, o.epochs, samplesPerEpoch, start);
+    summary.keptEpoch = keptEpoch;
     return summary;
 }
 

@@ -10,7 +10,9 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -219,6 +221,27 @@ TEST(Training, RejectsDataWithoutUsableTargets) {
     auto p = phantom(1);
     p.labels.pop_back();
     EXPECT_THROW(trainMais({p}, o), std::invalid_argument);
+}
+
+TEST(Training, KeepsTheBestEpochAndSkipsTargetsBelowTheMinimumSize) {
+    torch::set_num_threads(1);
+    const auto dir = outDir("best");
+    auto o = tinyOptions(dir);
+    o.epochs = 4;
+    o.samplesPerEpoch = 3;
+    o.keepBest = true;
+    o.minTargetMillilitres = 60;  // label 1 is ~135 mL, label 2 ~40 mL
+    const auto summary = trainMais({phantom(1)}, o);
+    EXPECT_EQ(summary.targets, 1);
+    ASSERT_EQ(summary.history.size(), 4u);
+    const auto best = std::max_element(summary.history.begin(), summary.history.end(),
+                                       [](const auto& a, const auto& b) { return a.dice < b.dice; });
+    EXPECT_EQ(summary.keptEpoch, best->epoch);
+    const auto trained = nlohmann::json::parse(SafeTensorsFile(o.output).metadata().at("trained"));
+    EXPECT_EQ(trained.at("epoch").get<int>(), best->epoch);
+
+    o.minTargetMillilitres = 500;
+    EXPECT_THROW(trainMais({phantom(1)}, o), std::invalid_argument);
 }
 
 TEST(Evaluation, EveryMethodFollowsTheProtocolFromTheSameFirstClick) {

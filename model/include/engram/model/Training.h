@@ -67,8 +67,12 @@ struct TrainOptions {
     int warmupSamples = 0;
     double bceWeight = 1.0;  // loss = Dice + bceWeight * BCE
     bool flips = true, intensity = true;
-    int minTargetVoxels = 20;  // smaller targets are skipped
-    int cropsPerTarget = 4;    // frozen encoder: crop centres per target whose embeddings are cached
+    int minTargetVoxels = 20;         // smaller targets are skipped
+    double minTargetMillilitres = 0;  // so are targets of a smaller physical volume
+    // The model file written: the last epoch's network, or (keepBest) the network of the epoch with the
+    // highest training Dice, written as soon as that epoch ends (so a run that later diverges keeps it).
+    bool keepBest = false;
+    int cropsPerTarget = 4;  // frozen encoder: crop centres per target whose embeddings are cached
     int memoryCapacity = 60;
     MemoryMode memoryMode = MemoryMode::SparseDense;
     unsigned seed = 1;
@@ -87,6 +91,7 @@ struct TrainProgress {
 
 struct TrainSummary {
     int epochs = 0, samples = 0, targets = 0;
+    int keptEpoch = 0;  // the epoch whose network is in the model file (1-based)
     double firstLoss = 0, lastLoss = 0, lastDice = 0, seconds = 0;
     std::string device;
     std::vector<TrainProgress> history;
