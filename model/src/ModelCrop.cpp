@@ -232,16 +232,21 @@ RegionMask ModelCrop::pasteFrom(const torch::Tensor& subLogits, const std::array
     // Only source voxels near positive crop voxels can come out positive: find the box of positive logits
     // (dilated by one voxel), map it to the source, and evaluate there; the rest of the region stays 0.
     const auto pos = logits.gt(0);
-    std::int64_t plo[3], phi[3];
+    std::int64_t plo[3] = {subSize[0], subSize[1], subSize[2]}, phi[3] = {-1, -1, -1};
+    for (std::int64_t a = 0, o = 0; a < subSize[0]; ++a)
+        for (std::int64_t b = 0; b < subSize[1]; ++b)
+            for (std::int64_t c = 0; c < subSize[2]; ++c, ++o)
+                if (data[o] > 0) {
+                    const std::int64_t at[3] = {a, b, c};
+                    for (int d = 0; d < 3; ++d) {
+                        plo[d] = std::min(plo[d], at[d]);
+                        phi[d] = std::max(phi[d], at[d]);
+                    }
+                }
+    if (phi[0] < 0) return finishFaces(out, pos, offset, n);
     for (int d = 0; d < 3; ++d) {
-        std::vector<std::int64_t> others;
-        for (int o = 0; o < 3; ++o)
-            if (o != d) others.push_back(o);
-        const auto along = pos.any(others[1]).any(others[0]);  // along crop tensor dim d
-        const auto idx = along.nonzero();
-        if (idx.numel() == 0) return finishFaces(out, pos, offset, n);
-        plo[d] = std::max<std::int64_t>(offset[d] + idx.min().item<std::int64_t>() - 1, 0);
-        phi[d] = std::min<std::int64_t>(offset[d] + idx.max().item<std::int64_t>() + 1, n - 1);
+        plo[d] = std::max<std::int64_t>(offset[d] + plo[d] - 1, 0);
+        phi[d] = std::min<std::int64_t>(offset[d] + phi[d] + 1, n - 1);
     }
     double slo[3] = {1e300, 1e300, 1e300}, shi[3] = {-1e300, -1e300, -1e300};
     for (int corner = 0; corner < 8; ++corner) {
@@ -267,15 +272,96 @@ RegionMask ModelCrop::pasteFrom(const torch::Tensor& subLogits, const std::array
     const IndexMap toCrop(source, grid_);
     // The data layout is c fastest: as a sampling grid its axes are (c, b, a).
     const std::array<std::int64_t, 3> dataSize{subSize[2], subSize[1], subSize[0]};
-    parallelFor(from[2], to[2], [&](std::int64_t k) {
-        for (std::int64_t j = from[1]; j < to[1]; ++j)
-            for (std::int64_t i = from[0]; i < to[0]; ++i) {
-                const Point3 c =
-                    toCrop(double(out.begin[0] + i), double(out.begin[1] + j), double(out.begin[2] + k));
-                const float logit = trilinear(
-                    data, dataSize,
-                    {c[2] - double(offset[2]), c[1] - double(offset[1]), c[0] - double(offset[0])}, -1.0f);
-                out.mask[static_cast<std::size_t>(i + out.size[0] * (j + out.size[1] * k))] = logit > 0;
+    auto samplePoint = [&](double i, double j, double k) {
+        const Point3 c = toCrop(double(out.begin[0]) + i, double(out.begin[1]) + j, double(out.begin[2]) + k);
+        return Point3{c[2] - double(offset[2]), c[1] - double(offset[1]), c[0] - double(offset[0])};
+    };
+    auto evaluate = [&](std::int64_t i, std::int64_t j, std::int64_t k) {
+        const float logit = trilinear(data, dataSize, samplePoint(double(i), double(j), double(k)), -1.0f);
+        out.mask[static_cast<std::size_t>(i + out.size[0] * (j + out.size[1] * k))] = logit > 0;
+    };
+    // A trilinear sample is a convex combination of the 8 voxels of its cell: inside a cell whose corners
+    // are all positive it is positive, inside one whose corners are all <= 0 it is not. So the source is
+    // walked in blocks of 4^3 voxels: a block whose sample points all fall in cells of one sign is filled
+    // (or left 0) at once; only blocks on the object's surface are sampled voxel by voxel.
+    const std::int64_t cx = dataSize[0] - 1, cy = dataSize[1] - 1, cz = dataSize[2] - 1;
+    // Per cell, with x = c fastest as in the data: 1 when all 8 corners are positive, -1 when none is, 0
+    // otherwise; built by pairing neighbours along x, then y, then z (bit 0: all positive, bit 1: any).
+    std::vector<std::int8_t> cellSign;
+    if (cx > 0 && cy > 0 && cz > 0) {
+        const std::int64_t X = dataSize[0], Y = dataSize[1], Z = dataSize[2];
+        std::vector<std::uint8_t> alongX(static_cast<std::size_t>(cx * Y * Z)),
+            alongXY(static_cast<std::size_t>(cx * cy * Z));
+        parallelFor(0, Z, [&](std::int64_t z) {
+            for (std::int64_t y = 0; y < Y; ++y) {
+                const float* row = data + X * (y + Y * z);
+                std::uint8_t* o = alongX.data() + cx * (y + Y * z);
+                for (std::int64_t x = 0; x < cx; ++x) {
+                    const bool p0 = row[x] > 0, p1 = row[x + 1] > 0;
+                    o[x] = std::uint8_t((p0 && p1) | (p0 || p1) << 1);
+                }
+            }
+            for (std::int64_t y = 0; y < cy; ++y) {
+                const std::uint8_t* r0 = alongX.data() + cx * (y + Y * z);
+                std::uint8_t* o = alongXY.data() + cx * (y + cy * z);
+                for (std::int64_t x = 0; x < cx; ++x)
+                    o[x] = std::uint8_t((r0[x] & r0[x + cx] & 1) | ((r0[x] | r0[x + cx]) & 2));
+            }
+        });
+        cellSign.resize(static_cast<std::size_t>(cx * cy * cz));
+        parallelFor(0, cz, [&](std::int64_t z) {
+            const std::uint8_t* s0 = alongXY.data() + cx * cy * z;
+            const std::uint8_t* s1 = s0 + cx * cy;
+            std::int8_t* o = cellSign.data() + cx * cy * z;
+            for (std::int64_t i = 0; i < cx * cy; ++i)
+                o[i] = (s0[i] & s1[i] & 1) ? 1 : ((s0[i] | s1[i]) & 2) ? 0 : -1;
+        });
+    }
+    const std::int8_t* signs = cellSign.empty() ? nullptr : cellSign.data();
+    // The sign shared by every cell that the box of sample points [lo, hi] touches; 0 when they differ or
+    // when the box leaves the sampled data.
+    auto signOver = [&](const Point3& boxLo, const Point3& boxHi) -> int {
+        std::int64_t a[3], b[3];
+        const std::int64_t cells[3] = {cx, cy, cz};
+        for (int d = 0; d < 3; ++d) {
+            if (!signs || !(boxLo[d] >= 0 && boxHi[d] <= double(cells[d]))) return 0;
+            a[d] = std::min<std::int64_t>(static_cast<std::int64_t>(boxLo[d]), cells[d] - 1);
+            b[d] = std::min<std::int64_t>(static_cast<std::int64_t>(boxHi[d]), cells[d] - 1);
+        }
+        const int first = signs[a[0] + cx * (a[1] + cy * a[2])];
+        if (first == 0) return 0;
+        for (std::int64_t z = a[2]; z <= b[2]; ++z)
+            for (std::int64_t y = a[1]; y <= b[1]; ++y)
+                for (std::int64_t x = a[0]; x <= b[0]; ++x)
+                    if (signs[x + cx * (y + cy * z)] != first) return 0;
+        return first;
+    };
+    constexpr std::int64_t kBlock = 4;
+    const std::int64_t blocksZ = (to[2] - from[2] + kBlock - 1) / kBlock;
+    parallelFor(0, blocksZ, [&](std::int64_t bz) {
+        const std::int64_t k0 = from[2] + bz * kBlock, k1 = std::min(k0 + kBlock, to[2]);
+        for (std::int64_t j0 = from[1]; j0 < to[1]; j0 += kBlock)
+            for (std::int64_t i0 = from[0]; i0 < to[0]; i0 += kBlock) {
+                const std::int64_t j1 = std::min(j0 + kBlock, to[1]), i1 = std::min(i0 + kBlock, to[0]);
+                Point3 near{1e300, 1e300, 1e300}, far{-1e300, -1e300, -1e300};
+                for (int c = 0; c < 8; ++c) {  // the map is affine: the corners bound the block's points
+                    const Point3 p = samplePoint(double(c & 1 ? i1 - 1 : i0), double(c & 2 ? j1 - 1 : j0),
+                                                 double(c & 4 ? k1 - 1 : k0));
+                    for (int d = 0; d < 3; ++d) {
+                        near[d] = std::min(near[d], p[d]);
+                        far[d] = std::max(far[d], p[d]);
+                    }
+                }
+                const int sign = signOver(near, far);
+                for (std::int64_t k = k0; k < k1; ++k)
+                    for (std::int64_t j = j0; j < j1; ++j)
+                        for (std::int64_t i = i0; i < i1; ++i) {
+                            if (sign == 0)
+                                evaluate(i, j, k);
+                            else if (sign > 0)
+                                out.mask[static_cast<std::size_t>(i + out.size[0] * (j + out.size[1] * k))] =
+                                    1;
+                        }
             }
     });
     return finishFaces(out, pos, offset, n);

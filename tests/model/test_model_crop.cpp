@@ -192,3 +192,56 @@ TEST(ModelCrop, PartialUpsamplingGivesTheSameMaskAsTheFullCrop) {
         EXPECT_GT(b.count(), 0);
     }
 }
+
+// The paste fills blocks whose sample points all fall in crop cells of one sign at once: the mask must be
+// the one that sampling every source voxel gives (oblique source, finer than the crop along two axes).
+TEST(ModelCrop, BlockwisePasteEqualsSamplingEveryVoxel) {
+    const Grid g = oblique();
+    const ModelCrop crop(g.indexToWorld({45, 40, 30}));
+    torch::manual_seed(4);
+    namespace F = torch::nn::functional;
+    const auto blobs = F::avg_pool3d(torch::randn({1, 1, 64, 64, 64}), F::AvgPool3dFuncOptions(4)) * 8 - 0.5;
+    const auto logits = F::interpolate(blobs, F::InterpolateFuncOptions()
+                                                  .size(std::vector<std::int64_t>{128, 128, 128})
+                                                  .mode(torch::kTrilinear)
+                                                  .align_corners(false))
+                            .reshape({128, 128, 128})
+                            .contiguous();
+    const float* d = logits.data_ptr<float>();  // [a][b][c], c fastest
+    auto sample = [&](const Point3& c) {        // trilinear, negative beyond the border voxel centres
+        std::int64_t i0[3];
+        double f[3];
+        for (int a = 0; a < 3; ++a) {
+            if (!(c[a] >= 0 && c[a] <= 127)) return -1.0;
+            i0[a] = std::min<std::int64_t>(static_cast<std::int64_t>(c[a]), 126);
+            f[a] = c[a] - double(i0[a]);
+        }
+        double v = 0;
+        for (int corner = 0; corner < 8; ++corner) {
+            double w = 1;
+            std::int64_t at[3];
+            for (int a = 0; a < 3; ++a) {
+                const bool up = corner >> a & 1;
+                w *= up ? f[a] : 1 - f[a];
+                at[a] = i0[a] + up;
+            }
+            v += w * d[at[0] * 128 * 128 + at[1] * 128 + at[2]];
+        }
+        return v;
+    };
+    const RegionMask m = crop.pasteBackFull(logits, g);
+    std::int64_t differ = 0, positive = 0, negative = 0;
+    std::size_t v = 0;
+    for (std::int64_t k = 0; k < m.size[2]; ++k)
+        for (std::int64_t j = 0; j < m.size[1]; ++j)
+            for (std::int64_t i = 0; i < m.size[0]; ++i, ++v) {
+                const double value = sample(crop.worldToCrop(g.indexToWorld(
+                    {double(m.begin[0] + i), double(m.begin[1] + j), double(m.begin[2] + k)})));
+                if (std::abs(value) < 1e-4) continue;  // rounding may decide these either way
+                (value > 0 ? positive : negative) += 1;
+                differ += (m.mask[v] != 0) != (value > 0);
+            }
+    EXPECT_EQ(differ, 0);
+    EXPECT_GT(positive, 10000);
+    EXPECT_GT(negative, 10000);
+}
