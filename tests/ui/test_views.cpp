@@ -328,18 +328,27 @@ class ViewTests : public QObject {
                           list->visualItemRect(list->topLevelItem(2)).center());
         QCOMPARE(w.controller().voxelCount(label), afterThree);
 
-        // Export: a good one, then into a read-only folder (refused, nothing written).
-        QVERIFY(w.exportLabels(dir.filePath("labels.nii.gz")));
+        // Export (written in the background): a good one, then into a read-only folder (refused, nothing
+        // written).
+        QSignalSpy exported(&w, &ui::MainWindow::exportFinished);
+        auto exportTo = [&](const QString& path) {
+            if (!w.exportLabels(path)) return false;
+            if (!exported.wait(20000)) return false;
+            return exported.takeLast()[0].toBool();
+        };
+        QVERIFY(exportTo(dir.filePath("labels.nii.gz")));
         QVERIFY(QFileInfo::exists(dir.filePath("labels.nii.gz")));
+        QVERIFY(!w.exportRunning());
         QDir(dir.path()).mkdir("ro");
         QFile::setPermissions(dir.filePath("ro"), QFileDevice::ReadOwner | QFileDevice::ExeOwner);
         // root writes through permission bits; /proc refuses new files to everyone.
         const QString readOnly = QFileInfo(dir.filePath("ro")).isWritable() ? "/proc" : dir.filePath("ro");
-        QVERIFY(!w.exportLabels(readOnly + "/labels.nii.gz"));
+        QVERIFY(!exportTo(readOnly + "/labels.nii.gz"));
         QVERIFY2(w.lastError().contains("labels.nii.gz"), qPrintable(w.lastError()));
         QVERIFY(!QFileInfo::exists(readOnly + "/labels.nii.gz"));
         // DICOM-SEG needs a DICOM source.
-        QVERIFY(!w.exportLabels(dir.filePath("seg.dcm")));
+        QVERIFY(!exportTo(dir.filePath("seg.dcm")));
+        QVERIFY(!QFileInfo::exists(dir.filePath("seg.dcm")));
 
         // A corrupt file: a clear message, and the open document stays.
         QFile bad(dir.filePath("bad.nii.gz"));

@@ -34,6 +34,7 @@
 #include <QStatusBar>
 #include <QToolBar>
 #include <QToolButton>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include <spdlog/spdlog.h>
 
@@ -252,6 +253,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     } catch (const OutputError& e) {
         spdlog::error("autosave is off: {}", e.what());
     }
+    connect(&exportWatcher_, &QFutureWatcher<ExportOutcome>::finished, this, &MainWindow::finishExport);
     connect(&autosaveTimer_, &QTimer::timeout, this, &MainWindow::autosave);
     autosaveTimer_.start(QSettings().value("autosave/intervalMinutes", 2).toInt() * 60 * 1000);
     connect(&controller_, &AnnotationController::edited, this, [this] {
@@ -545,8 +547,9 @@ void MainWindow::setFillRange(double low, double high) {
 void MainWindow::setFill3D(bool on) { fill3D_->setChecked(on); }
 
 bool MainWindow::isIdle() const {
-    return !loading_ && !engineLoading_ && !propagatorLoading_ && !aiBusy_ && controller_.pendingClicks() == 0 &&
-           !controller_.propagationRunning() && !surface_->isUpdating();
+    return !loading_ && !engineLoading_ && !propagatorLoading_ && !aiBusy_ &&
+           controller_.pendingClicks() == 0 && !controller_.propagationRunning() && !exportRunning() &&
+           !surface_->isUpdating();
 }
 
 void MainWindow::loadEngine() {
@@ -782,26 +785,56 @@ bool MainWindow::checkRecovery(std::optional<bool> restore) {
 }
 
 bool MainWindow::exportLabels(const QString& path) {
-    if (!volume()) return false;
-    try {
-        if (path.endsWith(".dcm", Qt::CaseInsensitive)) {
-            const auto report =
-                writeDicomSeg(*volume(), controller_.labels(), controller_.segments(), path.toStdString());
-            statusBar()->showMessage(tr("Exported %1 segments (%2 frames) to %3")
-                                         .arg(report.segments)
-                                         .arg(report.frames)
-                                         .arg(path),
-                                     8000);
-        } else {
-            writeLabelFile(controller_.labels(), path.toStdString());
-            statusBar()->showMessage(tr("Exported labels to %1").arg(path), 8000);
-        }
-        spdlog::info("exported labels to {}", path.toStdString());
-        return true;
-    } catch (const std::exception& e) {
-        reportError(tr("Export failed"), QString::fromStdString(e.what()));
+    if (!volume()) {
+        reportError(tr("Export failed"), tr("No volume is open."));
         return false;
     }
+    if (exportRunning()) {
+        reportError(tr("Export failed"),
+                    tr("The export to %1 is still being written; export again when it has finished.")
+                        .arg(exportPath_));
+        return false;
+    }
+    // The copies are the document at this moment: the user may go on editing while they are written.
+    auto job = [source = controller_.volumePointer(), labels = controller_.labels(),
+                segments = controller_.segments(), file = path.toStdString()] {
+        ExportOutcome outcome;
+        try {
+            if (QString::fromStdString(file).endsWith(".dcm", Qt::CaseInsensitive)) {
+                const auto report = writeDicomSeg(*source, labels, segments, file);
+                outcome.segments = report.segments;
+                outcome.frames = report.frames;
+            } else {
+                writeLabelFile(labels, file);
+            }
+        } catch (const std::exception& e) {  // reported by the finished handler
+            outcome.error = QString::fromStdString(e.what());
+        }
+        return outcome;
+    };
+    exportPath_ = path;
+    setBusy(true, tr("Exporting labels to %1...").arg(path));
+    cancel_->setVisible(false);  // a write is not cancelled half way
+    exportWatcher_.setFuture(QtConcurrent::run(std::move(job)));
+    return true;
+}
+
+void MainWindow::finishExport() {
+    const ExportOutcome outcome = exportWatcher_.result();
+    if (isIdle()) setBusy(false);
+    if (!outcome.error.isEmpty()) {
+        reportError(tr("Export failed"), outcome.error);
+        Q_EMIT exportFinished(false, outcome.error);
+        return;
+    }
+    const QString message = outcome.segments >= 0 ? tr("Exported %1 segments (%2 frames) to %3")
+                                                        .arg(outcome.segments)
+                                                        .arg(outcome.frames)
+                                                        .arg(exportPath_)
+                                                  : tr("Exported labels to %1").arg(exportPath_);
+    statusBar()->showMessage(message, 8000);
+    spdlog::info("exported labels to {}", exportPath_.toStdString());
+    Q_EMIT exportFinished(true, message);
 }
 
 void MainWindow::reportError(const QString& title, const QString& message) {
@@ -868,6 +901,7 @@ void MainWindow::closeEvent(QCloseEvent* e) {
         e->ignore();
         return;
     }
+    exportWatcher_.waitForFinished();  // a started export is completed, not cut off
     if (recovery_) recovery_->discard();
     e->accept();
 }

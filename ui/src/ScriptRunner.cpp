@@ -48,6 +48,9 @@ ScriptRunner::ScriptRunner(MainWindow& window, QJsonArray actions, QObject* pare
     connect(&window_.controller(), &AnnotationController::errorOccurred, this,
             [this](const QString& m) { error_ = m; });
     connect(&window_, &MainWindow::loadFailed, this, [this](const QString& m) { error_ = m; });
+    connect(&window_, &MainWindow::exportFinished, this, [this](bool ok, const QString& m) {
+        if (!ok) error_ = m;
+    });
 }
 
 QJsonArray ScriptRunner::readScript(const QString& path) {

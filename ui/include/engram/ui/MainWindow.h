@@ -15,6 +15,7 @@
 #include <engram/viewers/SurfaceView.h>
 #include <engram/viewers/ViewerState.h>
 
+#include <QFutureWatcher>
 #include <QMainWindow>
 #include <QTimer>
 
@@ -60,8 +61,11 @@ class MainWindow : public QMainWindow {
     void openSession(const QString& path);
     // Writes the document as a session (atomic). Returns false with the reason in lastError().
     bool saveSession(const QString& path);
-    // NIfTI/NRRD/MHA by suffix, DICOM-SEG for .dcm. Returns false with the reason in lastError().
+    // Starts writing the labels in the background (NIfTI/NRRD/MHA by suffix, DICOM-SEG for .dcm) from a copy
+    // of the document taken now, so editing goes on meanwhile; exportFinished tells the outcome. Returns
+    // false, with the reason in lastError(), when it cannot start (no volume, an export still running).
     bool exportLabels(const QString& path);
+    bool exportRunning() const { return exportWatcher_.isRunning(); }
     // Writes the recovery file now (what autosave does). Returns false when there was nothing to write.
     bool autosave();
     // Offers (or, when `restore` is set, does without asking) to restore recovery files left by a crash.
@@ -88,7 +92,7 @@ class MainWindow : public QMainWindow {
     // 2 axial) up, down or both, with progress and cancel in the status bar; one undoable step.
     bool propagate(int axis, bool up, bool down);
     bool propagatorReady() const { return propagatorReady_; }
-    // Busy with loading, AI work, or surfaces: scripted runs wait for this to turn false.
+    // Busy with loading, AI work, an export, or surfaces: scripted runs wait for this to turn false.
     bool isIdle() const;
     bool engineReady() const { return engineReady_; }
     const QString& lastError() const { return lastError_; }
@@ -97,6 +101,8 @@ class MainWindow : public QMainWindow {
     void volumeChanged();
     void loadFailed(const QString& message);
     void sessionRestored();
+    // An export started by exportLabels has ended: written, or not (then `message` is the reason).
+    void exportFinished(bool ok, const QString& message);
 
   protected:
     void closeEvent(QCloseEvent* e) override;
@@ -113,6 +119,7 @@ class MainWindow : public QMainWindow {
     void onToolEvent(const viewers::ToolEvent& e);
     void updateMarkers();
     void reportError(const QString& title, const QString& message);
+    void finishExport();  // on the GUI thread when the background export ends
     void setBusy(bool busy, const QString& what = {});
     void addRecent(const QString& path);
     void rebuildRecentMenu();
@@ -159,6 +166,12 @@ class MainWindow : public QMainWindow {
     std::filesystem::path pendingRecoveryOrphan_;
     QString lastError_;
     QTimer autosaveTimer_;
+    struct ExportOutcome {
+        QString error;                  // empty when written
+        int segments = -1, frames = 0;  // DICOM-SEG only
+    };
+    QFutureWatcher<ExportOutcome> exportWatcher_;
+    QString exportPath_;
     int editsSinceAutosave_ = 0;
     bool autosavedSinceEdit_ = true;
 };
