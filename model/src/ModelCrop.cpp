@@ -88,6 +88,42 @@ void parallelFor(std::int64_t begin, std::int64_t end, F&& body) {
     for (auto& th : pool) th.join();
 }
 
+// Per cell of `data` (size n, x fastest; a cell lies between 2x2x2 neighbouring voxels): 1 when all 8
+// corners are positive, -1 when none is, 0 otherwise. Built by pairing neighbours along x, then y, then z
+// (bit 0: all positive, bit 1: any positive). Empty when an axis has fewer than 2 voxels.
+std::vector<std::int8_t> cellSigns(const float* data, const std::array<std::int64_t, 3>& n) {
+    const std::int64_t X = n[0], Y = n[1], Z = n[2], cx = X - 1, cy = Y - 1, cz = Z - 1;
+    std::vector<std::int8_t> sign;
+    if (cx <= 0 || cy <= 0 || cz <= 0) return sign;
+    std::vector<std::uint8_t> alongX(static_cast<std::size_t>(cx * Y * Z)),
+        alongXY(static_cast<std::size_t>(cx * cy * Z));
+    parallelFor(0, Z, [&](std::int64_t z) {
+        for (std::int64_t y = 0; y < Y; ++y) {
+            const float* row = data + X * (y + Y * z);
+            std::uint8_t* o = alongX.data() + cx * (y + Y * z);
+            for (std::int64_t x = 0; x < cx; ++x) {
+                const bool p0 = row[x] > 0, p1 = row[x + 1] > 0;
+                o[x] = std::uint8_t((p0 && p1) | (p0 || p1) << 1);
+            }
+        }
+        for (std::int64_t y = 0; y < cy; ++y) {
+            const std::uint8_t* r0 = alongX.data() + cx * (y + Y * z);
+            std::uint8_t* o = alongXY.data() + cx * (y + cy * z);
+            for (std::int64_t x = 0; x < cx; ++x)
+                o[x] = std::uint8_t((r0[x] & r0[x + cx] & 1) | ((r0[x] | r0[x + cx]) & 2));
+        }
+    });
+    sign.resize(static_cast<std::size_t>(cx * cy * cz));
+    parallelFor(0, cz, [&](std::int64_t z) {
+        const std::uint8_t* s0 = alongXY.data() + cx * cy * z;
+        const std::uint8_t* s1 = s0 + cx * cy;
+        std::int8_t* o = sign.data() + cx * cy * z;
+        for (std::int64_t i = 0; i < cx * cy; ++i)
+            o[i] = (s0[i] & s1[i] & 1) ? 1 : ((s0[i] | s1[i]) & 2) ? 0 : -1;
+    });
+    return sign;
+}
+
 // Records which crop faces the positive logits reach, and returns the region. `pos` covers crop voxels
 // offset .. offset + size.
 RegionMask finishFaces(RegionMask& out, const torch::Tensor& pos, const std::array<std::int64_t, 3>& offset,
@@ -285,41 +321,10 @@ RegionMask ModelCrop::pasteFrom(const torch::Tensor& subLogits, const std::array
     // walked in blocks of 4^3 voxels: a block whose sample points all fall in cells of one sign is filled
     // (or left 0) at once; only blocks on the object's surface are sampled voxel by voxel.
     const std::int64_t cx = dataSize[0] - 1, cy = dataSize[1] - 1, cz = dataSize[2] - 1;
-    // Per cell, with x = c fastest as in the data: 1 when all 8 corners are positive, -1 when none is, 0
-    // otherwise; built by pairing neighbours along x, then y, then z (bit 0: all positive, bit 1: any).
-    std::vector<std::int8_t> cellSign;
-    if (cx > 0 && cy > 0 && cz > 0) {
-        const std::int64_t X = dataSize[0], Y = dataSize[1], Z = dataSize[2];
-        std::vector<std::uint8_t> alongX(static_cast<std::size_t>(cx * Y * Z)),
-            alongXY(static_cast<std::size_t>(cx * cy * Z));
-        parallelFor(0, Z, [&](std::int64_t z) {
-            for (std::int64_t y = 0; y < Y; ++y) {
-                const float* row = data + X * (y + Y * z);
-                std::uint8_t* o = alongX.data() + cx * (y + Y * z);
-                for (std::int64_t x = 0; x < cx; ++x) {
-                    const bool p0 = row[x] > 0, p1 = row[x + 1] > 0;
-                    o[x] = std::uint8_t((p0 && p1) | (p0 || p1) << 1);
-                }
-            }
-            for (std::int64_t y = 0; y < cy; ++y) {
-                const std::uint8_t* r0 = alongX.data() + cx * (y + Y * z);
-                std::uint8_t* o = alongXY.data() + cx * (y + cy * z);
-                for (std::int64_t x = 0; x < cx; ++x)
-                    o[x] = std::uint8_t((r0[x] & r0[x + cx] & 1) | ((r0[x] | r0[x + cx]) & 2));
-            }
-        });
-        cellSign.resize(static_cast<std::size_t>(cx * cy * cz));
-        parallelFor(0, cz, [&](std::int64_t z) {
-            const std::uint8_t* s0 = alongXY.data() + cx * cy * z;
-            const std::uint8_t* s1 = s0 + cx * cy;
-            std::int8_t* o = cellSign.data() + cx * cy * z;
-            for (std::int64_t i = 0; i < cx * cy; ++i)
-                o[i] = (s0[i] & s1[i] & 1) ? 1 : ((s0[i] | s1[i]) & 2) ? 0 : -1;
-        });
-    }
+    const auto cellSign = cellSigns(data, dataSize);
     const std::int8_t* signs = cellSign.empty() ? nullptr : cellSign.data();
-    // The sign shared by every cell that the box of sample points [lo, hi] touches; 0 when they differ or
-    // when the box leaves the sampled data.
+    // The sign shared by every cell that the box of sample points [boxLo, boxHi] touches; 0 when they differ
+    // or when the box leaves the sampled data.
     auto signOver = [&](const Point3& boxLo, const Point3& boxHi) -> int {
         std::int64_t a[3], b[3];
         const std::int64_t cells[3] = {cx, cy, cz};
