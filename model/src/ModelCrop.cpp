@@ -326,10 +326,11 @@ RegionMask ModelCrop::pasteFrom(const torch::Tensor& subLogits, const std::array
     // The sign shared by every cell that the box of sample points [boxLo, boxHi] touches; 0 when they differ
     // or when the box leaves the sampled data.
     auto signOver = [&](const Point3& boxLo, const Point3& boxHi) -> int {
+        if (!signs) return 0;
         std::int64_t a[3], b[3];
         const std::int64_t cells[3] = {cx, cy, cz};
         for (int d = 0; d < 3; ++d) {
-            if (!signs || !(boxLo[d] >= 0 && boxHi[d] <= double(cells[d]))) return 0;
+            if (!(boxLo[d] >= 0 && boxHi[d] <= double(cells[d]))) return 0;
             a[d] = std::min<std::int64_t>(static_cast<std::int64_t>(boxLo[d]), cells[d] - 1);
             b[d] = std::min<std::int64_t>(static_cast<std::int64_t>(boxHi[d]), cells[d] - 1);
         }

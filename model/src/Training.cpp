@@ -35,9 +35,9 @@ struct Architecture {
 
 // Built-in architectures, in the format of an architecture file.
 //   small: the default model, trainable on a laptop CPU. 3 mm crops of 128^3 (384 mm: a whole abdomen),
-//          8^3 patches (16^3 tokens), a 3-block ViT of width 64 in 4^3 windows (96 mm; 8^3 windows cost
-//          three times as much per training sample on a CPU), prompt width 48; low-resolution logits 64^3
-//          (6 mm).
+//          8^3 patches (16^3 tokens), a 3-block ViT of width 64 in 4^3 windows (96 mm; with 8^3 windows the
+//          encoder's part of a training sample cost three times as much on a CPU, a 3-click sample about
+//          twice), prompt width 48; low-resolution logits 64^3 (6 mm).
 //   tiny:  unit-sized, for tests: 32^3 crops at 6 mm, one block of width 32 (a second per epoch).
 //   vit_b_ori: SAM-Med3D's own configuration.
 // Networks trained here from scratch drop the reference's swapped dense positional grid (QUIRK 3).

@@ -797,10 +797,11 @@ bool MainWindow::exportLabels(const QString& path) {
     }
     // The copies are the document at this moment: the user may go on editing while they are written.
     auto job = [source = controller_.volumePointer(), labels = controller_.labels(),
-                segments = controller_.segments(), file = path.toStdString()] {
+                segments = controller_.segments(), file = path.toStdString(),
+                dicomSeg = path.endsWith(".dcm", Qt::CaseInsensitive)] {
         ExportOutcome outcome;
         try {
-            if (QString::fromStdString(file).endsWith(".dcm", Qt::CaseInsensitive)) {
+            if (dicomSeg) {
                 const auto report = writeDicomSeg(*source, labels, segments, file);
                 outcome.segments = report.segments;
                 outcome.frames = report.frames;
