@@ -136,6 +136,9 @@ AnnotationController::AnnotationController(SegmentationService& service, QObject
                 if (!cancelled) Q_EMIT errorOccurred(message);
                 Q_EMIT propagationFinished(false);
             });
+    connect(&undo_, &QUndoStack::indexChanged, this, [this](int index) {
+        if (preview_ && index <= preview_->start) endPreview();  // every click of it undone
+    });
     connect(&undo_, &QUndoStack::indexChanged, this, &AnnotationController::historyChanged);
 }
 
@@ -144,6 +147,7 @@ AnnotationController::~AnnotationController() {
 }
 
 void AnnotationController::setVolume(std::shared_ptr<const Volume> volume) {
+    endPreview();
     undo_.clear();
     pending_.clear();
     if (propagation_) service_.cancel();  // its result would belong to the old volume
@@ -295,8 +299,32 @@ void AnnotationController::applyRegion(const model::RegionMask& m, Interaction w
     what.segmentVoxels = counts_[label] + delta.segmentGain;
     std::optional<EditCommand::EngineSteps> steps;
     if (engineSteps) steps = EditCommand::EngineSteps{engineSteps->first, engineSteps->second};
+    // An AI click continues its segment's preview or opens one; anything else accepts the open preview.
+    if (preview_ && !(engineSteps && preview_->segment == label)) acceptPreview();
+    const bool opens = engineSteps && !preview_;
+    if (opens) preview_ = PreviewRun{label, undo_.index()};
     undo_.push(new EditCommand(*this, std::move(delta), steps, what));
+    if (opens) Q_EMIT previewChanged();
     Q_EMIT edited();
+}
+
+void AnnotationController::endPreview() {
+    if (!preview_) return;
+    preview_.reset();
+    Q_EMIT previewChanged();
+}
+
+void AnnotationController::acceptPreview() {
+    if (!preview_) return;
+    endPreview();
+    Q_EMIT historyChanged();  // its entries are no longer marked as preview
+}
+
+void AnnotationController::discardPreview() {
+    if (!preview_) return;
+    const int start = preview_->start;
+    endPreview();
+    undo_.setIndex(start);  // each undo supersedes the segment's clicks still in flight
 }
 
 bool AnnotationController::propagate(std::uint8_t segment, int axis, std::int64_t slice, bool forward,
@@ -329,6 +357,7 @@ bool AnnotationController::propagate(std::uint8_t segment, int axis, std::int64_
     request.prompts.push_back(std::move(prompt));
     request.forward = forward;
     request.backward = backward;
+    acceptPreview();  // the prompt is the slice as it is now
     Index3 centre{g.size[0] / 2, g.size[1] / 2, g.size[2] / 2};
     centre[std::size_t(axis)] = slice;
     const Vec3 world = g.indexToWorld({double(centre[0]), double(centre[1]), double(centre[2])});
@@ -367,6 +396,7 @@ std::vector<Interaction> AnnotationController::history() const {
         if (const auto* c = dynamic_cast<const EditCommand*>(undo_.command(i))) {
             out.push_back(c->interaction());
             out.back().applied = i < undo_.index();
+            out.back().preview = preview_ && i >= preview_->start && out.back().applied;
         }
     return out;
 }
@@ -387,6 +417,7 @@ void AnnotationController::restore(LabelMap labels, SegmentList segments, std::v
     if (!volume_) throw InputError("Open the volume before restoring its labels.");
     if (!labels.geometry().sameGrid(volume_->geometry()))
         throw InputError("The saved labels are on a different grid than the open volume.");
+    endPreview();
     undo_.clear();
     pending_.clear();
     for (auto& [segment, epoch] : epoch_) {
@@ -456,6 +487,7 @@ void AnnotationController::deleteSegment(std::uint8_t label) {
     what.segment = label;
     what.changedVoxels = delta.changed;
     what.time = QDateTime::currentDateTime();
+    acceptPreview();
     supersede(label);
     const EditCommand::EngineSteps steps{engineStep_[label], 0};
     undo_.push(new EditCommand(*this, std::move(delta), steps, what, removed));
@@ -465,6 +497,7 @@ void AnnotationController::deleteSegment(std::uint8_t label) {
 void AnnotationController::beginStroke(std::uint8_t segment, bool erase, const QString& view) {
     if (stroke_.active) endStroke();
     if (!volume_ || segment == 0) return;
+    acceptPreview();  // the stroke is drawn on accepted labels
     if (!segments_.find(segment)) {
         segments_.put(SegmentList::defaultFor(segment));
         Q_EMIT segmentsChanged();
@@ -610,6 +643,7 @@ void AnnotationController::commitManualEdit(const std::unordered_map<std::int64_
     what.changedVoxels = delta.changed;
     what.time = QDateTime::currentDateTime();
     what.segmentVoxels = counts_[label] + delta.segmentGain;
+    acceptPreview();
     // The labels already hold the result; the push's redo writes the same values and updates the counts.
     undo_.push(new EditCommand(*this, std::move(delta), std::nullopt, what));
     Q_EMIT edited();

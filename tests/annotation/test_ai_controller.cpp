@@ -108,6 +108,72 @@ TEST(AiController, AResultSupersededByAnUndoIsDropped) {
     EXPECT_EQ(f.controller.labels().labels(), afterFirst);
 }
 
+TEST(AiController, APreviewIsAcceptedOrDiscardedAsAWhole) {
+    Fixture f;
+    f.clickAndWait(1, f.at(60, 55, 45), true);
+    EXPECT_EQ(f.controller.previewSegment(), 1);
+    f.clickAndWait(1, f.at(70, 58, 44), false);
+    EXPECT_EQ(f.controller.previewClicks(), 2);
+    EXPECT_TRUE(f.controller.history()[0].preview && f.controller.history()[1].preview);
+
+    // Accepting keeps the voxels and the history, and only ends the preview.
+    const auto accepted = f.controller.labels().labels();
+    f.controller.acceptPreview();
+    EXPECT_EQ(f.controller.previewSegment(), 0);
+    EXPECT_EQ(f.controller.labels().labels(), accepted);
+    EXPECT_FALSE(f.controller.history()[1].preview);
+    EXPECT_EQ(f.controller.undoStack().index(), 2);
+
+    // A new preview on the same segment, discarded: the accepted voxels are back, and so is the memory (the
+    // same clicks again give the same voxels).
+    f.clickAndWait(1, f.at(50, 50, 45), false);
+    f.clickAndWait(1, f.at(66, 60, 40), true);
+    EXPECT_EQ(f.controller.previewClicks(), 2);
+    const auto discarded = f.controller.labels().labels();
+    ASSERT_NE(discarded, accepted);
+    f.controller.discardPreview();
+    EXPECT_EQ(f.controller.previewSegment(), 0);
+    EXPECT_EQ(f.controller.labels().labels(), accepted);
+    EXPECT_EQ(f.controller.undoStack().index(), 2);
+    EXPECT_EQ(f.controller.voxelCount(1), f.controller.labels().histogram()[1]);
+    f.clickAndWait(1, f.at(50, 50, 45), false);
+    f.clickAndWait(1, f.at(66, 60, 40), true);
+    EXPECT_EQ(f.controller.labels().labels(), discarded);
+
+    // A click for another segment accepts the open preview and starts its own.
+    f.clickAndWait(2, f.at(30, 40, 50), true);
+    EXPECT_EQ(f.controller.previewSegment(), 2);
+    EXPECT_EQ(f.controller.previewClicks(), 1);
+    EXPECT_FALSE(f.controller.history()[3].preview);
+    EXPECT_TRUE(f.controller.history()[4].preview);
+    // A manual edit accepts it too.
+    f.controller.beginStroke(3, false, "axial");
+    f.controller.strokeAt({5, 5, 5}, 2.0, 2);
+    f.controller.endStroke();
+    EXPECT_EQ(f.controller.previewSegment(), 0);
+    EXPECT_FALSE(f.controller.history()[4].preview);
+
+    // Undoing every click of a preview ends it; redo brings the click back accepted.
+    f.clickAndWait(2, f.at(35, 40, 50), true);
+    EXPECT_EQ(f.controller.previewSegment(), 2);
+    f.controller.undoStack().undo();
+    EXPECT_EQ(f.controller.previewSegment(), 0);
+    f.controller.undoStack().redo();
+    EXPECT_EQ(f.controller.previewSegment(), 0);
+    EXPECT_FALSE(f.controller.history().back().preview);
+}
+
+TEST(AiController, DiscardingAPreviewDropsItsClicksInFlight) {
+    Fixture f;
+    f.clickAndWait(1, f.at(60, 55, 45), true);
+    ASSERT_TRUE(f.controller.aiClick(1, f.at(65, 50, 47), true));
+    f.controller.discardPreview();  // while the second click is in flight
+    spinUntil([&] { return f.controller.pendingClicks() == 0; });
+    EXPECT_EQ(f.controller.undoStack().index(), 0);
+    EXPECT_EQ(f.controller.previewSegment(), 0);
+    EXPECT_EQ(f.controller.labels().histogram()[1], 0);
+}
+
 TEST(AiController, BadRequestsAreRejectedWithAMessage) {
     SegmentationService service;
     AnnotationController controller(service);

@@ -1,6 +1,7 @@
 #!/bin/bash
-# The scripted mode end to end: demo volume, manual tools, AI clicks, undo/redo, exports (one refused), session
-# save, bad input, and a screenshot. Then the session reopens with the same labels.
+# The scripted mode end to end: demo volume, manual tools, AI clicks, an AI preview discarded and one
+# accepted, undo/redo, exports (one refused), session save, bad input, and a screenshot. Then the session
+# reopens with the same labels.
 # usage: check_app_script.sh <engram> <scripts-dir> <model> <out-dir> <shared-dir>
 set -euo pipefail
 engram=$1 scripts=$2 model=$3 out=$4 shared=$5
@@ -20,7 +21,7 @@ done
 # A clean exit leaves no recovery file.
 [ -z "$(ls "$out/recovery"/*.engram 2>/dev/null)" ] || { echo "FAIL: recovery file left after a clean exit"; exit 1; }
 # The saved session opens again with its labels and history.
-echo '[{"do": "expect", "segment": "Liver", "minVoxels": 20, "historyEntries": 5}]' > "$out/reopen.json"
+echo '[{"do": "expect", "segment": "Liver", "minVoxels": 20, "historyEntries": 6}]' > "$out/reopen.json"
 "$engram" "$out/demo.engram" --model "$model" --recovery-dir "$out/recovery" --script "$out/reopen.json" \
     > "$out/reopen.txt" 2>&1 || { cat "$out/reopen.txt"; echo "FAIL: session reopen"; exit 1; }
 # A script that names an unknown action fails with status 1 and says which step.

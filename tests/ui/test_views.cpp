@@ -224,6 +224,45 @@ class ViewTests : public QObject {
         QVERIFY2(c.red() == 255 && c.green() == 255 && c.blue() == 255, qPrintable(c.name()));  // no overlay
     }
 
+    void anAiPreviewIsDrawnAsAnOutlineAndStripes() {
+        const ImageGeometry g = grid("LPS");
+        ViewerState state;
+        LabelMap labels(g);
+        SegmentList segments;
+        Segment& s = segments.add("Liver");
+        s.color = {255, 0, 0};
+        for (std::int64_t j = 2; j < 12; ++j)
+            for (std::int64_t i = 2; i < 15; ++i) labels.set(i, j, 3, s.label);
+        state.setDocument(std::make_shared<const Volume>(g, std::vector<float>(g.voxelCount(), 1000.0f)), &labels,
+                          &segments);
+        state.setWindowLevel({400, 40});
+        state.setCursor({0, 0, 3});  // the crosshair away from the block
+        state.setOverlayOpacity(0.5);
+        SliceView v(state, ViewKind::Axial);
+        v.resize(300, 300);
+        v.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&v));
+        auto colourAt = [&](double i, double j) {
+            const QPointF pos = v.widgetPosOf(g.indexToWorld({i, j, 3}));
+            return v.grabFramebuffer().pixelColor((pos * v.devicePixelRatioF()).toPoint());
+        };
+        auto blended = [](const QColor& c) { return c.red() > 240 && c.green() > 100 && c.green() < 160; };
+        auto plain = [](const QColor& c) { return c.red() == 255 && c.green() == 255 && c.blue() == 255; };
+        for (int i = 4; i < 10; ++i) QVERIFY2(blended(colourAt(i, 6)), qPrintable(colourAt(i, 6).name()));
+        state.setPreviewLabel(s.label);
+        const QColor edge = colourAt(2, 6);
+        QVERIFY2(edge.red() > 240 && edge.green() < 30, qPrintable(edge.name()));
+        // Six voxels in a row cross every phase of the stripes: some filled, some left plain.
+        int filled = 0, empty = 0;
+        for (int i = 4; i < 10; ++i) {
+            const QColor c = colourAt(i, 6);
+            filled += blended(c);
+            empty += plain(c);
+        }
+        QCOMPARE(filled + empty, 6);
+        QVERIFY(filled >= 2 && empty >= 2);
+    }
+
     void surfacesAreBuiltOffTheGuiThread() {
         const ImageGeometry g = grid("oblique");
         ViewerState state;
@@ -303,6 +342,10 @@ class ViewTests : public QObject {
         QAction* undo = byShortcut(QKeySequence("Ctrl+Z"));
         QAction* redo = byShortcut(QKeySequence("Ctrl+Shift+Z"));
         QVERIFY(undo && redo);
+        // Enter and Esc accept and discard an AI preview; a brush stroke opens none.
+        QAction* accept = byShortcut(QKeySequence(Qt::Key_Return));
+        QAction* discard = byShortcut(QKeySequence(Qt::Key_Escape));
+        QVERIFY(accept && discard && !accept->isEnabled() && !discard->isEnabled());
         undo->trigger();
         QCOMPARE(w.controller().voxelCount(label), 0);
         QVERIFY(w.historyPanel().entryCount() == 1);  // undone entries stay listed until a new edit

@@ -48,6 +48,11 @@ void HistoryPanel::rebuild() {
         if (h.restored) {
             for (int c = 0; c < item->columnCount(); ++c) item->setForeground(c, Qt::gray);
             item->setToolTip(1, tr("From the saved session (cannot be undone)"));
+        } else if (h.preview) {
+            QFont f = item->font(1);
+            f.setItalic(true);
+            for (int c = 0; c < item->columnCount(); ++c) item->setFont(c, f);
+            item->setToolTip(0, tr("AI preview, not accepted yet (Enter accepts, Esc discards)"));
         } else if (!h.applied) {
             QFont f = item->font(1);
             f.setStrikeOut(true);

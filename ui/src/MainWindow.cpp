@@ -109,10 +109,12 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
 
     cursorInfo_ = new QLabel(this);
     aiStatus_ = new QLabel(this);
+    previewInfo_ = new QLabel(this);
     progress_ = new QProgressBar(this);
     progress_->setMaximumWidth(220);
     cancel_ = new QPushButton(tr("Cancel"), this);
     statusBar()->addWidget(cursorInfo_, 1);
+    statusBar()->addPermanentWidget(previewInfo_);
     statusBar()->addPermanentWidget(aiStatus_);
     statusBar()->addPermanentWidget(progress_);
     statusBar()->addPermanentWidget(cancel_);
@@ -188,6 +190,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(&controller_, &AnnotationController::segmentsChanged, this, [this] {
         state_.notifySegmentsChanged();
         updateMarkers();
+        onPreviewChanged();  // the preview's segment may have been renamed
     });
     connect(&controller_, &AnnotationController::historyChanged, this, [this] {
         updateMarkers();
@@ -202,6 +205,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
         setBusy(busy || loading_, busy ? tr("AI working...") : QString());
     });
     connect(segments_, &SegmentPanel::activeSegmentChanged, this, [this] { updateMarkers(); });
+    connect(&controller_, &AnnotationController::previewChanged, this, &MainWindow::onPreviewChanged);
 
     // The AI engine.
     connect(&service_, &SegmentationService::engineReady, this,
@@ -316,6 +320,22 @@ void MainWindow::buildToolBars() {
     }
     connect(tools_, &QActionGroup::triggered, this,
             [this](QAction* a) { setTool(static_cast<Tool>(a->data().toInt())); });
+
+    // The open AI preview: accept it into the segment, or take all its clicks back.
+    acceptPreview_ = toolBar->addAction(tr("Accept"));
+    acceptPreview_->setShortcuts({QKeySequence(Qt::Key_Return), QKeySequence(Qt::Key_Enter)});
+    acceptPreview_->setToolTip(tr("Accept the AI preview (Enter)"));
+    connect(acceptPreview_, &QAction::triggered, &controller_, &AnnotationController::acceptPreview);
+    discardPreview_ = toolBar->addAction(tr("Discard"));
+    discardPreview_->setShortcut(QKeySequence(Qt::Key_Escape));
+    discardPreview_->setToolTip(tr("Discard the AI preview: undo all its clicks, memory included (Esc)"));
+    connect(discardPreview_, &QAction::triggered, &controller_, &AnnotationController::discardPreview);
+    // Enter and Esc act on the preview only while the views have the focus (not, e.g., in a segment's name).
+    for (QAction* a : {acceptPreview_, discardPreview_}) {
+        a->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+        viewArea_->addAction(a);
+    }
+    onPreviewChanged();
 
     toolBar->addSeparator();
     toolBar->addWidget(new QLabel(tr(" Brush "), this));
@@ -456,6 +476,9 @@ void MainWindow::buildMenus() {
     redo->setShortcuts({QKeySequence("Ctrl+Shift+Z"), QKeySequence::Redo});
     edit->addAction(undo);
     edit->addAction(redo);
+    edit->addSeparator();
+    edit->addAction(acceptPreview_);
+    edit->addAction(discardPreview_);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     connect(view->addAction(tr("Four views (2x2)")), &QAction::triggered, this,
@@ -715,6 +738,18 @@ void MainWindow::updateMarkers() {
     state_.setMarkers(std::move(markers));
 }
 
+void MainWindow::onPreviewChanged() {
+    const std::uint8_t label = controller_.previewSegment();
+    state_.setPreviewLabel(label);
+    acceptPreview_->setEnabled(label != 0);
+    discardPreview_->setEnabled(label != 0);
+    previewInfo_->setVisible(label != 0);
+    if (label == 0) return;
+    const Segment* s = controller_.segments().find(label);
+    previewInfo_->setText(tr("AI preview of %1: Enter accepts, Esc discards")
+                              .arg(s ? QString::fromStdString(s->name) : QString::number(label)));
+}
+
 SessionDocument MainWindow::currentSession() const {
     SessionDocument s;
     s.volumePath = volumePath_.toStdString();
@@ -730,6 +765,7 @@ SessionDocument MainWindow::currentSession() const {
 
 bool MainWindow::saveSession(const QString& path) {
     if (!volume()) return false;
+    controller_.acceptPreview();  // what is saved is what the user sees, accepted
     try {
         writeSession(currentSession(), path.toStdString());
         sessionPath_ = QFileInfo(path).absoluteFilePath();
@@ -795,6 +831,7 @@ bool MainWindow::exportLabels(const QString& path) {
                         .arg(exportPath_));
         return false;
     }
+    controller_.acceptPreview();
     // The copies are the document at this moment: the user may go on editing while they are written.
     auto job = [source = controller_.volumePointer(), labels = controller_.labels(),
                 segments = controller_.segments(), file = path.toStdString(),

@@ -233,6 +233,14 @@ bool ScriptRunner::run(const QJsonObject& a) {
         }
         return true;
     }
+    if (what == "accept" || what == "discard") {
+        if (!need(c.previewSegment() != 0, "no AI preview is open")) return false;
+        if (what == "accept")
+            c.acceptPreview();
+        else
+            c.discardPreview();
+        return true;
+    }
     if (what == "delete-segment") {
         for (const auto& s : c.segments().segments())
             if (QString::fromStdString(s.name) == a["name"].toString()) {
@@ -264,6 +272,11 @@ bool ScriptRunner::run(const QJsonObject& a) {
                                                   QString("history has %1 entries, expected %2")
                                                       .arg(c.history().size())
                                                       .arg(a["historyEntries"].toInt())))
+            return false;
+        if (a.contains("previewClicks") && !need(c.previewClicks() == a["previewClicks"].toInt(),
+                                                 QString("the AI preview has %1 clicks, expected %2")
+                                                     .arg(c.previewClicks())
+                                                     .arg(a["previewClicks"].toInt())))
             return false;
         if (a.contains("segment")) {
             const Segment* found = nullptr;

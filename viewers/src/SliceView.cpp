@@ -218,19 +218,25 @@ void SliceView::updateOverlay() {
     const std::uint8_t* in = labels->labels().data();
     auto* out = static_cast<std::uint8_t*>(overlay_->GetScalarPointer());
     const bool outline = state_.outline();
+    const std::uint8_t preview = state_.previewLabel();
     auto labelAt = [&](std::int64_t x, std::int64_t y) { return in[walk.base + y * walk.dv + x * walk.du]; };
     for (std::int64_t y = 0; y < h; ++y)
         for (std::int64_t x = 0; x < w; ++x, out += 4) {
             const std::uint8_t l = labelAt(x, y);
-            bool draw = l != 0;
-            if (draw && outline)
-                draw = x == 0 || y == 0 || x == w - 1 || y == h - 1 || labelAt(x - 1, y) != l ||
-                       labelAt(x + 1, y) != l || labelAt(x, y - 1) != l || labelAt(x, y + 1) != l;
             const auto& c = lut[l];
             out[0] = c[0];
             out[1] = c[1];
             out[2] = c[2];
-            out[3] = draw ? (outline ? (c[3] ? 255 : 0) : c[3]) : 0;
+            out[3] = 0;
+            if (l == 0 || c[3] == 0) continue;
+            const bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || labelAt(x - 1, y) != l ||
+                              labelAt(x + 1, y) != l || labelAt(x, y - 1) != l || labelAt(x, y + 1) != l;
+            if (edge && (outline || l == preview))
+                out[3] = 255;
+            else if (l == preview)
+                out[3] = (x + y) % 6 < 3 ? c[3] : 0;  // diagonal stripes: not accepted yet
+            else if (!outline)
+                out[3] = c[3];
         }
     overlay_->Modified();
 }

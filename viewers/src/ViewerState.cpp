@@ -87,6 +87,12 @@ void ViewerState::setOutline(bool outline) {
     Q_EMIT overlayStyleChanged();
 }
 
+void ViewerState::setPreviewLabel(std::uint8_t label) {
+    if (label == previewLabel_) return;
+    previewLabel_ = label;
+    Q_EMIT overlayStyleChanged();
+}
+
 void ViewerState::setMarkers(std::vector<ClickMarker> markers) {
     markers_ = std::move(markers);
     Q_EMIT markersChanged();

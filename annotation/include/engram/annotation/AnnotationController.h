@@ -11,6 +11,13 @@
 // become background (a later AI click on a segment therefore replaces manual edits of it inside its region).
 // A brush paints background voxels, the eraser clears only the segment's own voxels. A result is dropped when
 // its segment was undone, redone or reset after the click was sent (superseded).
+//
+// AI preview: the results of consecutive AI clicks on one segment stay a preview until the user accepts
+// them. Each click is still its own undoable interaction (voxels and memory); the preview is the run of
+// clicks since the first one after the last acceptance, which the views draw in a preview style and which
+// can be discarded at once (every click of it undone, the model's memory back to where it started). Any
+// other interaction, a click for another segment and saving or exporting (the window calls acceptPreview)
+// accept it; undoing every click of the run ends it.
 
 #include <engram/annotation/LabelMap.h>
 #include <engram/annotation/Segment.h>
@@ -42,6 +49,7 @@ struct Interaction {
     QDateTime time;
     bool applied = true;    // false for undone entries (redo can bring them back)
     bool restored = false;  // from a saved session: listed, not undoable
+    bool preview = false;   // an AI click of the open preview, not accepted yet
 };
 
 class AnnotationController : public QObject {
@@ -102,6 +110,13 @@ class AnnotationController : public QObject {
     bool propagate(std::uint8_t segment, int axis, std::int64_t slice, bool forward = true,
                    bool backward = true, const QString& view = {});
     bool propagationRunning() const { return propagation_.has_value(); }
+    // The segment whose AI preview is open (0: none), and how many applied clicks it has.
+    std::uint8_t previewSegment() const { return preview_ ? preview_->segment : 0; }
+    int previewClicks() const { return preview_ ? undo_.index() - preview_->start : 0; }
+    // Ends the open preview, keeping its voxels (nothing to undo: they are in the labels already).
+    void acceptPreview();
+    // Undoes every click of the open preview (voxels and memory); redo can bring them back, accepted.
+    void discardPreview();
     // Restored interactions first, then the undo stack's (undone ones with applied = false).
     std::vector<Interaction> history() const;
     // Index in history() of the first undo-stack entry; QUndoStack::setIndex(i - this) shows entry i's state.
@@ -117,6 +132,7 @@ class AnnotationController : public QObject {
     void busyChanged(bool busy);
     void propagationProgress(int done, int total);
     void propagationFinished(bool applied);
+    void previewChanged();
 
   private:
     friend class EditCommand;
@@ -168,6 +184,12 @@ class AnnotationController : public QObject {
         Vec3 world;
     };
     std::optional<PendingPropagation> propagation_;
+    struct PreviewRun {
+        std::uint8_t segment;
+        int start;  // undo stack index before its first click
+    };
+    std::optional<PreviewRun> preview_;
+    void endPreview();  // forgets the preview without touching labels or history
 };
 
 }  // namespace engram

@@ -118,6 +118,7 @@ class MainWindow : public QMainWindow {
     void showVolume(std::shared_ptr<Volume> volume);
     void onToolEvent(const viewers::ToolEvent& e);
     void updateMarkers();
+    void onPreviewChanged();
     void reportError(const QString& title, const QString& message);
     void finishExport();  // on the GUI thread when the background export ends
     void setBusy(bool busy, const QString& what = {});
@@ -150,8 +151,11 @@ class MainWindow : public QMainWindow {
     QMenu* recentMenu_ = nullptr;
     QLabel* cursorInfo_ = nullptr;
     QLabel* aiStatus_ = nullptr;
+    QLabel* previewInfo_ = nullptr;  // shown while an AI preview is open
     QProgressBar* progress_ = nullptr;
     QPushButton* cancel_ = nullptr;
+    QAction* acceptPreview_ = nullptr;
+    QAction* discardPreview_ = nullptr;
 
     Tool tool_ = Tool::Navigate;
     Layout layout_ = Layout::Grid;

@@ -64,6 +64,9 @@ class ViewerState : public QObject {
     void setOverlayOpacity(double opacity);
     bool outline() const { return outline_; }
     void setOutline(bool outline);
+    // The label drawn as an AI preview (its outline at full opacity, its inside in stripes); 0: none.
+    std::uint8_t previewLabel() const { return previewLabel_; }
+    void setPreviewLabel(std::uint8_t label);
 
     const std::vector<ClickMarker>& markers() const { return markers_; }
     void setMarkers(std::vector<ClickMarker> markers);
@@ -89,6 +92,7 @@ class ViewerState : public QObject {
     WindowLevel windowLevel_;
     double opacity_ = 0.5;
     bool outline_ = false;
+    std::uint8_t previewLabel_ = 0;
     std::vector<ClickMarker> markers_;
 };
 
