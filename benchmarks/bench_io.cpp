@@ -3,6 +3,7 @@
 #include <engram/annotation/AnnotationController.h>
 #include <engram/annotation/DicomSeg.h>
 #include <engram/annotation/DicomSeries.h>
+#include <engram/annotation/Session.h>
 #include <engram/annotation/VolumeIO.h>
 
 #include <benchmark/benchmark.h>
@@ -102,6 +103,50 @@ void BM_ApplyAiResult_CT512(benchmark::State& state) {
     state.counters["undo_entries"] = controller.undoStack().count();
 }
 
+// A 512 x 512 x 300 CT's document: three organ-sized objects and 200 history entries.
+const SessionDocument& ctSession() {
+    static const SessionDocument s = [] {
+        ImageGeometry g;
+        g.size = {512, 512, 300};
+        g.spacing = {0.78, 0.78, 1.0};
+        SessionDocument d;
+        d.volumePath = "/data/ct.nii.gz";
+        d.labels = LabelMap(g);
+        const double centres[3][3] = {{150, 250, 150}, {350, 250, 150}, {256, 180, 100}};
+        for (int o = 0; o < 3; ++o)
+            for (std::int64_t k = 0; k < 300; ++k)
+                for (std::int64_t j = 0; j < 512; ++j)
+                    for (std::int64_t i = 0; i < 512; ++i) {
+                        const double x = (i - centres[o][0]) * 0.78, y = (j - centres[o][1]) * 0.78,
+                                     z = (k - centres[o][2]) * 1.0;
+                        if (x * x + y * y + z * z < 60 * 60) d.labels.set(i, j, k, std::uint8_t(o + 1));
+                    }
+        for (int o = 1; o <= 3; ++o) d.segments.put(SegmentList::defaultFor(std::uint8_t(o)));
+        for (int n = 0; n < 200; ++n) {
+            Interaction h;
+            h.kind = "AI click +";
+            h.segment = 1 + n % 3;
+            h.time = QDateTime::currentDateTime();
+            d.history.push_back(h);
+        }
+        return d;
+    }();
+    return s;
+}
+
+// The GUI thread's part of an autosave: the document packed (labels run-length coded, no copy of them).
+void BM_PackSession_CT512(benchmark::State& state) {
+    const SessionDocument& s = ctSession();
+    for (auto _ : state) benchmark::DoNotOptimize(packSession(s, s.labels));
+}
+
+// The background part: compress and write the packed session atomically.
+void BM_WriteSession_CT512(benchmark::State& state) {
+    const PackedSession packed = packSession(ctSession(), ctSession().labels);
+    for (auto _ : state) writeSession(packed, out("bench.engram"));
+    state.counters["MiB"] = double(fs::file_size(out("bench.engram"))) / (1 << 20);
+}
+
 }  // namespace
 
 BENCHMARK(BM_ApplyAiResult_CT512)->Unit(benchmark::kMillisecond);
@@ -111,6 +156,8 @@ BENCHMARK(BM_LoadDicomSeries_CT20_J2K)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReadNifti_CT112)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ExportDicomSeg_MR120Frames)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ExportNiftiLabels_MR120)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PackSession_CT512)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WriteSession_CT512)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::warn);

@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <cstring>
 #include <fstream>
 
 namespace engram {
@@ -86,10 +87,20 @@ ImageGeometry gridFrom(const QJsonObject& o) {
 
 std::vector<std::uint8_t> encodeLabelRuns(const std::vector<std::uint8_t>& labels) {
     std::vector<std::uint8_t> out;
-    for (std::size_t i = 0; i < labels.size();) {
+    const std::uint8_t* p = labels.data();
+    const std::size_t n = labels.size();
+    for (std::size_t i = 0; i < n;) {
+        const std::uint8_t value = p[i];
+        // A run is followed 8 bytes at a time while whole words match, then byte by byte: label maps are
+        // mostly long runs of background.
+        const std::uint64_t word = 0x0101010101010101ull * value;
         std::size_t j = i + 1;
-        while (j < labels.size() && labels[j] == labels[i]) ++j;
-        out.push_back(labels[i]);
+        for (std::uint64_t w; j + 8 <= n; j += 8) {
+            std::memcpy(&w, p + j, 8);
+            if (w != word) break;
+        }
+        while (j < n && p[j] == value) ++j;
+        out.push_back(value);
         for (std::uint64_t run = j - i;;) {
             const auto byte = static_cast<std::uint8_t>(run & 0x7f);
             run >>= 7;
@@ -120,7 +131,19 @@ std::vector<std::uint8_t> decodeLabelRuns(const std::vector<std::uint8_t>& runs,
     return out;
 }
 
+PackedSession packSession(SessionInfo info, const LabelMap& labels) {
+    PackedSession p;
+    static_cast<SessionInfo&>(p) = std::move(info);
+    p.grid = labels.geometry();
+    p.labelRuns = encodeLabelRuns(labels.labels());
+    return p;
+}
+
 void writeSession(const SessionDocument& s, const std::filesystem::path& path) {
+    writeSession(packSession(s, s.labels), path);
+}
+
+void writeSession(const PackedSession& s, const std::filesystem::path& path) {
     QJsonArray segments;
     for (const auto& seg : s.segments.segments())
         segments.append(QJsonObject{{"label", seg.label},
@@ -142,18 +165,17 @@ void writeSession(const SessionDocument& s, const std::filesystem::path& path) {
                                    {"confidence", double(h.confidence)},
                                    {"milliseconds", h.milliseconds},
                                    {"time", h.time.toString(Qt::ISODateWithMs)}});
-    const auto runs = encodeLabelRuns(s.labels.labels());
-    const QByteArray packed =
-        qCompress(reinterpret_cast<const uchar*>(runs.data()), static_cast<qsizetype>(runs.size()), 6);
+    const QByteArray packed = qCompress(reinterpret_cast<const uchar*>(s.labelRuns.data()),
+                                        static_cast<qsizetype>(s.labelRuns.size()), 6);
     QJsonObject root{
         {"format", kFormatName},
         {"version", kFormatVersion},
         {"volume", QJsonObject{{"path", QString::fromStdString(s.volumePath)},
                                {"series", QString::fromStdString(s.seriesKey)},
-                               {"grid", gridJson(s.labels.geometry())}}},
+                               {"grid", gridJson(s.grid)}}},
         {"segments", segments},
         {"labels", QJsonObject{{"encoding", "rle-leb128+qcompress+base64"},
-                               {"voxels", double(s.labels.labels().size())},
+                               {"voxels", double(s.grid.voxelCount())},
                                {"data", QString::fromLatin1(packed.toBase64())}}},
         {"history", history},
     };

@@ -191,6 +191,22 @@ TEST(Session, LabelRunsRoundTripAndRejectDamage) {
     EXPECT_THROW(decodeLabelRuns(cut, labels.size()), InputError);
 }
 
+TEST(Session, LabelRunsAreMaximalAtEveryLengthAndAlignment) {
+    // Runs of 1 to 40 voxels of alternating values, so every run starts at every offset within a word.
+    std::vector<std::uint8_t> labels;
+    std::vector<std::size_t> lengths;
+    for (int repeat = 0; repeat < 9; ++repeat)
+        for (std::size_t n = 1; n <= 40; ++n) {
+            labels.insert(labels.end(), n, static_cast<std::uint8_t>(lengths.size() % 2 ? 7 : 0));
+            lengths.push_back(n);
+        }
+    const auto runs = encodeLabelRuns(labels);
+    EXPECT_EQ(decodeLabelRuns(runs, labels.size()), labels);
+    // One (value, length) pair per run, no run split: each length fits one LEB128 byte here.
+    ASSERT_EQ(runs.size(), 2 * lengths.size());
+    for (std::size_t r = 0; r < lengths.size(); ++r) EXPECT_EQ(runs[2 * r + 1], lengths[r]) << r;
+}
+
 TEST(Session, DamagedOrForeignFilesGetPlainMessagesAndFailedWritesLeaveNoFile) {
     const auto dir = test::freshDir("session-bad");
     test::expectError<InputError>([&] { readSession(dir / "missing.engram"); }, {"Cannot open the session"});

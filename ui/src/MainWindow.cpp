@@ -750,17 +750,16 @@ void MainWindow::onPreviewChanged() {
                               .arg(s ? QString::fromStdString(s->name) : QString::number(label)));
 }
 
-SessionDocument MainWindow::currentSession() const {
-    SessionDocument s;
+PackedSession MainWindow::currentSession() const {
+    SessionInfo s;
     s.volumePath = volumePath_.toStdString();
     s.seriesKey = seriesKey_.toStdString();
-    s.labels = controller_.labels();
     s.segments = controller_.segments();
     for (auto& h : controller_.history())
         if (h.applied) s.history.push_back(h);
     s.cursor = state_.cursor();
     s.windowLevel = std::array<double, 2>{state_.windowLevel().window, state_.windowLevel().level};
-    return s;
+    return packSession(std::move(s), controller_.labels());
 }
 
 bool MainWindow::saveSession(const QString& path) {

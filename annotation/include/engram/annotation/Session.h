@@ -16,17 +16,31 @@
 
 namespace engram {
 
-struct SessionDocument {
+// Everything in a session but its label map.
+struct SessionInfo {
     std::string volumePath;  // volume file or DICOM folder, absolute
     std::string seriesKey;   // the series within a DICOM folder (empty for files)
-    LabelMap labels;         // on the volume's grid
     SegmentList segments;
     std::vector<Interaction> history;  // applied interactions, oldest first
     std::optional<Index3> cursor;
     std::optional<std::array<double, 2>> windowLevel;  // window, level
 };
 
-// Writes atomically; throws OutputError naming the file.
+struct SessionDocument : SessionInfo {
+    LabelMap labels;  // on the volume's grid
+};
+
+// A session whose label map is already run-length coded. Packing reads the labels once and copies nothing
+// of their size, so the GUI thread can do it between edits and hand the result to a thread that compresses
+// and writes it (autosave).
+struct PackedSession : SessionInfo {
+    ImageGeometry grid;
+    std::vector<std::uint8_t> labelRuns;  // encodeLabelRuns of the labels
+};
+PackedSession packSession(SessionInfo info, const LabelMap& labels);
+
+// Write atomically; throw OutputError naming the file.
+void writeSession(const PackedSession& session, const std::filesystem::path& path);
 void writeSession(const SessionDocument& session, const std::filesystem::path& path);
 // Throws InputError naming the file when it is missing, not a session, of a newer version, or damaged. A
 // relative volume path is resolved against the session file's folder.
