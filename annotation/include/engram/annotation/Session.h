@@ -30,9 +30,8 @@ struct SessionDocument : SessionInfo {
     LabelMap labels;  // on the volume's grid
 };
 
-// A session whose label map is already run-length coded. Packing reads the labels once and copies nothing
-// of their size, so the GUI thread can do it between edits and hand the result to a thread that compresses
-// and writes it (autosave).
+// A session whose label map is already run-length coded: packing reads the labels once and copies nothing
+// of their size, which keeps saving and autosave short on the GUI thread (docs/PERFORMANCE.md).
 struct PackedSession : SessionInfo {
     ImageGeometry grid;
     std::vector<std::uint8_t> labelRuns;  // encodeLabelRuns of the labels
