@@ -1,5 +1,6 @@
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/SegmentationWorker.h>
+#include <engram/annotation/Session.h>
 #include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>
 
@@ -118,6 +119,26 @@ model::LabelledVolume loadLabelledVolume(const LabelledVolumeSpec& spec) {
     v.targets = spec.targets;
     if (!spec.names.empty()) v.labelNames = readNames(spec.names);
     return v;
+}
+
+model::LabelledVolume labelledVolumeOf(const Volume& image, const LabelMap& labels, std::string name) {
+    if (!labels.geometry().sameGrid(image.geometry()))
+        throw InputError(name + ": the labels are not on the volume's grid.");
+    model::LabelledVolume v;
+    v.name = std::move(name);
+    v.grid = toModelGrid(image.geometry());
+    v.image = image.voxels();
+    v.labels = labels.labels();
+    return v;
+}
+
+model::LabelledVolume loadSessionForTraining(const std::filesystem::path& session) {
+    const SessionDocument s = readSession(session);
+    const Volume image = readVolume(s.volumePath, s.seriesKey);
+    if (!s.labels.geometry().sameGrid(image.geometry()))
+        throw InputError("The session " + session.string() + " does not match its volume " + s.volumePath +
+                         " any more (the grids differ).");
+    return labelledVolumeOf(image, s.labels, session.filename().string());
 }
 
 }  // namespace engram

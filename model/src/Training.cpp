@@ -315,6 +315,8 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
         int used = 0;  // samples whose target survived resampling into the crop
 
         for (int sample = 0; sample < samplesPerEpoch; ++sample) {
+            if (o.stop && o.stop())
+                throw TrainingStopped("training stopped in epoch " + std::to_string(epoch + 1));
             const int ti = sampler.pick(rng);
             const Target& target = targets[static_cast<std::size_t>(ti)];
             const LabelledVolume& d = data[static_cast<std::size_t>(target.volume)];

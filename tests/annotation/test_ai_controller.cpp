@@ -1,12 +1,17 @@
 #include "TestSupport.h"
 
 #include <engram/annotation/AnnotationController.h>
+#include <engram/annotation/FineTuner.h>
 #include <engram/annotation/SegmentationWorker.h>
+#include <engram/annotation/Session.h>
+#include <engram/annotation/VolumeIO.h>
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 using namespace engram;
 
@@ -215,4 +220,90 @@ TEST(AiController, MissingWeightsAreReportedAndShutdownJoinsTheThread) {
     service.click(1, {0, 0, 0}, true);
     spinUntil([&] { return !clickError.isEmpty(); });
     EXPECT_TRUE(clickError.contains("not loaded"));
+}
+
+// Fine-tuning from the app: the open document and a saved session become training volumes, each epoch is
+// reported and the model file written; stop() ends a run early; an unreadable session is named.
+TEST(FineTuner, TrainsOnTheDocumentAndSessionsReportsEpochsAndStops) {
+    namespace fs = std::filesystem;
+    const auto volume = phantom();
+    LabelMap labels(volume->geometry());
+    for (std::size_t n = 0; n < labels.labels().size(); ++n) labels.labels()[n] = volume->voxels()[n] > 200;
+    const fs::path dir = fs::path(ENGRAM_TEST_OUT) / "fine-tuner";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    writeVolumeFile(*volume, dir / "phantom.nii.gz");
+    SessionDocument finished;
+    finished.volumePath = (dir / "phantom.nii.gz").string();
+    finished.labels = labels;
+    writeSession(finished, dir / "finished.engram");
+
+    FineTuner tuner;
+    std::vector<int> epochs;
+    bool done = false, ok = false, stopAtFirstEpoch = false;
+    QString message;
+    QObject::connect(&tuner, &FineTuner::epochFinished, [&](int epoch, int, double, double, double) {
+        epochs.push_back(epoch);
+        if (stopAtFirstEpoch) tuner.stop();
+    });
+    QObject::connect(&tuner, &FineTuner::finished, [&](bool good, const QString& m) {
+        done = true;
+        ok = good;
+        message = m;
+    });
+    FineTuner::Request r;
+    r.volume = volume;
+    r.labels = labels;
+    r.sessions = {dir / "finished.engram"};
+    r.options.initialWeights = kWeights;
+    r.options.output = (dir / "tuned.safetensors").string();
+    r.options.epochs = 2;
+    r.options.samplesPerEpoch = 2;
+    r.options.clicks = 2;
+    r.options.keepBest = true;
+    ASSERT_TRUE(tuner.start(r));
+    QString why;
+    EXPECT_FALSE(tuner.start(r, &why));
+    EXPECT_TRUE(why.contains("already")) << why.toStdString();
+    spinUntil([&] { return done; });
+    ASSERT_TRUE(ok) << message.toStdString();
+    EXPECT_EQ(epochs, (std::vector<int>{1, 2}));
+    EXPECT_FALSE(tuner.running());
+    // The engine takes the fine-tuned model.
+    SegmentationService service;
+    bool ready = false;
+    QObject::connect(&service, &SegmentationService::engineReady, [&] { ready = true; });
+    model::EngineOptions o;
+    o.weights = r.options.output;
+    service.loadEngine(o);
+    spinUntil([&] { return ready; });
+    EXPECT_TRUE(ready);
+
+    // Stopped after its first epoch: no model file, the reason says so.
+    done = false;
+    epochs.clear();
+    stopAtFirstEpoch = true;
+    r.options.epochs = 500;
+    r.options.keepBest = false;
+    r.options.output = (dir / "stopped.safetensors").string();
+    ASSERT_TRUE(tuner.start(r));
+    spinUntil([&] { return done; });
+    EXPECT_FALSE(ok);
+    EXPECT_TRUE(message.contains("stopped")) << message.toStdString();
+    EXPECT_LE(epochs.size(), 2u);
+    EXPECT_FALSE(fs::exists(r.options.output));
+
+    // A damaged session is reported by its name.
+    std::ofstream(dir / "damaged.engram") << "{ not json";
+    done = false;
+    r.volume = nullptr;
+    r.sessions = {dir / "damaged.engram"};
+    r.options.epochs = 1;
+    ASSERT_TRUE(tuner.start(r));
+    spinUntil([&] { return done; });
+    EXPECT_FALSE(ok);
+    EXPECT_TRUE(message.contains("damaged.engram")) << message.toStdString();
+    r.sessions.clear();
+    EXPECT_FALSE(tuner.start(r, &why));
+    EXPECT_TRUE(why.contains("finished volume")) << why.toStdString();
 }

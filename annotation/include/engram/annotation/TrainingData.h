@@ -9,6 +9,8 @@
 // format); `slices` keeps only index-k slices first..last (inclusive), e.g. to leave part of a scan out of
 // training. '#' starts a comment.
 
+#include <engram/annotation/LabelMap.h>
+#include <engram/annotation/Volume.h>
 #include <engram/model/Training.h>
 
 #include <filesystem>
@@ -28,5 +30,10 @@ struct LabelledVolumeSpec {
 std::vector<int> parseLabelValues(const std::string& text, const std::string& where);
 std::vector<LabelledVolumeSpec> readDatasetList(const std::filesystem::path& list);
 model::LabelledVolume loadLabelledVolume(const LabelledVolumeSpec& spec);
+// An annotated document as a training volume: every label value present is a target.
+model::LabelledVolume labelledVolumeOf(const Volume& image, const LabelMap& labels, std::string name);
+// A saved session (.engram) as a training volume: its labels on the volume it refers to. Throws InputError
+// when the session or its volume cannot be read or their grids differ.
+model::LabelledVolume loadSessionForTraining(const std::filesystem::path& session);
 
 }  // namespace engram

@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,14 @@ struct TrainOptions {
     unsigned seed = 1;
     std::string device = "cpu";
     bool half = false;  // store the output in float16
+    // Polled before every sample (from the training thread): returning true ends the run with
+    // TrainingStopped. The checkpoint of the last finished epoch stays (and, with keepBest, the model file).
+    std::function<bool()> stop;
+};
+
+// Thrown by trainMais when TrainOptions::stop asked it to end.
+struct TrainingStopped : std::runtime_error {
+    using std::runtime_error::runtime_error;
 };
 
 struct TrainProgress {
@@ -98,7 +107,7 @@ struct TrainSummary {
 };
 
 // Throws std::invalid_argument for unusable options or data (no target large enough), WeightsError for
-// model files. `onEpoch` is called after every epoch, once its checkpoint is written.
+// model files, TrainingStopped when stopped. `onEpoch` is called after every epoch, once its checkpoint is written.
 TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptions& options,
                        const std::function<void(const TrainProgress&)>& onEpoch = {});
 
