@@ -42,7 +42,7 @@ bool FineTuner::start(Request request, QString* why) {
                     Qt::QueuedConnection);
             });
             ok = true;
-            message = tr("Fine-tuned on %1 targets for %2 epochs (training Dice %3 in the last, model of epoch "
+            message = tr("Fine-tuned on %1 targets, %2 epochs (training Dice %3 in the last, model of epoch "
                          "%4); wrote %5.")
                           .arg(summary.targets)
                           .arg(summary.epochs)
@@ -54,20 +54,22 @@ bool FineTuner::start(Request request, QString* why) {
         } catch (const std::exception& e) {  // unreadable sessions, unusable data or weights: reported
             message = tr("Fine-tuning failed: %1").arg(QString::fromStdString(e.what()));
         }
-        QMetaObject::invokeMethod(this, [this, ok, message] { finish(ok, message); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [this, ok, message, model = QString::fromStdString(r.options.output)] { finish(ok, message, model); },
+            Qt::QueuedConnection);
     });
     return true;
 }
 
 void FineTuner::stop() { stop_ = true; }
 
-void FineTuner::finish(bool ok, const QString& message) {
+void FineTuner::finish(bool ok, const QString& message, const QString& model) {
     if (thread_.joinable()) thread_.join();  // the job has ended: this only reaps the thread
     if (ok)
         spdlog::info("{}", message.toStdString());
     else
         spdlog::warn("{}", message.toStdString());
-    Q_EMIT finished(ok, message);
+    Q_EMIT finished(ok, message, model);
 }
 
 }  // namespace engram

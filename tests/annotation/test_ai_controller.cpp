@@ -246,7 +246,7 @@ TEST(FineTuner, TrainsOnTheDocumentAndSessionsReportsEpochsAndStops) {
         epochs.push_back(epoch);
         if (stopAtFirstEpoch) tuner.stop();
     });
-    QObject::connect(&tuner, &FineTuner::finished, [&](bool good, const QString& m) {
+    QObject::connect(&tuner, &FineTuner::finished, [&](bool good, const QString& m, const QString&) {
         done = true;
         ok = good;
         message = m;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The scripted mode end to end: demo volume, manual tools, AI clicks, an AI preview discarded and one
-# accepted, undo/redo, exports (one refused), session save, bad input, and a screenshot. Then the session
+# accepted, undo/redo, exports (one refused), session save, fine-tuning on it and clicking with the result,
+# bad input, and a screenshot. Then the session
 # reopens with the same labels.
 # usage: check_app_script.sh <engram> <scripts-dir> <model> <out-dir> <shared-dir>
 set -euo pipefail
@@ -12,7 +13,10 @@ sed "s#\${OUT}#$out#g" "$scripts/demo.json" > "$out/demo.json"
 "$engram" --demo --model "$model" --recovery-dir "$out/recovery" --script "$out/demo.json" \
     --screenshot "$out/final.png" > "$out/log.txt" 2>&1 || { cat "$out/log.txt"; echo "FAIL: script"; exit 1; }
 grep -q "script finished" "$out/log.txt"
-for f in labels.nii.gz demo.engram step.png final.png; do
+# Fine-tuned on the open document and the saved session, then the app switched to the new model.
+grep -q "Fine-tuned on" "$out/log.txt"
+grep -q "AI model in use: .*tuned.safetensors" "$out/log.txt"
+for f in labels.nii.gz demo.engram tuned.safetensors step.png final.png; do
     [ -s "$out/$f" ] || { echo "FAIL: $f missing"; exit 1; }
 done
 [ ! -e "$out/labels.dcm" ] || { echo "FAIL: a refused export left a file"; exit 1; }

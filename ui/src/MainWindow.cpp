@@ -13,6 +13,7 @@
 #include <QComboBox>
 #include <QDialog>
 #include <QDialogButtonBox>
+#include <QDir>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -23,6 +24,7 @@
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
@@ -31,12 +33,15 @@
 #include <QSettings>
 #include <QSlider>
 #include <QSpinBox>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QToolBar>
 #include <QToolButton>
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <spdlog/spdlog.h>
+
+#include <cmath>
 
 #ifndef ENGRAM_DEFAULT_MODEL
 #define ENGRAM_DEFAULT_MODEL ""
@@ -129,6 +134,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(cancel_, &QPushButton::clicked, this, [this] {
         if (loading_) loader_.cancel();
         if (aiBusy_ || controller_.propagationRunning()) service_.cancel();
+        if (fineTuner_.running()) fineTuner_.stop();
     });
     connect(&loader_, &AsyncVolumeLoader::progress, this, [this](double f, const QString& stage) {
         progress_->setRange(0, 1000);
@@ -258,6 +264,17 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
         spdlog::error("autosave is off: {}", e.what());
     }
     connect(&exportWatcher_, &QFutureWatcher<ExportOutcome>::finished, this, &MainWindow::finishExport);
+    connect(&fineTuner_, &FineTuner::epochFinished, this,
+            [this](int epoch, int epochs, double, double dice, double eta) {
+                progress_->setRange(0, epochs);
+                progress_->setValue(epoch);
+                statusBar()->showMessage(tr("Fine-tuning: epoch %1 of %2, training Dice %3, about %4 min left")
+                                             .arg(epoch)
+                                             .arg(epochs)
+                                             .arg(dice, 0, 'f', 3)
+                                             .arg(std::ceil(eta / 60)));
+            });
+    connect(&fineTuner_, &FineTuner::finished, this, &MainWindow::finishFineTune);
     connect(&autosaveTimer_, &QTimer::timeout, this, &MainWindow::autosave);
     autosaveTimer_.start(QSettings().value("autosave/intervalMinutes", 2).toInt() * 60 * 1000);
     connect(&controller_, &AnnotationController::edited, this, [this] {
@@ -499,6 +516,8 @@ void MainWindow::buildMenus() {
 
     QMenu* tools = menuBar()->addMenu(tr("&Tools"));
     tools->addActions(tools_->actions());
+    tools->addSeparator();
+    connect(tools->addAction(tr("Fine-tune AI Model...")), &QAction::triggered, this, &MainWindow::openFineTune);
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     connect(help->addAction(tr("&About Engram")), &QAction::triggered, this, [this] {
         QMessageBox::about(
@@ -572,7 +591,7 @@ void MainWindow::setFill3D(bool on) { fill3D_->setChecked(on); }
 bool MainWindow::isIdle() const {
     return !loading_ && !engineLoading_ && !propagatorLoading_ && !aiBusy_ &&
            controller_.pendingClicks() == 0 && !controller_.propagationRunning() && !exportRunning() &&
-           !surface_->isUpdating();
+           !fineTuner_.running() && !surface_->isUpdating();
 }
 
 void MainWindow::loadEngine() {
@@ -586,6 +605,7 @@ void MainWindow::loadEngine() {
         spdlog::warn("no AI model file found ({}); the AI click tool is unavailable", model.toStdString());
         return;
     }
+    enginePath_ = model;
     model::EngineOptions o;
     o.weights = model.toStdString();
     o.device =
@@ -852,12 +872,14 @@ bool MainWindow::exportLabels(const QString& path) {
     exportPath_ = path;
     setBusy(true, tr("Exporting labels to %1...").arg(path));
     cancel_->setVisible(false);  // a write is not cancelled half way
+    exportBusy_ = true;
     exportWatcher_.setFuture(QtConcurrent::run(std::move(job)));
     return true;
 }
 
 void MainWindow::finishExport() {
     const ExportOutcome outcome = exportWatcher_.result();
+    exportBusy_ = false;
     if (isIdle()) setBusy(false);
     if (!outcome.error.isEmpty()) {
         reportError(tr("Export failed"), outcome.error);
@@ -939,6 +961,7 @@ void MainWindow::closeEvent(QCloseEvent* e) {
         return;
     }
     exportWatcher_.waitForFinished();  // a started export is completed, not cut off
+    fineTuner_.stop();                 // ends before its next sample; the destructor waits for it
     if (recovery_) recovery_->discard();
     e->accept();
 }
@@ -1018,6 +1041,91 @@ void MainWindow::openSettings() {
         options_.propagationModelPath.clear();
         loadPropagator();
     }
+}
+
+bool MainWindow::fineTune(FineTuner::Request r) {
+    if (r.volume) controller_.acceptPreview();  // what trains is what the user accepted
+    auto& o = r.options;
+    if (o.initialWeights.empty() && engineReady_) o.initialWeights = enginePath_.toStdString();
+    o.device = (options_.device.isEmpty() ? settingString("ai/device", "cpu") : options_.device).toStdString();
+    if (o.output.empty()) {
+        const QString folder = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + "/models";
+        QDir().mkpath(folder);
+        o.output = QString("%1/fine-tuned-%2.safetensors")
+                       .arg(folder, QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"))
+                       .toStdString();
+    }
+    o.keepBest = true;  // a run that degrades late still leaves its best epoch
+    QString why;
+    if (!fineTuner_.start(std::move(r), &why)) {
+        reportError(tr("Cannot fine-tune the AI model"), why);
+        return false;
+    }
+    setBusy(true, tr("Fine-tuning the AI model..."));
+    progress_->setRange(0, 0);
+    return true;
+}
+
+void MainWindow::finishFineTune(bool ok, const QString& message, const QString& path) {
+    if (isIdle()) setBusy(false);
+    if (!ok) {
+        reportError(tr("AI model"), message);
+        Q_EMIT fineTuneFinished(false, message);
+        return;
+    }
+    statusBar()->showMessage(message, 15000);
+    Q_EMIT fineTuneFinished(true, message);
+    const bool use = !options_.interactive ||
+                     QMessageBox::question(this, tr("Fine-tuning finished"),
+                                           message + "\n\n" + tr("Use the fine-tuned model now?")) ==
+                         QMessageBox::Yes;
+    if (!use) return;
+    if (options_.interactive) {
+        QSettings().setValue("ai/model", path);
+        options_.modelPath.clear();
+    } else {
+        options_.modelPath = path;  // scripted runs leave the settings alone
+    }
+    spdlog::info("AI model in use: {}", path.toStdString());
+    loadEngine();
+}
+
+void MainWindow::openFineTune() {
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Fine-tune the AI model"));
+    auto* form = new QFormLayout(&dialog);
+    form->addRow(new QLabel(tr("Train the model in use further on finished annotations (every segment is a "
+                               "target; the image encoder stays as it is)."),
+                            &dialog));
+    auto* document = new QCheckBox(tr("The open volume and its segments"), &dialog);
+    document->setEnabled(volume() != nullptr);
+    document->setChecked(volume() != nullptr);
+    form->addRow(document);
+    auto* sessions = new QListWidget(&dialog);
+    auto* add = new QPushButton(tr("Add Sessions..."), &dialog);
+    connect(add, &QPushButton::clicked, &dialog, [&] {
+        sessions->addItems(QFileDialog::getOpenFileNames(&dialog, tr("Finished sessions"), {},
+                                                         tr("Engram sessions (*.engram)")));
+    });
+    form->addRow(tr("Saved sessions"), sessions);
+    form->addRow({}, add);
+    auto* epochs = new QSpinBox(&dialog);
+    epochs->setRange(1, 500);
+    epochs->setValue(20);
+    form->addRow(tr("Epochs"), epochs);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    if (dialog.exec() != QDialog::Accepted) return;
+    FineTuner::Request r;
+    if (document->isChecked()) {
+        r.volume = controller_.volumePointer();
+        r.labels = controller_.labels();
+    }
+    for (int i = 0; i < sessions->count(); ++i) r.sessions.emplace_back(sessions->item(i)->text().toStdString());
+    r.options.epochs = epochs->value();
+    fineTune(std::move(r));
 }
 
 }  // namespace engram::ui

@@ -48,9 +48,11 @@ ScriptRunner::ScriptRunner(MainWindow& window, QJsonArray actions, QObject* pare
     connect(&window_.controller(), &AnnotationController::errorOccurred, this,
             [this](const QString& m) { error_ = m; });
     connect(&window_, &MainWindow::loadFailed, this, [this](const QString& m) { error_ = m; });
-    connect(&window_, &MainWindow::exportFinished, this, [this](bool ok, const QString& m) {
+    auto failed = [this](bool ok, const QString& m) {
         if (!ok) error_ = m;
-    });
+    };
+    connect(&window_, &MainWindow::exportFinished, this, failed);
+    connect(&window_, &MainWindow::fineTuneFinished, this, failed);
 }
 
 QJsonArray ScriptRunner::readScript(const QString& path) {
@@ -184,6 +186,19 @@ bool ScriptRunner::run(const QJsonObject& a) {
     if (what == "segment") {
         useSegment(a["name"].toString());
         return true;
+    }
+    if (what == "fine-tune") {
+        FineTuner::Request r;
+        if (a["document"].toBool(true)) {
+            r.volume = c.volumePointer();
+            r.labels = c.labels();
+        }
+        for (const auto& v : a["sessions"].toArray()) r.sessions.emplace_back(v.toString().toStdString());
+        r.options.epochs = a["epochs"].toInt(20);
+        r.options.samplesPerEpoch = a["samples"].toInt(0);
+        r.options.clicks = a["clicks"].toInt(6);
+        r.options.output = a["out"].toString().toStdString();
+        return need(window_.fineTune(std::move(r)), window_.lastError());
     }
     if (what == "cursor") {
         const auto w = point();

@@ -41,11 +41,12 @@ class FineTuner : public QObject {
 
   Q_SIGNALS:
     void epochFinished(int epoch, int epochs, double loss, double dice, double etaSeconds);
-    // The model file is written (ok), or the run failed or was stopped (the message says which and why).
-    void finished(bool ok, const QString& message);
+    // The model file `model` is written (ok), or the run failed or was stopped (the message says which and
+    // why).
+    void finished(bool ok, const QString& message, const QString& model);
 
   private:
-    void finish(bool ok, const QString& message);  // on the GUI thread
+    void finish(bool ok, const QString& message, const QString& model);  // on the GUI thread
     std::thread thread_;
     std::atomic<bool> stop_{false};
 };

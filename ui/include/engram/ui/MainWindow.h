@@ -8,6 +8,7 @@
 
 #include <engram/annotation/AnnotationController.h>
 #include <engram/annotation/AsyncVolumeLoader.h>
+#include <engram/annotation/FineTuner.h>
 #include <engram/annotation/Recovery.h>
 #include <engram/annotation/SegmentationWorker.h>
 #include <engram/annotation/Session.h>
@@ -65,7 +66,8 @@ class MainWindow : public QMainWindow {
     // of the document taken now, so editing goes on meanwhile; exportFinished tells the outcome. Returns
     // false, with the reason in lastError(), when it cannot start (no volume, an export still running).
     bool exportLabels(const QString& path);
-    bool exportRunning() const { return exportWatcher_.isRunning(); }
+    // From exportLabels until exportFinished (the future itself ends before its result is handled here).
+    bool exportRunning() const { return exportBusy_; }
     // Writes the recovery file now (what autosave does). Returns false when there was nothing to write.
     bool autosave();
     // Offers (or, when `restore` is set, does without asking) to restore recovery files left by a crash.
@@ -92,7 +94,14 @@ class MainWindow : public QMainWindow {
     // 2 axial) up, down or both, with progress and cancel in the status bar; one undoable step.
     bool propagate(int axis, bool up, bool down);
     bool propagatorReady() const { return propagatorReady_; }
-    // Busy with loading, AI work, an export, or surfaces: scripted runs wait for this to turn false.
+    // Fine-tunes the model in use on `request`'s volumes in the background (progress and Cancel in the status
+    // bar), filling in what it leaves empty: the model in use to start from, the device, and an output file
+    // in the app's data folder. When it is written, the app switches to it (after asking, when interactive).
+    // Returns false, with the reason in lastError(), when it cannot start.
+    bool fineTune(FineTuner::Request request);
+    bool fineTuneRunning() const { return fineTuner_.running(); }
+    // Busy with loading, AI work, an export, fine-tuning or surfaces: scripted runs wait for this to turn
+    // false.
     bool isIdle() const;
     bool engineReady() const { return engineReady_; }
     const QString& lastError() const { return lastError_; }
@@ -103,6 +112,8 @@ class MainWindow : public QMainWindow {
     void sessionRestored();
     // An export started by exportLabels has ended: written, or not (then `message` is the reason).
     void exportFinished(bool ok, const QString& message);
+    // A fine-tuning run started by fineTune has ended (ok: the model is written and being loaded).
+    void fineTuneFinished(bool ok, const QString& message);
 
   protected:
     void closeEvent(QCloseEvent* e) override;
@@ -130,6 +141,8 @@ class MainWindow : public QMainWindow {
     PackedSession currentSession() const;
     bool confirmDiscard();
     void openSettings();
+    void openFineTune();
+    void finishFineTune(bool ok, const QString& message, const QString& model);
 
     MainWindowOptions options_;
     SegmentationService service_;
@@ -177,6 +190,9 @@ class MainWindow : public QMainWindow {
         int segments = -1, frames = 0;  // DICOM-SEG only
     };
     QFutureWatcher<ExportOutcome> exportWatcher_;
+    bool exportBusy_ = false;
+    FineTuner fineTuner_;
+    QString enginePath_;  // the model file the AI engine was last asked to load
     QString exportPath_;
     int editsSinceAutosave_ = 0;
     bool autosavedSinceEdit_ = true;
