@@ -53,6 +53,31 @@ std::shared_ptr<const Volume> spot(const ImageGeometry& g, const Index3& v) {
     return std::make_shared<const Volume>(g, std::move(data));
 }
 
+// A white LPS volume under one red segment, "Liver", at half opacity in an axial view (made by show(), once
+// the voxels are painted).
+struct RedSegmentScene {
+    ImageGeometry g = grid("LPS");
+    ViewerState state;
+    LabelMap labels{g};
+    SegmentList segments;
+    Segment& liver = segments.add("Liver");
+    std::unique_ptr<SliceView> view;
+    RedSegmentScene() { liver.color = {255, 0, 0}; }
+    void show(const Index3& cursor) {
+        state.setDocument(std::make_shared<const Volume>(g, std::vector<float>(g.voxelCount(), 1000.0f)),
+                          &labels, &segments);
+        state.setWindowLevel({400, 40});
+        state.setCursor(cursor);
+        state.setOverlayOpacity(0.5);
+        view = std::make_unique<SliceView>(state, ViewKind::Axial);
+        view->resize(300, 300);
+        view->show();
+    }
+    QColor colourAt(const QPointF& pos) const {
+        return view->grabFramebuffer().pixelColor((pos * view->devicePixelRatioF()).toPoint());
+    }
+};
+
 // Grey level at a widget position of a grabbed frame.
 int greyAt(const QImage& frame, const QPointF& pos, double ratio) {
     const QColor c = frame.pixelColor(int(pos.x() * ratio), int(pos.y() * ratio));
@@ -198,58 +223,33 @@ class ViewTests : public QObject {
     }
 
     void overlayShowsVisibleSegmentsInTheirColour() {
-        const ImageGeometry g = grid("LPS");
-        ViewerState state;
-        LabelMap labels(g);
-        SegmentList segments;
-        Segment& s = segments.add("Liver");
-        s.color = {255, 0, 0};
-        labels.set(5, 6, 3, s.label);
-        // Bright image under the overlay: the blend must keep the segment's hue.
-        state.setDocument(std::make_shared<const Volume>(g, std::vector<float>(g.voxelCount(), 1000.0f)), &labels,
-                          &segments);
-        state.setWindowLevel({400, 40});
-        state.setCursor({5, 6, 3});
-        state.setOverlayOpacity(0.5);
-        SliceView v(state, ViewKind::Axial);
-        v.resize(300, 300);
-        v.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&v));
-        const QPointF pos = v.widgetPosOf(g.indexToWorld({5, 6, 3})) + QPointF(4, 4);  // off the crosshair
-        QColor c = v.grabFramebuffer().pixelColor((pos * v.devicePixelRatioF()).toPoint());
+        RedSegmentScene scene;  // a bright image under the overlay: the blend must keep the segment's hue
+        scene.labels.set(5, 6, 3, scene.liver.label);
+        scene.show({5, 6, 3});
+        QVERIFY(QTest::qWaitForWindowExposed(scene.view.get()));
+        const QPointF pos =
+            scene.view->widgetPosOf(scene.g.indexToWorld({5, 6, 3})) + QPointF(4, 4);  // off the crosshair
+        QColor c = scene.colourAt(pos);
         QVERIFY2(c.red() > 240 && c.green() > 100 && c.green() < 160 && c.blue() == c.green(), qPrintable(c.name()));
-        s.visible = false;
-        state.notifySegmentsChanged();
-        c = v.grabFramebuffer().pixelColor((pos * v.devicePixelRatioF()).toPoint());
+        scene.liver.visible = false;
+        scene.state.notifySegmentsChanged();
+        c = scene.colourAt(pos);
         QVERIFY2(c.red() == 255 && c.green() == 255 && c.blue() == 255, qPrintable(c.name()));  // no overlay
     }
 
     void anAiPreviewIsDrawnAsAnOutlineAndStripes() {
-        const ImageGeometry g = grid("LPS");
-        ViewerState state;
-        LabelMap labels(g);
-        SegmentList segments;
-        Segment& s = segments.add("Liver");
-        s.color = {255, 0, 0};
+        RedSegmentScene scene;
         for (std::int64_t j = 2; j < 12; ++j)
-            for (std::int64_t i = 2; i < 15; ++i) labels.set(i, j, 3, s.label);
-        state.setDocument(std::make_shared<const Volume>(g, std::vector<float>(g.voxelCount(), 1000.0f)), &labels,
-                          &segments);
-        state.setWindowLevel({400, 40});
-        state.setCursor({0, 0, 3});  // the crosshair away from the block
-        state.setOverlayOpacity(0.5);
-        SliceView v(state, ViewKind::Axial);
-        v.resize(300, 300);
-        v.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&v));
+            for (std::int64_t i = 2; i < 15; ++i) scene.labels.set(i, j, 3, scene.liver.label);
+        scene.show({0, 0, 3});  // the crosshair away from the block
+        QVERIFY(QTest::qWaitForWindowExposed(scene.view.get()));
         auto colourAt = [&](double i, double j) {
-            const QPointF pos = v.widgetPosOf(g.indexToWorld({i, j, 3}));
-            return v.grabFramebuffer().pixelColor((pos * v.devicePixelRatioF()).toPoint());
+            return scene.colourAt(scene.view->widgetPosOf(scene.g.indexToWorld({i, j, 3})));
         };
         auto blended = [](const QColor& c) { return c.red() > 240 && c.green() > 100 && c.green() < 160; };
         auto plain = [](const QColor& c) { return c.red() == 255 && c.green() == 255 && c.blue() == 255; };
         for (int i = 4; i < 10; ++i) QVERIFY2(blended(colourAt(i, 6)), qPrintable(colourAt(i, 6).name()));
-        state.setPreviewLabel(s.label);
+        scene.state.setPreviewLabel(scene.liver.label);
         const QColor edge = colourAt(2, 6);
         QVERIFY2(edge.red() > 240 && edge.green() < 30, qPrintable(edge.name()));
         // Six voxels in a row cross every phase of the stripes: some filled, some left plain.
