@@ -1111,7 +1111,7 @@ void MainWindow::openFineTune() {
     form->addRow({}, add);
     auto* epochs = new QSpinBox(&dialog);
     epochs->setRange(1, 500);
-    epochs->setValue(20);
+    epochs->setValue(10);
     form->addRow(tr("Epochs"), epochs);
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
     form->addRow(buttons);

@@ -194,7 +194,7 @@ bool ScriptRunner::run(const QJsonObject& a) {
             r.labels = c.labels();
         }
         for (const auto& v : a["sessions"].toArray()) r.sessions.emplace_back(v.toString().toStdString());
-        r.options.epochs = a["epochs"].toInt(20);
+        r.options.epochs = a["epochs"].toInt(10);
         r.options.samplesPerEpoch = a["samples"].toInt(0);
         r.options.clicks = a["clicks"].toInt(6);
         r.options.output = a["out"].toString().toStdString();
