@@ -119,6 +119,14 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     progress_->setMaximumWidth(220);
     cancel_ = new QPushButton(tr("Cancel"), this);
     statusBar()->addWidget(cursorInfo_, 1);
+    fineTuneProgress_ = new QProgressBar(this);
+    fineTuneProgress_->setMaximumWidth(160);
+    fineTuneProgress_->setFormat(tr("Fine-tuning %v/%m"));
+    fineTuneStop_ = new QPushButton(tr("Stop Fine-tuning"), this);
+    for (QWidget* w : {static_cast<QWidget*>(fineTuneProgress_), static_cast<QWidget*>(fineTuneStop_)}) {
+        statusBar()->addPermanentWidget(w);
+        w->hide();
+    }
     statusBar()->addPermanentWidget(previewInfo_);
     statusBar()->addPermanentWidget(aiStatus_);
     statusBar()->addPermanentWidget(progress_);
@@ -134,8 +142,8 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(cancel_, &QPushButton::clicked, this, [this] {
         if (loading_) loader_.cancel();
         if (aiBusy_ || controller_.propagationRunning()) service_.cancel();
-        if (fineTuner_.running()) fineTuner_.stop();
     });
+    connect(fineTuneStop_, &QPushButton::clicked, &fineTuner_, &FineTuner::stop);
     connect(&loader_, &AsyncVolumeLoader::progress, this, [this](double f, const QString& stage) {
         progress_->setRange(0, 1000);
         progress_->setValue(static_cast<int>(f * 1000));
@@ -266,8 +274,8 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(&exportWatcher_, &QFutureWatcher<ExportOutcome>::finished, this, &MainWindow::finishExport);
     connect(&fineTuner_, &FineTuner::epochFinished, this,
             [this](int epoch, int epochs, double, double dice, double eta) {
-                progress_->setRange(0, epochs);
-                progress_->setValue(epoch);
+                fineTuneProgress_->setRange(0, epochs);
+                fineTuneProgress_->setValue(epoch);
                 statusBar()->showMessage(tr("Fine-tuning: epoch %1 of %2, training Dice %3, about %4 min left")
                                              .arg(epoch)
                                              .arg(epochs)
@@ -1061,13 +1069,16 @@ bool MainWindow::fineTune(FineTuner::Request r) {
         reportError(tr("Cannot fine-tune the AI model"), why);
         return false;
     }
-    setBusy(true, tr("Fine-tuning the AI model..."));
-    progress_->setRange(0, 0);
+    fineTuneProgress_->setRange(0, 0);  // busy until the first epoch ends
+    fineTuneProgress_->show();
+    fineTuneStop_->show();
+    statusBar()->showMessage(tr("Fine-tuning the AI model..."), 10000);
     return true;
 }
 
 void MainWindow::finishFineTune(bool ok, const QString& message, const QString& path) {
-    if (isIdle()) setBusy(false);
+    fineTuneProgress_->hide();
+    fineTuneStop_->hide();
     if (!ok) {
         reportError(tr("AI model"), message);
         Q_EMIT fineTuneFinished(false, message);

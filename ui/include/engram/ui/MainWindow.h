@@ -94,9 +94,9 @@ class MainWindow : public QMainWindow {
     // 2 axial) up, down or both, with progress and cancel in the status bar; one undoable step.
     bool propagate(int axis, bool up, bool down);
     bool propagatorReady() const { return propagatorReady_; }
-    // Fine-tunes the model in use on `request`'s volumes in the background (progress and Cancel in the status
-    // bar), filling in what it leaves empty: the model in use to start from, the device, and an output file
-    // in the app's data folder. When it is written, the app switches to it (after asking, when interactive).
+    // Fine-tunes the model in use on `request`'s volumes in the background (its own progress bar and Stop
+    // button in the status bar), filling in what it leaves empty: the model in use to start from, the device,
+    // and an output file in the app's data folder. When it is written, the app switches to it (after asking, when interactive).
     // Returns false, with the reason in lastError(), when it cannot start.
     bool fineTune(FineTuner::Request request);
     bool fineTuneRunning() const { return fineTuner_.running(); }
@@ -169,6 +169,8 @@ class MainWindow : public QMainWindow {
     QLabel* previewInfo_ = nullptr;  // shown while an AI preview is open
     QProgressBar* progress_ = nullptr;
     QPushButton* cancel_ = nullptr;
+    QProgressBar* fineTuneProgress_ = nullptr;  // fine-tuning has its own bar and stop button: it runs
+    QPushButton* fineTuneStop_ = nullptr;       // for minutes while the user goes on working
     QAction* acceptPreview_ = nullptr;
     QAction* discardPreview_ = nullptr;
 
