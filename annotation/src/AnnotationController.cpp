@@ -299,11 +299,14 @@ void AnnotationController::applyRegion(const model::RegionMask& m, Interaction w
     what.segmentVoxels = counts_[label] + delta.segmentGain;
     std::optional<EditCommand::EngineSteps> steps;
     if (engineSteps) steps = EditCommand::EngineSteps{engineSteps->first, engineSteps->second};
-    // An AI click continues its segment's preview or opens one; anything else accepts the open preview.
-    if (preview_ && !(engineSteps && preview_->segment == label)) acceptPreview();
-    const bool opens = engineSteps && !preview_;
-    if (opens) preview_ = PreviewRun{label, undo_.index()};
-    undo_.push(new EditCommand(*this, std::move(delta), steps, what));
+    record(new EditCommand(*this, std::move(delta), steps, what), engineSteps ? label : std::uint8_t(0));
+}
+
+void AnnotationController::record(EditCommand* command, std::uint8_t aiClickOf) {
+    if (preview_ && preview_->segment != aiClickOf) acceptPreview();
+    const bool opens = aiClickOf != 0 && !preview_;
+    if (opens) preview_ = PreviewRun{aiClickOf, undo_.index()};
+    undo_.push(command);
     if (opens) Q_EMIT previewChanged();
     Q_EMIT edited();
 }
@@ -487,11 +490,9 @@ void AnnotationController::deleteSegment(std::uint8_t label) {
     what.segment = label;
     what.changedVoxels = delta.changed;
     what.time = QDateTime::currentDateTime();
-    acceptPreview();
     supersede(label);
     const EditCommand::EngineSteps steps{engineStep_[label], 0};
-    undo_.push(new EditCommand(*this, std::move(delta), steps, what, removed));
-    Q_EMIT edited();
+    record(new EditCommand(*this, std::move(delta), steps, what, removed));
 }
 
 void AnnotationController::beginStroke(std::uint8_t segment, bool erase, const QString& view) {
@@ -643,10 +644,8 @@ void AnnotationController::commitManualEdit(const std::unordered_map<std::int64_
     what.changedVoxels = delta.changed;
     what.time = QDateTime::currentDateTime();
     what.segmentVoxels = counts_[label] + delta.segmentGain;
-    acceptPreview();
     // The labels already hold the result; the push's redo writes the same values and updates the counts.
-    undo_.push(new EditCommand(*this, std::move(delta), std::nullopt, what));
-    Q_EMIT edited();
+    record(new EditCommand(*this, std::move(delta), std::nullopt, what));
 }
 
 }  // namespace engram

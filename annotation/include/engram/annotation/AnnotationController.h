@@ -36,6 +36,8 @@
 
 namespace engram {
 
+class EditCommand;
+
 struct Interaction {
     QString kind;  // "AI click +", "AI click -", "Propagation", "Brush", "Erase", "Threshold fill", "Delete
                    // segment"
@@ -144,6 +146,9 @@ class AnnotationController : public QObject {
     void applyRegion(const model::RegionMask& mask, Interaction what,
                      std::optional<std::pair<int, int>> engineSteps);
     void supersede(int segment) { ++epoch_[segment]; }
+    // Pushes one interaction and tells autosave (edited). An AI click (`aiClickOf`: its segment) continues
+    // that segment's preview or opens one; any other interaction accepts the open preview.
+    void record(EditCommand* command, std::uint8_t aiClickOf = 0);
     // Records voxels already changed in the labels (their earlier values in `before`) as one interaction.
     void commitManualEdit(const std::unordered_map<std::int64_t, std::uint8_t>& before, Interaction what);
     void growExtent(std::uint8_t label, const Index3& lo, const Index3& hiInclusive);
