@@ -123,7 +123,7 @@ model::LabelledVolume loadLabelledVolume(const LabelledVolumeSpec& spec) {
 
 model::LabelledVolume labelledVolumeOf(const Volume& image, const LabelMap& labels, std::string name) {
     if (!labels.geometry().sameGrid(image.geometry()))
-        throw InputError(name + ": the labels are not on the volume's grid.");
+        throw InputError(name + ": the labels are not on the volume's grid (has the volume changed?).");
     model::LabelledVolume v;
     v.name = std::move(name);
     v.grid = toModelGrid(image.geometry());
@@ -134,11 +134,8 @@ model::LabelledVolume labelledVolumeOf(const Volume& image, const LabelMap& labe
 
 model::LabelledVolume loadSessionForTraining(const std::filesystem::path& session) {
     const SessionDocument s = readSession(session);
-    const Volume image = readVolume(s.volumePath, s.seriesKey);
-    if (!s.labels.geometry().sameGrid(image.geometry()))
-        throw InputError("The session " + session.string() + " does not match its volume " + s.volumePath +
-                         " any more (the grids differ).");
-    return labelledVolumeOf(image, s.labels, session.filename().string());
+    return labelledVolumeOf(readVolume(s.volumePath, s.seriesKey), s.labels,
+                            "The session " + session.string() + " (volume " + s.volumePath + ")");
 }
 
 }  // namespace engram

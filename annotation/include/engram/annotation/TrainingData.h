@@ -30,7 +30,8 @@ struct LabelledVolumeSpec {
 std::vector<int> parseLabelValues(const std::string& text, const std::string& where);
 std::vector<LabelledVolumeSpec> readDatasetList(const std::filesystem::path& list);
 model::LabelledVolume loadLabelledVolume(const LabelledVolumeSpec& spec);
-// An annotated document as a training volume: every label value present is a target.
+// An annotated document as a training volume: every label value present is a target. Throws InputError,
+// starting with `name`, when the labels are not on the image's grid.
 model::LabelledVolume labelledVolumeOf(const Volume& image, const LabelMap& labels, std::string name);
 // A saved session (.engram) as a training volume: its labels on the volume it refers to. Throws InputError
 // when the session or its volume cannot be read or their grids differ.
