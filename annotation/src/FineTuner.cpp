@@ -21,7 +21,8 @@ bool FineTuner::start(Request request, QString* why) {
     if (running()) return refuse(tr("A fine-tuning run is already going on."));
     if (request.options.initialWeights.empty()) return refuse(tr("No AI model is loaded to start from."));
     if (request.options.output.empty()) return refuse(tr("No file was given for the fine-tuned model."));
-    if (!request.volume && request.sessions.empty()) return refuse(tr("Choose at least one finished volume."));
+    if (!request.volume && request.sessions.empty())
+        return refuse(tr("Choose at least one finished volume."));
     stop_ = false;
     request.options.stop = [this] { return stop_.load(); };
     thread_ = std::thread([this, r = std::move(request)]() mutable {
@@ -55,7 +56,10 @@ bool FineTuner::start(Request request, QString* why) {
             message = tr("Fine-tuning failed: %1").arg(QString::fromStdString(e.what()));
         }
         QMetaObject::invokeMethod(
-            this, [this, ok, message, model = QString::fromStdString(r.options.output)] { finish(ok, message, model); },
+            this,
+            [this, ok, message, model = QString::fromStdString(r.options.output)] {
+                finish(ok, message, model);
+            },
             Qt::QueuedConnection);
     });
     return true;

@@ -65,6 +65,15 @@ QString settingString(const char* key, const QString& fallback = {}) {
     return QSettings().value(key, fallback).toString();
 }
 
+// Adds OK and Cancel below the form and runs the dialog; true when the user pressed OK.
+bool runWithOkCancel(QDialog& dialog, QFormLayout* form) {
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    QObject::connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    QObject::connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    return dialog.exec() == QDialog::Accepted;
+}
+
 const char* layoutName(Layout l) {
     switch (l) {
         case Layout::Grid:
@@ -616,8 +625,7 @@ void MainWindow::loadEngine() {
     enginePath_ = model;
     model::EngineOptions o;
     o.weights = model.toStdString();
-    o.device =
-        (options_.device.isEmpty() ? settingString("ai/device", "cpu") : options_.device).toStdString();
+    o.device = aiDevice().toStdString();
     o.memoryCapacity = QSettings().value("ai/memoryCapacity", 60).toInt();
     engineLoading_ = true;
     engineReady_ = false;
@@ -636,9 +644,11 @@ void MainWindow::loadPropagator() {
         return;
     }
     propagatorLoading_ = true;
-    service_.loadPropagator(
-        model.toStdString(),
-        (options_.device.isEmpty() ? settingString("ai/device", "cpu") : options_.device).toStdString());
+    service_.loadPropagator(model.toStdString(), aiDevice().toStdString());
+}
+
+QString MainWindow::aiDevice() const {
+    return options_.device.isEmpty() ? settingString("ai/device", "cpu") : options_.device;
 }
 
 bool MainWindow::propagate(int axis, bool up, bool down) {
@@ -1023,11 +1033,7 @@ void MainWindow::openSettings() {
     every->setRange(1, 100);
     every->setValue(QSettings().value("autosave/everyInteractions", 5).toInt());
     form->addRow(tr("... and after every N interactions"), every);
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
-    form->addRow(buttons);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    if (dialog.exec() != QDialog::Accepted) return;
+    if (!runWithOkCancel(dialog, form)) return;
     QSettings s;
     const bool engineChanged = model->text() != settingString("ai/model", bundledModel()) ||
                                device->currentText() != settingString("ai/device", "cpu") ||
@@ -1051,11 +1057,18 @@ void MainWindow::openSettings() {
     }
 }
 
-bool MainWindow::fineTune(FineTuner::Request r) {
-    if (r.volume) controller_.acceptPreview();  // what trains is what the user accepted
-    auto& o = r.options;
-    if (o.initialWeights.empty() && engineReady_) o.initialWeights = enginePath_.toStdString();
-    o.device = (options_.device.isEmpty() ? settingString("ai/device", "cpu") : options_.device).toStdString();
+bool MainWindow::fineTune(bool document, std::vector<std::filesystem::path> sessions,
+                          model::TrainOptions options) {
+    FineTuner::Request r;
+    if (document && volume()) {
+        controller_.acceptPreview();  // what trains is what the user accepted
+        r.volume = controller_.volumePointer();
+        r.labels = controller_.labels();
+    }
+    r.sessions = std::move(sessions);
+    auto& o = r.options = std::move(options);
+    if (engineReady_) o.initialWeights = enginePath_.toStdString();
+    o.device = aiDevice().toStdString();
     if (o.output.empty()) {
         const QString folder = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + "/models";
         QDir().mkpath(folder);
@@ -1124,19 +1137,12 @@ void MainWindow::openFineTune() {
     epochs->setRange(1, 500);
     epochs->setValue(10);
     form->addRow(tr("Epochs"), epochs);
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
-    form->addRow(buttons);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    if (dialog.exec() != QDialog::Accepted) return;
-    FineTuner::Request r;
-    if (document->isChecked()) {
-        r.volume = controller_.volumePointer();
-        r.labels = controller_.labels();
-    }
-    for (int i = 0; i < sessions->count(); ++i) r.sessions.emplace_back(sessions->item(i)->text().toStdString());
-    r.options.epochs = epochs->value();
-    fineTune(std::move(r));
+    if (!runWithOkCancel(dialog, form)) return;
+    std::vector<std::filesystem::path> files;
+    for (int i = 0; i < sessions->count(); ++i) files.emplace_back(sessions->item(i)->text().toStdString());
+    model::TrainOptions o;
+    o.epochs = epochs->value();
+    fineTune(document->isChecked(), std::move(files), std::move(o));
 }
 
 }  // namespace engram::ui

@@ -188,17 +188,15 @@ bool ScriptRunner::run(const QJsonObject& a) {
         return true;
     }
     if (what == "fine-tune") {
-        FineTuner::Request r;
-        if (a["document"].toBool(true)) {
-            r.volume = c.volumePointer();
-            r.labels = c.labels();
-        }
-        for (const auto& v : a["sessions"].toArray()) r.sessions.emplace_back(v.toString().toStdString());
-        r.options.epochs = a["epochs"].toInt(10);
-        r.options.samplesPerEpoch = a["samples"].toInt(0);
-        r.options.clicks = a["clicks"].toInt(6);
-        r.options.output = a["out"].toString().toStdString();
-        return need(window_.fineTune(std::move(r)), window_.lastError());
+        std::vector<std::filesystem::path> sessions;
+        for (const auto& v : a["sessions"].toArray()) sessions.emplace_back(v.toString().toStdString());
+        model::TrainOptions o;
+        o.epochs = a["epochs"].toInt(10);
+        o.samplesPerEpoch = a["samples"].toInt(0);
+        o.clicks = a["clicks"].toInt(6);
+        o.output = a["out"].toString().toStdString();
+        return need(window_.fineTune(a["document"].toBool(true), std::move(sessions), std::move(o)),
+                    window_.lastError());
     }
     if (what == "cursor") {
         const auto w = point();

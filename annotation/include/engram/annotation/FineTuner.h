@@ -24,10 +24,11 @@ class FineTuner : public QObject {
     Q_OBJECT
   public:
     struct Request {
-        std::shared_ptr<const Volume> volume;          // the open document, or null to leave it out
-        LabelMap labels;                               // its labels (a copy: editing goes on meanwhile)
-        std::vector<std::filesystem::path> sessions;   // saved sessions of finished volumes, read on the thread
-        model::TrainOptions options;                   // initialWeights and output are required
+        std::shared_ptr<const Volume> volume;  // the open document, or null to leave it out
+        LabelMap labels;                       // its labels (a copy: editing goes on meanwhile)
+        std::vector<std::filesystem::path>
+            sessions;                 // saved sessions of finished volumes, read on the thread
+        model::TrainOptions options;  // initialWeights and output are required
     };
 
     explicit FineTuner(QObject* parent = nullptr);

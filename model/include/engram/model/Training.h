@@ -107,7 +107,8 @@ struct TrainSummary {
 };
 
 // Throws std::invalid_argument for unusable options or data (no target large enough), WeightsError for
-// model files, TrainingStopped when stopped. `onEpoch` is called after every epoch, once its checkpoint is written.
+// model files, TrainingStopped when stopped. `onEpoch` is called after every epoch, once its checkpoint is
+// written.
 TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptions& options,
                        const std::function<void(const TrainProgress&)>& onEpoch = {});
 

@@ -94,11 +94,13 @@ class MainWindow : public QMainWindow {
     // 2 axial) up, down or both, with progress and cancel in the status bar; one undoable step.
     bool propagate(int axis, bool up, bool down);
     bool propagatorReady() const { return propagatorReady_; }
-    // Fine-tunes the model in use on `request`'s volumes in the background (its own progress bar and Stop
-    // button in the status bar), filling in what it leaves empty: the model in use to start from, the device,
-    // and an output file in the app's data folder. When it is written, the app switches to it (after asking, when interactive).
-    // Returns false, with the reason in lastError(), when it cannot start.
-    bool fineTune(FineTuner::Request request);
+    // Fine-tunes the model in use in the background (its own progress bar and Stop button in the status
+    // bar) on the open document (when `document`; its AI preview accepted first) and saved `sessions`.
+    // `options` gives the schedule; the window sets the model to start from (the one in use), the device and
+    // keepBest, and an output file in the app's data folder when none is given. When the model is written,
+    // the app switches to it (after asking, when interactive). Returns false, with the reason in
+    // lastError(), when it cannot start.
+    bool fineTune(bool document, std::vector<std::filesystem::path> sessions, model::TrainOptions options);
     bool fineTuneRunning() const { return fineTuner_.running(); }
     // Busy with loading, AI work, an export, fine-tuning or surfaces: scripted runs wait for this to turn
     // false.
@@ -143,6 +145,7 @@ class MainWindow : public QMainWindow {
     void openSettings();
     void openFineTune();
     void finishFineTune(bool ok, const QString& message, const QString& model);
+    QString aiDevice() const;  // from the command line, else the settings
 
     MainWindowOptions options_;
     SegmentationService service_;
