@@ -51,9 +51,9 @@ const char* kUsageText =
     "      [--warmup <samples>] [--bce 1] [--device cpu|cuda] [--freeze-encoder|--train-encoder]\n"
     "      [--no-augment] [--half] [--min-size <mL>] [--keep last|best]\n"
     "                                   train MAIS from scratch, or fine-tune --init (frozen encoder)\n"
-    "  evaluate --model <model> (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
-    "      [--clicks 50] [--rule random|centre] [--methods mais,none,region-growing] [--capacity 60]\n"
-    "      [--csv <out.csv>] [--plot <out.png>] [--seed 1] [--device cpu|cuda]\n"
+    "  evaluate [--model <model>] (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
+    "      [--clicks 50] [--rule random|centre] [--methods mais,none,grow-from-seeds,region-growing]\n"
+    "      [--capacity 60] [--csv <out.csv>] [--plot <out.png>] [--seed 1] [--device cpu|cuda]\n"
     "                                   simulated-click evaluation: Dice/NSD/ASSD per click and method\n"
     "  propagate --model <sam2> --image <f> --labels <f> --label N --slice K --out <labels>\n"
     "      [--axis axial|coronal|sagittal] [--memory slm|plain] [--self-sorting] [--device cpu|cuda]\n"
@@ -424,14 +424,16 @@ int evaluate(const Args& a) {
     if (const auto rule = a.option("rule"); !rule.empty()) o.rule = parseRuleOrUsage(rule);
     if (const auto d = a.option("device"); !d.empty()) o.device = d;
     const int capacity = number(a, "capacity", 60);
-    std::stringstream methods(a.option("methods").empty() ? "mais,none,region-growing" : a.option("methods"));
+    std::stringstream methods(a.option("methods").empty() ? (a.option("model").empty() ? "grow-from-seeds,region-growing"
+                                                                                  : "mais,none,grow-from-seeds,region-growing")
+                                                     : a.option("methods"));
     for (std::string m; std::getline(methods, m, ',');) {
         try {
             o.methods.push_back(model::parseEvalMethod(m, capacity));
         } catch (const std::invalid_argument& e) {
             throw UsageError(e.what());
         }
-        if (!o.methods.back().regionGrowing && o.weights.empty())
+        if (o.methods.back().needsModel() && o.weights.empty())
             throw UsageError("method '" + m + "' needs --model");
     }
     const auto data = loadData(a);

@@ -1,4 +1,5 @@
 #include <engram/model/Evaluation.h>
+#include <engram/model/GrowFromSeeds.h>
 #include <engram/model/MemoryBank.h>
 #include <engram/model/RegionGrowing.h>
 #include <engram/model/SegmentationEngine.h>
@@ -10,6 +11,7 @@
 #include <iomanip>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -39,10 +41,12 @@ EvalMethod parseEvalMethod(const std::string& name, int defaultCapacity) {
     else if (base == "none")
         m.mode = MemoryMode::None;
     else if (base == "region-growing")
-        m.regionGrowing = true;
+        m.kind = EvalKind::RegionGrowing;
+    else if (base == "grow-from-seeds")
+        m.kind = EvalKind::GrowFromSeeds;
     else
         throw std::invalid_argument("unknown method '" + name +
-                                    "' (mais, mais@N, sparse, dense, none, region-growing)");
+                                    "' (mais, mais@N, sparse, dense, none, region-growing, grow-from-seeds)");
     if (m.capacity < 0 || m.capacity > MemoryBank::kMaxCapacity)
         throw std::invalid_argument("method '" + name + "': bank size must be 0..80");
     return m;
@@ -69,6 +73,18 @@ std::vector<Case> casesOf(const std::vector<LabelledVolume>& data, int minVoxels
     return cases;
 }
 
+// The whole-volume mask of a region result: `mask` inside its box, background everywhere else.
+void pasteRegion(const RegionMask& m, const Dims3& dims, std::vector<std::uint8_t>& prediction) {
+    std::fill(prediction.begin(), prediction.end(), 0);
+    for (std::int64_t z = 0, q = 0; z < m.size[2]; ++z)
+        for (std::int64_t y = 0; y < m.size[1]; ++y)
+            for (std::int64_t x = 0; x < m.size[0]; ++x, ++q)
+                if (m.mask[static_cast<std::size_t>(q)])
+                    prediction[static_cast<std::size_t>((m.begin[0] + x) +
+                                                        dims[0] * ((m.begin[1] + y) + dims[1] * (m.begin[2] + z)))] =
+                        1;
+}
+
 }  // namespace
 
 std::vector<EvalRow> evaluateInteractive(const std::vector<LabelledVolume>& data, const EvalOptions& o,
@@ -83,7 +99,7 @@ std::vector<EvalRow> evaluateInteractive(const std::vector<LabelledVolume>& data
     const int total = static_cast<int>(cases.size() * o.methods.size());
     for (const auto& method : o.methods) {
         std::unique_ptr<SegmentationEngine> engine;
-        if (!method.regionGrowing) {
+        if (method.needsModel()) {
             EngineOptions eo;
             eo.weights = o.weights;
             eo.device = o.device;
@@ -102,6 +118,8 @@ std::vector<EvalRow> evaluateInteractive(const std::vector<LabelledVolume>& data
             }
             std::unique_ptr<SegmentationSession> session;
             if (engine) session = std::make_unique<SegmentationSession>(*engine);
+            std::optional<SeedGrower> grower;
+            if (method.kind == EvalKind::GrowFromSeeds) grower.emplace(d.image.data(), dims, spacing);
             // The same generator for every method: the first click is identical.
             std::mt19937 rng(o.seed * 7919u + static_cast<unsigned>(c.volume) * 257u +
                              static_cast<unsigned>(c.label));
@@ -122,15 +140,9 @@ std::vector<EvalRow> evaluateInteractive(const std::vector<LabelledVolume>& data
                     const auto& i = click->index;
                     const auto outcome = session->addClick(
                         d.grid.indexToWorld({double(i[0]), double(i[1]), double(i[2])}), click->positive);
-                    std::fill(prediction.begin(), prediction.end(), 0);
-                    const auto& m = outcome.mask;
-                    for (std::int64_t z = 0, q = 0; z < m.size[2]; ++z)
-                        for (std::int64_t y = 0; y < m.size[1]; ++y)
-                            for (std::int64_t x = 0; x < m.size[0]; ++x, ++q)
-                                if (m.mask[static_cast<std::size_t>(q)])
-                                    prediction[static_cast<std::size_t>(
-                                        (m.begin[0] + x) +
-                                        dims[0] * ((m.begin[1] + y) + dims[1] * (m.begin[2] + z)))] = 1;
+                    pasteRegion(outcome.mask, dims, prediction);
+                } else if (grower) {
+                    pasteRegion(grower->grow(clicks).mask, dims, prediction);
                 } else {
                     prediction = growRegion(d.image.data(), dims, spacing, clicks);
                 }

@@ -7,6 +7,8 @@
 //   sparse, dense memory attention reading one kind of memory only (ablation)
 //   none          the same network with memory off (SAM-Med3D behaviour: clicks + previous mask only)
 //   region-growing  confidence-connected region growing from the same clicks (RegionGrowing.h)
+//   grow-from-seeds the classical click tool: a seed competition from the same clicks (GrowFromSeeds.h),
+//                   warm-started from click to click as in the app
 // Every target's click sequence starts from the same seeded generator for every method.
 
 #include <engram/model/Training.h>
@@ -17,9 +19,12 @@
 
 namespace engram::model {
 
+enum class EvalKind { Model, RegionGrowing, GrowFromSeeds };
+
 struct EvalMethod {
     std::string name;
-    bool regionGrowing = false;
+    EvalKind kind = EvalKind::Model;
+    bool needsModel() const { return kind == EvalKind::Model; }
     MemoryMode mode = MemoryMode::SparseDense;
     int capacity = 60;
 };
@@ -28,7 +33,7 @@ struct EvalMethod {
 EvalMethod parseEvalMethod(const std::string& name, int defaultCapacity = 60);
 
 struct EvalOptions {
-    std::string weights;  // model file (needed unless every method is region-growing)
+    std::string weights;  // model file (needed only by methods that need one)
     std::vector<EvalMethod> methods;
     int clicks = 20;
     ClickRule rule = ClickRule::RandomError;

@@ -1,0 +1,245 @@
+// Grow from seeds (the classical click tool): what a click grows into on phantoms with known answers, that
+// negative clicks, other segments and the region's faces are background, that the warm start gives exactly
+// the answer of a fresh solve, the session's undo/redo steps, bad input, and the evaluation method.
+#include <engram/model/Evaluation.h>
+#include <engram/model/GrowFromSeeds.h>
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace engram::model;
+
+namespace {
+
+struct Phantom {
+    Dims3 dims;
+    Spacing3 spacing;
+    std::vector<float> image;
+    std::vector<std::uint8_t> a, b;  // the two objects
+    std::size_t offset(std::int64_t i, std::int64_t j, std::int64_t k) const {
+        return static_cast<std::size_t>(i + dims[0] * (j + dims[1] * k));
+    }
+};
+
+// Two balls of radius `r` mm in noisy tissue (value 0, noise SD 8): `a` at value 100, `b` at `bValue`, centres
+// `gap` mm apart along i; `bridge` joins them with a rod of a's value.
+Phantom twoBalls(double bValue, double gap, bool bridge, Dims3 dims = {64, 48, 40}, Spacing3 sp = {1, 1, 1.5}) {
+    Phantom p{dims, sp, {}, {}, {}};
+    const auto count = static_cast<std::size_t>(dims[0] * dims[1] * dims[2]);
+    p.image.assign(count, 0.f);
+    p.a.assign(count, 0);
+    p.b.assign(count, 0);
+    std::mt19937 rng(3);
+    std::normal_distribution<float> noise(0, 8);
+    const double r = 9, cy = dims[1] * sp[1] / 2, cz = dims[2] * sp[2] / 2;
+    const double ca = dims[0] * sp[0] / 2 - gap / 2, cb = ca + gap;
+    for (std::int64_t k = 0; k < dims[2]; ++k)
+        for (std::int64_t j = 0; j < dims[1]; ++j)
+            for (std::int64_t i = 0; i < dims[0]; ++i) {
+                const double x = i * sp[0], y = j * sp[1] - cy, z = k * sp[2] - cz;
+                const auto o = p.offset(i, j, k);
+                const bool inA = (x - ca) * (x - ca) + y * y + z * z <= r * r;
+                const bool inB = (x - cb) * (x - cb) + y * y + z * z <= r * r;
+                const bool rod = bridge && x > ca && x < cb && y * y + z * z <= 9;
+                p.a[o] = inA;
+                p.b[o] = inB;
+                p.image[o] = (inA || rod ? 100.f : inB ? static_cast<float>(bValue) : 0.f) + noise(rng);
+            }
+    return p;
+}
+
+std::vector<std::uint8_t> whole(const RegionMask& m, const Dims3& dims) {
+    std::vector<std::uint8_t> out(static_cast<std::size_t>(dims[0] * dims[1] * dims[2]), 0);
+    for (std::int64_t k = 0, q = 0; k < m.size[2]; ++k)
+        for (std::int64_t j = 0; j < m.size[1]; ++j)
+            for (std::int64_t i = 0; i < m.size[0]; ++i, ++q)
+                if (m.mask[static_cast<std::size_t>(q)])
+                    out[static_cast<std::size_t>((m.begin[0] + i) +
+                                                 dims[0] * ((m.begin[1] + j) + dims[1] * (m.begin[2] + k)))] = 1;
+    return out;
+}
+
+double diceOf(const std::vector<std::uint8_t>& p, const std::vector<std::uint8_t>& t) {
+    return dice(p.data(), t.data(), static_cast<std::int64_t>(p.size()));
+}
+
+std::int64_t overlap(const std::vector<std::uint8_t>& p, const std::vector<std::uint8_t>& t) {
+    std::int64_t n = 0;
+    for (std::size_t o = 0; o < p.size(); ++o) n += p[o] && t[o];
+    return n;
+}
+
+SimulatedClick centreOf(const Phantom& p, bool ofA, bool positive = true) {
+    const auto& m = ofA ? p.a : p.b;
+    double s[3] = {0, 0, 0};
+    double n = 0;
+    for (std::int64_t k = 0; k < p.dims[2]; ++k)
+        for (std::int64_t j = 0; j < p.dims[1]; ++j)
+            for (std::int64_t i = 0; i < p.dims[0]; ++i)
+                if (m[p.offset(i, j, k)]) {
+                    s[0] += double(i);
+                    s[1] += double(j);
+                    s[2] += double(k);
+                    n += 1;
+                }
+    return SimulatedClick{{std::llround(s[0] / n), std::llround(s[1] / n), std::llround(s[2] / n)}, positive};
+}
+
+}  // namespace
+
+TEST(GrowFromSeeds, OneClickGrowsTheObjectAndStopsAtItsEdge) {
+    const auto p = twoBalls(200, 24, false);
+    SeedGrower g(p.image.data(), p.dims, p.spacing);
+    const auto r = g.grow({centreOf(p, true)});
+    const auto mask = whole(r.mask, p.dims);
+    EXPECT_GT(diceOf(mask, p.a), 0.9);
+    EXPECT_EQ(overlap(mask, p.b), 0);
+    EXPECT_FALSE(r.warmStart);
+}
+
+TEST(GrowFromSeeds, ANegativeClickCutsALeakIntoTissueOfTheSameIntensity) {
+    const auto p = twoBalls(100, 24, true);  // b looks like a, and a rod joins them
+    SeedGrower g(p.image.data(), p.dims, p.spacing);
+    std::vector<SimulatedClick> clicks{centreOf(p, true)};
+    const auto leaked = whole(g.grow(clicks).mask, p.dims);
+    ASSERT_GT(overlap(leaked, p.b), 0) << "the phantom should leak without a negative click";
+    clicks.push_back(centreOf(p, false, false));
+    const auto cut = whole(g.grow(clicks).mask, p.dims);
+    EXPECT_LT(overlap(cut, p.b), overlap(leaked, p.b) / 10);
+    EXPECT_GT(diceOf(cut, p.a), 0.85);
+}
+
+TEST(GrowFromSeeds, OtherSegmentsAreBackgroundSeeds) {
+    const auto p = twoBalls(100, 24, true);
+    SeedGrower g(p.image.data(), p.dims, p.spacing);
+    RegionMask other;
+    other.size = p.dims;
+    other.mask = p.b;  // b already belongs to another segment
+    const auto mask = whole(g.grow({centreOf(p, true)}, &other).mask, p.dims);
+    EXPECT_EQ(overlap(mask, p.b), 0);
+    EXPECT_GT(diceOf(mask, p.a), 0.85);
+}
+
+TEST(GrowFromSeeds, WarmStartGivesExactlyTheFreshAnswer) {
+    const auto p = twoBalls(100, 24, true);
+    SeedGrower warm(p.image.data(), p.dims, p.spacing);
+    const std::vector<SimulatedClick> sequence{centreOf(p, true), centreOf(p, false, false),
+                                               SimulatedClick{{20, 24, 14}, true},
+                                               SimulatedClick{{30, 20, 10}, false}};
+    std::vector<SimulatedClick> clicks;
+    int warmSteps = 0;
+    for (const auto& c : sequence) {
+        clicks.push_back(c);
+        const auto incremental = warm.grow(clicks);
+        warmSteps += incremental.warmStart;
+        SeedGrower fresh(p.image.data(), p.dims, p.spacing);
+        const auto reference = fresh.grow(clicks);
+        EXPECT_EQ(incremental.mask.begin, reference.mask.begin);
+        EXPECT_EQ(incremental.mask.size, reference.mask.size);
+        EXPECT_EQ(incremental.mask.mask, reference.mask.mask) << "after " << clicks.size() << " clicks";
+    }
+    EXPECT_GE(warmSteps, 2);  // clicks inside the region propagate only their own seed
+    // Going back (undo) is not a warm start, and still exact.
+    clicks.pop_back();
+    const auto back = warm.grow(clicks);
+    EXPECT_FALSE(back.warmStart);
+    SeedGrower fresh(p.image.data(), p.dims, p.spacing);
+    EXPECT_EQ(back.mask.mask, fresh.grow(clicks).mask.mask);
+}
+
+TEST(GrowFromSeeds, LargeRegionsAreSolvedOnACoarserWorkingGrid) {
+    const auto p = twoBalls(200, 24, false, {128, 96, 80}, {0.5, 0.5, 0.75});
+    GrowFromSeedsOptions o;
+    o.maxWorkingVoxels = 50'000;
+    SeedGrower g(p.image.data(), p.dims, p.spacing, o);
+    const auto r = g.grow({centreOf(p, true)});
+    EXPECT_GT(r.factor[0], 1);
+    EXPECT_LE(r.workingSize[0] * r.workingSize[1] * r.workingSize[2], o.maxWorkingVoxels);
+    const auto mask = whole(r.mask, p.dims);
+    EXPECT_GT(diceOf(mask, p.a), 0.85);
+    EXPECT_EQ(overlap(mask, p.b), 0);
+}
+
+TEST(GrowFromSeeds, AnObjectCutByTheScanEdgeGrowsToTheEdge) {
+    // A slab in the first 6 slices of a volume wider than the region: the region's face on the scan's
+    // border is not background, so the grown object reaches slice 0.
+    Phantom p{{120, 120, 30}, {1, 1, 1}, {}, {}, {}};
+    p.image.assign(120 * 120 * 30, 0.f);
+    p.a.assign(p.image.size(), 0);
+    for (std::int64_t k = 0; k < 6; ++k)
+        for (std::int64_t j = 50; j < 70; ++j)
+            for (std::int64_t i = 50; i < 70; ++i) {
+                p.image[p.offset(i, j, k)] = 100;
+                p.a[p.offset(i, j, k)] = 1;
+            }
+    SeedGrower g(p.image.data(), p.dims, p.spacing);
+    const auto mask = whole(g.grow({SimulatedClick{{60, 60, 3}, true}}).mask, p.dims);
+    EXPECT_TRUE(mask[p.offset(60, 60, 0)]);
+    EXPECT_GT(diceOf(mask, p.a), 0.9);
+}
+
+TEST(GrowFromSeeds, BadInputIsRefusedAndNoPositiveClickGrowsNothing) {
+    const auto p = twoBalls(200, 24, false);
+    EXPECT_THROW(SeedGrower(p.image.data(), {0, 4, 4}, p.spacing), std::invalid_argument);
+    EXPECT_THROW(SeedGrower(p.image.data(), p.dims, {1, 0, 1}), std::invalid_argument);
+    SeedGrower g(p.image.data(), p.dims, p.spacing);
+    EXPECT_THROW(g.grow({SimulatedClick{{64, 0, 0}, true}}), std::invalid_argument);
+    EXPECT_THROW(g.grow({SimulatedClick{{0, -1, 0}, true}}), std::invalid_argument);
+    const auto none = g.grow({centreOf(p, true, false)});
+    EXPECT_EQ(none.mask.count(), 0);
+}
+
+TEST(GrowFromSeeds, SessionStepsUndoAndRedoClicks) {
+    const auto p = twoBalls(100, 24, true);
+    Grid grid;
+    grid.size = p.dims;
+    grid.spacing = {p.spacing[0], p.spacing[1], p.spacing[2]};
+    grid.origin = {-10, 5, 2};
+    SeedGrowingSession s(p.image.data(), grid);
+    auto world = [&](const SimulatedClick& c) {
+        return grid.indexToWorld({double(c.index[0]), double(c.index[1]), double(c.index[2])});
+    };
+    const auto a = centreOf(p, true), b = centreOf(p, false, false);
+    const auto first = s.addClick(world(a), true);
+    const auto second = s.addClick(world(b), false);
+    EXPECT_EQ(first.step, 1);
+    EXPECT_EQ(second.step, 2);
+    EXPECT_LT(overlap(whole(second.mask, p.dims), p.b), overlap(whole(first.mask, p.dims), p.b));
+    EXPECT_THROW(s.addClick({-1000, 0, 0}, true), std::invalid_argument);
+    EXPECT_EQ(s.step(), 2);
+    s.goToStep(1);  // undo the negative click
+    EXPECT_EQ(s.maxStep(), 2);
+    const auto again = s.addClick(world(a), true);  // a new click drops the redo step
+    EXPECT_EQ(again.step, 2);
+    EXPECT_EQ(s.maxStep(), 2);
+    EXPECT_EQ(again.mask.mask, first.mask.mask);  // the same seed twice is the first answer
+    EXPECT_THROW(s.goToStep(3), std::invalid_argument);
+    s.reset();
+    EXPECT_EQ(s.step(), 0);
+    EXPECT_EQ(s.maxStep(), 0);
+}
+
+TEST(GrowFromSeeds, IsAnEvaluationMethodThatNeedsNoModel) {
+    const auto m = parseEvalMethod("grow-from-seeds");
+    EXPECT_EQ(m.kind, EvalKind::GrowFromSeeds);
+    EXPECT_FALSE(m.needsModel());
+    EXPECT_TRUE(parseEvalMethod("mais").needsModel());
+    EXPECT_FALSE(parseEvalMethod("region-growing").needsModel());
+
+    const auto p = twoBalls(200, 24, false);
+    LabelledVolume v;
+    v.name = "balls";
+    v.grid.size = p.dims;
+    v.grid.spacing = {p.spacing[0], p.spacing[1], p.spacing[2]};
+    v.image = p.image;
+    v.labels.resize(p.a.size());
+    for (std::size_t o = 0; o < p.a.size(); ++o) v.labels[o] = p.a[o] ? 1 : p.b[o] ? 2 : 0;
+    EvalOptions o;  // no weights
+    o.methods = {m, parseEvalMethod("region-growing")};
+    o.clicks = 3;
+    o.rule = ClickRule::LargestErrorCentre;
+    const auto curves = meanDiceCurves(evaluateInteractive({v}, o));
+    ASSERT_EQ(curves.at("grow-from-seeds").size(), 3u);
+    EXPECT_GT(curves.at("grow-from-seeds").back(), 0.85);
+}
