@@ -61,33 +61,25 @@ struct LabelDelta {
     }
 };
 
-// One recorded interaction: a label delta, and for AI edits (and segment deletion) the segment session's
-// engine steps on either side; deletion also removes the segment's entry (and undo puts it back).
+// One recorded interaction: a label delta, and for AI edits (and segment deletion) the segment sessions'
+// steps on either side; deletion also removes the segment's entry (and undo puts it back).
 class EditCommand : public QUndoCommand {
   public:
-    struct EngineSteps {
-        int before = 0, after = 0;
-    };
-    EditCommand(AnnotationController& c, LabelDelta delta, std::optional<EngineSteps> steps, Interaction what,
+    using Steps = AnnotationController::SessionSteps;
+    EditCommand(AnnotationController& c, LabelDelta delta, std::vector<Steps> steps, Interaction what,
                 std::optional<Segment> removed = {})
         : c_(c),
           delta_(std::move(delta)),
-          steps_(steps),
+          steps_(std::move(steps)),
           what_(std::move(what)),
           removed_(std::move(removed)) {
         setText(QString("%1 (segment %2)").arg(what_.kind).arg(what_.segment));
     }
     void redo() override {
         delta_.apply(c_.labels_, c_.counts_, true);
-        if (steps_) {
-            // On its first redo (the push) an AI click's engine is already at `after`, possibly with later
-            // clicks queued; every other move of the engine supersedes results in flight.
-            if (!first_ || removed_) {
-                c_.supersede(what_.segment);
-                c_.service_.goToStep(what_.segment, steps_->after);
-            }
-            c_.engineStep_[what_.segment] = steps_->after;
-        }
+        // On its first redo (the push) an AI click's session is already at `after`, possibly with later
+        // clicks queued; every other move of a session supersedes results in flight.
+        moveSessions(first_ && !removed_, true);
         if (removed_) {
             c_.segments_.remove(removed_->label);
             Q_EMIT c_.segmentsChanged();
@@ -97,11 +89,7 @@ class EditCommand : public QUndoCommand {
     }
     void undo() override {
         delta_.apply(c_.labels_, c_.counts_, false);
-        if (steps_) {
-            c_.supersede(what_.segment);
-            c_.service_.goToStep(what_.segment, steps_->before);
-            c_.engineStep_[what_.segment] = steps_->before;
-        }
+        moveSessions(false, false);
         if (removed_) {
             c_.segments_.put(*removed_);
             Q_EMIT c_.segmentsChanged();
@@ -111,9 +99,19 @@ class EditCommand : public QUndoCommand {
     const Interaction& interaction() const { return what_; }
 
   private:
+    void moveSessions(bool alreadyThere, bool forward) {
+        if (steps_.empty()) return;
+        if (!alreadyThere) c_.supersede(what_.segment);
+        for (const auto& s : steps_) {
+            const int step = forward ? s.after : s.before;
+            if (!alreadyThere) c_.service_.goToStep(what_.segment, s.method, step);
+            c_.engineStep_[{what_.segment, s.method}] = step;
+        }
+    }
+
     AnnotationController& c_;
     LabelDelta delta_;
-    std::optional<EngineSteps> steps_;
+    std::vector<Steps> steps_;
     Interaction what_;
     std::optional<Segment> removed_;
     bool first_ = true;
@@ -167,7 +165,7 @@ void AnnotationController::setVolume(std::shared_ptr<const Volume> volume) {
 }
 
 bool AnnotationController::aiClick(std::uint8_t segment, const Vec3& world, bool positive,
-                                   const QString& view) {
+                                   const QString& view, ClickMethod method) {
     if (!volume_) {
         Q_EMIT errorOccurred(tr("Open a volume before segmenting."));
         return false;
@@ -186,9 +184,56 @@ bool AnnotationController::aiClick(std::uint8_t segment, const Vec3& world, bool
         segments_.put(SegmentList::defaultFor(segment));
         Q_EMIT segmentsChanged();
     }
-    const quint64 id = service_.click(segment, world, positive);
+    std::shared_ptr<const model::RegionMask> competitors;
+    if (method == ClickMethod::GrowFromSeeds)
+        competitors = competitorsOf(segment, {std::llround(idx[0]), std::llround(idx[1]), std::llround(idx[2])});
+    const quint64 id = service_.click(segment, world, positive, method, std::move(competitors));
     pending_[id] = {segment, epoch_[segment], world, positive, view};
     return true;
+}
+
+std::shared_ptr<const model::RegionMask> AnnotationController::competitorsOf(std::uint8_t segment,
+                                                                             const Index3& voxel) const {
+    // The grower's region lies within its positive clicks' box widened by 1.5 margins, and those clicks lie
+    // in the segment (or at this click): two margins around the segment's extent and the click hold it.
+    const auto& g = labels_.geometry();
+    const double reachMm = 2 * model::GrowFromSeedsOptions{}.marginMm;
+    Index3 lo = voxel, hi = voxel;  // inclusive
+    if (const auto it = extent_.find(segment); it != extent_.end())
+        for (int a = 0; a < 3; ++a) {
+            lo[a] = std::min(lo[a], it->second.first[a]);
+            hi[a] = std::max(hi[a], it->second.second[a] - 1);
+        }
+    for (int a = 0; a < 3; ++a) {
+        const auto reach = static_cast<std::int64_t>(std::ceil(reachMm / g.spacing[a]));
+        lo[a] = std::max<std::int64_t>(0, lo[a] - reach);
+        hi[a] = std::min(g.size[a] - 1, hi[a] + reach);
+    }
+    // Only where other segments are.
+    Index3 olo = g.size, ohi{-1, -1, -1};
+    for (const auto& [label, box] : extent_) {
+        if (label == segment || counts_[static_cast<std::size_t>(label)] == 0) continue;
+        for (int a = 0; a < 3; ++a) {
+            olo[a] = std::min(olo[a], box.first[a]);
+            ohi[a] = std::max(ohi[a], box.second[a] - 1);
+        }
+    }
+    for (int a = 0; a < 3; ++a) {
+        lo[a] = std::max(lo[a], olo[a]);
+        hi[a] = std::min(hi[a], ohi[a]);
+        if (lo[a] > hi[a]) return nullptr;
+    }
+    auto m = std::make_shared<model::RegionMask>();
+    m->begin = lo;
+    m->size = {hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1};
+    m->mask.resize(static_cast<std::size_t>(m->size[0] * m->size[1] * m->size[2]));
+    std::size_t o = 0;
+    for (std::int64_t k = lo[2]; k <= hi[2]; ++k)
+        for (std::int64_t j = lo[1]; j <= hi[1]; ++j) {
+            const std::uint8_t* row = labels_.labels().data() + g.offset(lo[0], j, k);
+            for (std::int64_t i = 0; i < m->size[0]; ++i, ++o) m->mask[o] = row[i] != 0 && row[i] != segment;
+        }
+    return m;
 }
 
 void AnnotationController::onClickDone(const AiClickResult& r) {
@@ -204,17 +249,18 @@ void AnnotationController::onClickDone(const AiClickResult& r) {
 void AnnotationController::applyAiResult(const AiClickResult& r, const Vec3& world, bool positive,
                                          const QString& view) {
     Interaction what;
-    what.kind = positive ? "AI click +" : "AI click -";
+    const bool seeds = r.method == ClickMethod::GrowFromSeeds;
+    what.kind = QString(seeds ? "Seeds click %1" : "AI click %1").arg(positive ? '+' : '-');
     what.view = view;
     what.segment = r.segment;
     what.world = world;
     what.confidence = r.confidence;
     what.milliseconds = r.milliseconds;
-    applyRegion(r.mask, what, std::pair{r.stepBefore, r.stepAfter});
+    applyRegion(r.mask, what, SessionSteps{r.method, r.stepBefore, r.stepAfter});
 }
 
 void AnnotationController::applyRegion(const model::RegionMask& m, Interaction what,
-                                       std::optional<std::pair<int, int>> engineSteps) {
+                                       std::optional<SessionSteps> steps) {
     // Where this result can change anything: its positive box, plus the segment's voxels inside its region.
     const auto label = static_cast<std::uint8_t>(what.segment);
     using Box = std::pair<std::array<std::int64_t, 3>, std::array<std::int64_t, 3>>;  // [lo, hi)
@@ -297,9 +343,9 @@ void AnnotationController::applyRegion(const model::RegionMask& m, Interaction w
     what.changedVoxels = delta.changed;
     what.time = QDateTime::currentDateTime();
     what.segmentVoxels = counts_[label] + delta.segmentGain;
-    std::optional<EditCommand::EngineSteps> steps;
-    if (engineSteps) steps = EditCommand::EngineSteps{engineSteps->first, engineSteps->second};
-    record(new EditCommand(*this, std::move(delta), steps, what), engineSteps ? label : std::uint8_t(0));
+    std::vector<SessionSteps> moved;
+    if (steps) moved.push_back(*steps);
+    record(new EditCommand(*this, std::move(delta), std::move(moved), what), steps ? label : std::uint8_t(0));
 }
 
 void AnnotationController::record(EditCommand* command, std::uint8_t aiClickOf) {
@@ -491,8 +537,10 @@ void AnnotationController::deleteSegment(std::uint8_t label) {
     what.changedVoxels = delta.changed;
     what.time = QDateTime::currentDateTime();
     supersede(label);
-    const EditCommand::EngineSteps steps{engineStep_[label], 0};
-    record(new EditCommand(*this, std::move(delta), steps, what, removed));
+    std::vector<SessionSteps> steps;  // every session of the segment goes back to empty (and undo returns)
+    for (const auto method : {ClickMethod::Model, ClickMethod::GrowFromSeeds})
+        steps.push_back({method, engineStep_[{label, method}], 0});
+    record(new EditCommand(*this, std::move(delta), std::move(steps), what, removed));
 }
 
 void AnnotationController::beginStroke(std::uint8_t segment, bool erase, const QString& view) {
@@ -645,7 +693,7 @@ void AnnotationController::commitManualEdit(const std::unordered_map<std::int64_
     what.time = QDateTime::currentDateTime();
     what.segmentVoxels = counts_[label] + delta.segmentGain;
     // The labels already hold the result; the push's redo writes the same values and updates the counts.
-    record(new EditCommand(*this, std::move(delta), std::nullopt, what));
+    record(new EditCommand(*this, std::move(delta), {}, what));
 }
 
 }  // namespace engram

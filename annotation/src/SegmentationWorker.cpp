@@ -39,9 +39,13 @@ struct Click {
     int segment;
     Vec3 world;
     bool positive;
+    ClickMethod method;
+    std::shared_ptr<const model::RegionMask> competitors;
 };
 struct GoToStep {
-    int segment, step;
+    int segment;
+    ClickMethod method;
+    int step;
 };
 struct ResetSegment {
     int segment;
@@ -149,8 +153,11 @@ class SegmentationService::Worker {
             std::visit(Overloaded{[this](LoadEngine& r) { loadEngine(r.options); },
                                   [this](SetVolume& r) { setVolume(std::move(r.volume)); },
                                   [this](Click& r) { click(r); },
-                                  [this](GoToStep& r) { goToStep(r.segment, r.step); },
-                                  [this](ResetSegment& r) { sessions_.erase(r.segment); },
+                                  [this](GoToStep& r) { goToStep(r.segment, r.method, r.step); },
+                                  [this](ResetSegment& r) {
+                                      sessions_.erase(r.segment);
+                                      seedSessions_.erase(r.segment);
+                                  },
                                   [this](LoadPropagator& r) { loadPropagator(r.path, r.device); },
                                   [this](Propagate& r) { propagate(r.id, r.request); }},
                        next);
@@ -211,6 +218,7 @@ class SegmentationService::Worker {
     void setVolume(std::shared_ptr<const Volume> volume) {
         volume_ = std::move(volume);
         sessions_.clear();
+        seedSessions_.clear();
         if (engine_ && volume_)
             engine_->setVolume(toModelGrid(volume_->geometry()), volume_->voxels().data(), volume_);
     }
@@ -222,18 +230,39 @@ class SegmentationService::Worker {
         return it->second;
     }
 
+    model::SeedGrowingSession& seedSession(int segment) {
+        auto it = seedSessions_.find(segment);
+        if (it == seedSessions_.end())
+            it = seedSessions_
+                     .emplace(segment, model::SeedGrowingSession(volume_->voxels().data(),
+                                                                 toModelGrid(volume_->geometry())))
+                     .first;
+        return it->second;
+    }
+
     void click(const Click& request) {
         auto fail = [&](const QString& message, bool cancelled) {
             post(ClickFailed{request.id, request.segment, message, cancelled});
         };
-        if (!engine_) return fail(tr("The segmentation model is not loaded."), false);
-        busy("AI click", tr("The model failed: %1"), fail, [&] {
-            auto& s = session(request.segment);
+        const bool seeds = request.method == ClickMethod::GrowFromSeeds;
+        if (!seeds && !engine_) return fail(tr("The segmentation model is not loaded."), false);
+        if (seeds && !volume_) return fail(tr("Open a volume before segmenting."), false);
+        busy(seeds ? "grow from seeds" : "AI click", seeds ? tr("Grow from seeds failed: %1") : tr("The model failed: %1"),
+             fail, [&] {
             AiClickResult result;
             result.id = request.id;
             result.segment = request.segment;
-            result.stepBefore = s.step();
-            auto outcome = s.addClick(request.world, request.positive);
+            result.method = request.method;
+            model::ClickOutcome outcome;
+            if (seeds) {
+                auto& s = seedSession(request.segment);
+                result.stepBefore = s.step();
+                outcome = s.addClick(request.world, request.positive, request.competitors.get());
+            } else {
+                auto& s = session(request.segment);
+                result.stepBefore = s.step();
+                outcome = s.addClick(request.world, request.positive);
+            }
             result.stepAfter = outcome.step;
             result.mask = std::move(outcome.mask);
             result.confidence = outcome.confidence;
@@ -321,10 +350,13 @@ class SegmentationService::Worker {
         return d;
     }
 
-    void goToStep(int segment, int step) {
-        if (!engine_) return;
+    void goToStep(int segment, ClickMethod method, int step) {
         try {
-            session(segment).goToStep(step);
+            if (method == ClickMethod::GrowFromSeeds) {
+                if (volume_) seedSession(segment).goToStep(step);
+            } else if (engine_) {
+                session(segment).goToStep(step);
+            }
         } catch (const std::invalid_argument& e) {
             spdlog::error("segment {}: {}", segment, e.what());
         }
@@ -343,6 +375,7 @@ class SegmentationService::Worker {
     std::unique_ptr<model::SegmentationEngine> engine_;
     std::shared_ptr<const Volume> volume_;
     std::map<int, model::SegmentationSession> sessions_;
+    std::map<int, model::SeedGrowingSession> seedSessions_;
     std::unique_ptr<model::SlicePropagator> propagator_;
 
     std::thread thread_;  // last: started once everything above exists
@@ -383,13 +416,16 @@ void SegmentationService::setVolume(std::shared_ptr<const Volume> volume) {
     worker_->request(SetVolume{std::move(volume)});
 }
 
-quint64 SegmentationService::click(int segment, const Vec3& world, bool positive) {
+quint64 SegmentationService::click(int segment, const Vec3& world, bool positive, ClickMethod method,
+                                   std::shared_ptr<const model::RegionMask> competitors) {
     const quint64 id = nextId_++;
-    worker_->request(Click{id, segment, world, positive});
+    worker_->request(Click{id, segment, world, positive, method, std::move(competitors)});
     return id;
 }
 
-void SegmentationService::goToStep(int segment, int step) { worker_->request(GoToStep{segment, step}); }
+void SegmentationService::goToStep(int segment, ClickMethod method, int step) {
+    worker_->request(GoToStep{segment, method, step});
+}
 
 void SegmentationService::resetSegment(int segment) { worker_->request(ResetSegment{segment}); }
 

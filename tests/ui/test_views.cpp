@@ -371,6 +371,19 @@ class ViewTests : public QObject {
                           list->visualItemRect(list->topLevelItem(2)).center());
         QCOMPARE(w.controller().voxelCount(label), afterThree);
 
+        // With no model the AI click tool grows from seeds: a preview, which Esc takes back.
+        w.setTool(ui::Tool::AiClick);
+        const int beforeClick = w.controller().undoStack().index();
+        const Vec3 seed = g.indexToWorld({3, 3, double(w.viewerState().cursor()[2])});
+        QTest::mouseClick(&axial, Qt::LeftButton, Qt::NoModifier, axial.widgetPosOf(seed).toPoint());
+        QTRY_VERIFY_WITH_TIMEOUT(w.controller().undoStack().index() == beforeClick + 1, 20000);
+        QVERIFY(w.controller().history().back().kind.startsWith("Seeds click"));
+        QVERIFY(discard->isEnabled());
+        discard->trigger();
+        QCOMPARE(w.controller().undoStack().index(), beforeClick);
+        QCOMPARE(w.controller().voxelCount(label), afterThree);
+        w.setTool(ui::Tool::Navigate);
+
         // Export (written in the background): a good one, then into a read-only folder (refused, nothing
         // written).
         QSignalSpy exported(&w, &ui::MainWindow::exportFinished);

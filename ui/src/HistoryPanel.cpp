@@ -45,6 +45,8 @@ void HistoryPanel::rebuild() {
         if (h.kind.startsWith("AI"))
             item->setToolTip(
                 1, tr("confidence %1, %2 ms").arg(h.confidence, 0, 'f', 2).arg(h.milliseconds, 0, 'f', 0));
+        else if (h.isClick())
+            item->setToolTip(1, tr("grown from seeds in %1 ms").arg(h.milliseconds, 0, 'f', 0));
         if (h.restored) {
             for (int c = 0; c < item->columnCount(); ++c) item->setForeground(c, Qt::gray);
             item->setToolTip(1, tr("From the saved session (cannot be undone)"));

@@ -241,7 +241,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(&service_, &SegmentationService::engineFailed, this, [this](const QString& message) {
         engineLoading_ = false;
         engineReady_ = false;
-        aiStatus_->setText(tr("AI unavailable"));
+        aiStatus_->setText(tr("AI: grow from seeds (model failed)"));
         aiStatus_->setToolTip(message);
         spdlog::warn("AI engine: {}", message.toStdString());
         statusBar()->showMessage(tr("The AI model could not be loaded: %1").arg(message), 15000);
@@ -370,6 +370,15 @@ void MainWindow::buildToolBars() {
         viewArea_->addAction(a);
     }
     onPreviewChanged();
+    clickMethod_ = new QComboBox(this);
+    clickMethod_->addItem(tr("Engram model"), static_cast<int>(ClickMethod::Model));
+    clickMethod_->addItem(tr("Grow from seeds"), static_cast<int>(ClickMethod::GrowFromSeeds));
+    clickMethod_->setToolTip(tr("What AI clicks segment with: the AI model, or the classical grow from seeds "
+                                "(used whenever no model is loaded)"));
+    clickMethod_->setCurrentIndex(QSettings().value("ai/clickMethod", 0).toInt() == 1 ? 1 : 0);
+    connect(clickMethod_, &QComboBox::currentIndexChanged, this,
+            [](int index) { QSettings().setValue("ai/clickMethod", index); });
+    toolBar->addWidget(clickMethod_);
 
     toolBar->addSeparator();
     toolBar->addWidget(new QLabel(tr(" Brush "), this));
@@ -604,6 +613,10 @@ void MainWindow::setFillRange(double low, double high) {
     fillHigh_->setValue(high);
 }
 void MainWindow::setFill3D(bool on) { fill3D_->setChecked(on); }
+void MainWindow::setClickMethod(ClickMethod method) {
+    clickMethod_->setCurrentIndex(clickMethod_->findData(static_cast<int>(method)));
+}
+ClickMethod MainWindow::clickMethod() const { return static_cast<ClickMethod>(clickMethod_->currentData().toInt()); }
 
 bool MainWindow::isIdle() const {
     return !loading_ && !engineLoading_ && !propagatorLoading_ && !aiBusy_ &&
@@ -617,9 +630,10 @@ void MainWindow::loadEngine() {
     if (model.isEmpty()) model = bundledModel();
     if (model.isEmpty() || !QFileInfo::exists(model)) {
         engineReady_ = false;
-        aiStatus_->setText(tr("AI unavailable"));
-        aiStatus_->setToolTip(tr("No model file (%1). Choose one in File > Settings.").arg(model));
-        spdlog::warn("no AI model file found ({}); the AI click tool is unavailable", model.toStdString());
+        aiStatus_->setText(tr("AI: grow from seeds (no model)"));
+        aiStatus_->setToolTip(tr("No model file (%1): AI clicks grow from seeds. Choose a model in File > "
+                                 "Settings.").arg(model));
+        spdlog::warn("no AI model file found ({}); AI clicks grow from seeds", model.toStdString());
         return;
     }
     enginePath_ = model;
@@ -740,16 +754,19 @@ void MainWindow::onToolEvent(const viewers::ToolEvent& e) {
     switch (tool_) {
         case Tool::Navigate:
             break;
-        case Tool::AiClick:
+        case Tool::AiClick: {
             if (e.type != viewers::ToolEvent::Type::Press) break;
-            if (!engineReady_) {
-                reportError(tr("AI click"), engineLoading_
-                                                ? tr("The AI model is still loading.")
-                                                : tr("No AI model is loaded: %1").arg(aiStatus_->toolTip()));
-                break;
+            ClickMethod method = clickMethod();
+            if (method == ClickMethod::Model && !engineReady_) {
+                method = ClickMethod::GrowFromSeeds;
+                statusBar()->showMessage(engineLoading_ ? tr("The AI model is still loading: this click grows "
+                                                             "from seeds.")
+                                                        : tr("No AI model is loaded: clicks grow from seeds."),
+                                         5000);
             }
-            controller_.aiClick(segments_->activeOrNewSegment(), e.world, !secondary, view);
+            controller_.aiClick(segments_->activeOrNewSegment(), e.world, !secondary, view, method);
             break;
+        }
         case Tool::Brush:
         case Tool::Eraser:
             if (e.type == viewers::ToolEvent::Type::Press)
@@ -771,8 +788,7 @@ void MainWindow::updateMarkers() {
     std::vector<viewers::ClickMarker> markers;
     const auto active = segments_->activeSegment();
     for (const auto& h : controller_.history())
-        if (h.applied && h.segment == active && h.kind.startsWith("AI click"))
-            markers.push_back({h.world, h.kind.endsWith('+')});
+        if (h.applied && h.segment == active && h.isClick()) markers.push_back({h.world, h.isPositiveClick()});
     state_.setMarkers(std::move(markers));
 }
 

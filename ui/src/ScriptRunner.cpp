@@ -209,7 +209,15 @@ bool ScriptRunner::run(const QJsonObject& a) {
         if (!need(w.has_value(), "no world or voxel point")) return false;
         useSegment(a["segment"].toString());
         if (what == "click") {
-            if (!need(window_.engineReady(), "no AI model is loaded")) return false;
+            const QString method = a["method"].toString();
+            if (method == "grow-from-seeds") {
+                window_.setClickMethod(ClickMethod::GrowFromSeeds);
+            } else if (method == "model") {
+                window_.setClickMethod(ClickMethod::Model);
+                if (!need(window_.engineReady(), "no AI model is loaded")) return false;
+            } else if (!need(method.isEmpty(), "unknown click method " + method + " (model, grow-from-seeds)")) {
+                return false;
+            }
             return pressAt(*w, Tool::AiClick);
         }
         if (what == "brush") {

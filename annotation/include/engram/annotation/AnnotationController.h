@@ -39,8 +39,8 @@ namespace engram {
 class EditCommand;
 
 struct Interaction {
-    QString kind;  // "AI click +", "AI click -", "Propagation", "Brush", "Erase", "Threshold fill", "Delete
-                   // segment"
+    QString kind;  // "AI click +", "AI click -", "Seeds click +", "Seeds click -", "Propagation", "Brush",
+                   // "Erase", "Threshold fill", "Delete segment"
     QString view;  // "axial", "coronal", "sagittal", "3d" or "" (script, menu)
     int segment = 0;
     Vec3 world{0, 0, 0};
@@ -52,6 +52,9 @@ struct Interaction {
     bool applied = true;    // false for undone entries (redo can bring them back)
     bool restored = false;  // from a saved session: listed, not undoable
     bool preview = false;   // an AI click of the open preview, not accepted yet
+    // A click of the AI tool (the model's or grow from seeds'), with its sign.
+    bool isClick() const { return kind.startsWith("AI click") || kind.startsWith("Seeds click"); }
+    bool isPositiveClick() const { return isClick() && kind.endsWith('+'); }
 };
 
 class AnnotationController : public QObject {
@@ -96,9 +99,13 @@ class AnnotationController : public QObject {
     bool thresholdFill(std::uint8_t segment, const Index3& seed, float low, float high, int normalAxis,
                        const QString& view);
 
-    // Sends an AI click for `segment` (created with a default name if it does not exist). Returns false, and
-    // emits errorOccurred with the reason, when there is no volume or the point is outside it.
-    bool aiClick(std::uint8_t segment, const Vec3& world, bool positive, const QString& view = {});
+    // Sends a click for `segment` (created with a default name if it does not exist) to the worker: to the
+    // model, or to grow from seeds (which needs no model; the other segments' voxels near the segment are
+    // its background seeds). Either way the result is an AI preview step, undoable with its session.
+    // Returns false, and emits errorOccurred with the reason, when there is no volume or the point is
+    // outside it.
+    bool aiClick(std::uint8_t segment, const Vec3& world, bool positive, const QString& view = {},
+                 ClickMethod method = ClickMethod::Model);
     int pendingClicks() const { return static_cast<int>(pending_.size()); }
     // Writes an AI result into the labels as one undoable command (what a finished click does; public for
     // benchmarks and tests).
@@ -142,9 +149,15 @@ class AnnotationController : public QObject {
     void onClickFailed(quint64 id, int segment, const QString& message, bool cancelled);
     void onPropagationDone(const PropagationDone& result);
     // Writes `mask` over its region for `what.segment` (label policy above) as one undoable command;
-    // `engineSteps` (before, after) for AI clicks.
-    void applyRegion(const model::RegionMask& mask, Interaction what,
-                     std::optional<std::pair<int, int>> engineSteps);
+    // The steps of one segment session (a click method's) on either side of an interaction.
+    struct SessionSteps {
+        ClickMethod method = ClickMethod::Model;
+        int before = 0, after = 0;
+    };
+    // `steps` for AI clicks.
+    void applyRegion(const model::RegionMask& mask, Interaction what, std::optional<SessionSteps> steps);
+    // Other segments' voxels where a grow-from-seeds click on `segment` at `voxel` can reach, or null.
+    std::shared_ptr<const model::RegionMask> competitorsOf(std::uint8_t segment, const Index3& voxel) const;
     void supersede(int segment) { ++epoch_[segment]; }
     // Pushes one interaction and tells autosave (edited). An AI click (`aiClickOf`: its segment) continues
     // that segment's preview or opens one; any other interaction accepts the open preview.
@@ -178,7 +191,8 @@ class AnnotationController : public QObject {
     // to look at its positive box and at this box, not at its whole region.
     std::map<int, std::pair<std::array<std::int64_t, 3>, std::array<std::int64_t, 3>>> extent_;
     std::array<std::int64_t, 256> counts_{};  // voxels per label value, kept by every edit
-    std::map<int, int> engineStep_;           // each segment's AI session step, as the commands left it
+    // Each (segment, method) session's step, as the commands left it.
+    std::map<std::pair<int, ClickMethod>, int> engineStep_;
     std::vector<Interaction> earlier_;
     Stroke stroke_;
     struct PendingPropagation {

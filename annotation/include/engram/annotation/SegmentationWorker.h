@@ -1,6 +1,8 @@
 #pragma once
-// The AI worker: one long-lived thread that owns the segmentation engine (the model and its device) and one
-// session per segment. The GUI thread talks to it only through SegmentationService, whose methods return at
+// The AI worker: one long-lived thread that owns the segmentation engine (the model and its device) and, per
+// segment and click method, one session: the model's (SegmentationSession, memory included) or grow from
+// seeds' (SeedGrowingSession, which needs no model). Each keeps its own steps, so undo moves the one the
+// click went to. The GUI thread talks to it only through SegmentationService, whose methods return at
 // once: each request is put in a queue guarded by a mutex and the worker thread takes them in the order they
 // were made, so a click made while the crop is being encoded is queued, not lost. Results go back the same
 // way (a second queue) and are emitted as signals on the service's thread, after a notification that
@@ -10,6 +12,7 @@
 // cancels, stops the thread and joins it.
 
 #include <engram/annotation/Volume.h>
+#include <engram/model/GrowFromSeeds.h>
 #include <engram/model/Propagation.h>
 #include <engram/model/SegmentationEngine.h>
 
@@ -23,9 +26,13 @@ namespace engram {
 // The volume's grid as the model layer describes it.
 model::Grid toModelGrid(const ImageGeometry& geometry);
 
+// What a click segments with: the loaded model, or the classical seed competition (model/GrowFromSeeds.h).
+enum class ClickMethod { Model, GrowFromSeeds };
+
 struct AiClickResult {
     quint64 id = 0;
     int segment = 0;
+    ClickMethod method = ClickMethod::Model;
     int stepBefore = 0, stepAfter = 0;  // the segment session's steps around this click
     model::RegionMask mask;             // on the volume's grid
     float confidence = 0;
@@ -61,10 +68,12 @@ class SegmentationService : public QObject {
 
     void loadEngine(const model::EngineOptions& options);
     void setVolume(std::shared_ptr<const Volume> volume);
-    // Returns the request id.
-    quint64 click(int segment, const Vec3& world, bool positive);
-    void goToStep(int segment, int step);
-    void resetSegment(int segment);
+    // Returns the request id. `competitors` (grow from seeds only; may be null) marks other segments' voxels,
+    // which are background seeds.
+    quint64 click(int segment, const Vec3& world, bool positive, ClickMethod method = ClickMethod::Model,
+                  std::shared_ptr<const model::RegionMask> competitors = {});
+    void goToStep(int segment, ClickMethod method, int step);
+    void resetSegment(int segment);  // every method's session
     void cancel();  // stops an encoding or a propagation in progress (it fails with cancelled = true)
 
     // Slice propagation (model/Propagation.h) with a SAM 2 model file, on the same worker thread.

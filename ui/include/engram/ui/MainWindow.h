@@ -85,6 +85,10 @@ class MainWindow : public QMainWindow {
 
     void setTool(Tool tool);
     Tool tool() const { return tool_; }
+    // What the AI click tool segments with: the model, or grow from seeds. With no model loaded, clicks grow
+    // from seeds whatever the choice.
+    void setClickMethod(ClickMethod method);
+    ClickMethod clickMethod() const;
     void setLayoutMode(Layout layout, int singleView = 0);
     double brushRadius() const;
     void setBrushRadius(double mm);
@@ -185,6 +189,7 @@ class MainWindow : public QMainWindow {
     bool engineReady_ = false;
     bool propagatorReady_ = false, propagatorLoading_ = false;
     QComboBox* propagateAxis_ = nullptr;
+    QComboBox* clickMethod_ = nullptr;
     QString volumePath_, seriesKey_, sessionPath_;
     std::optional<SessionDocument> pendingSession_;
     std::filesystem::path pendingRecoveryOrphan_;
