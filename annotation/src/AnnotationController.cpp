@@ -1,6 +1,7 @@
 #include <engram/annotation/AnnotationController.h>
 
 #include <engram/annotation/Errors.h>
+#include <engram/annotation/SliceInterpolation.h>
 
 #include <QUndoCommand>
 
@@ -694,6 +695,63 @@ void AnnotationController::commitManualEdit(const std::unordered_map<std::int64_
     what.segmentVoxels = counts_[label] + delta.segmentGain;
     // The labels already hold the result; the push's redo writes the same values and updates the counts.
     record(new EditCommand(*this, std::move(delta), {}, what));
+}
+
+bool AnnotationController::editSegment(std::uint8_t segment, const QString& kind,
+                                       const std::function<SegmentEdit(const LabelMap&)>& operation,
+                                       bool preview, const QString& view) {
+    if (!volume_) {
+        Q_EMIT errorOccurred(tr("Open a volume before editing segments."));
+        return false;
+    }
+    acceptPreview();  // tools work on accepted labels (a preview of its own opens again below)
+    SegmentEdit edit;
+    try {
+        edit = operation(labels_);
+    } catch (const std::invalid_argument& e) {
+        Q_EMIT errorOccurred(tr("%1: %2").arg(kind, QString::fromStdString(e.what())));
+        return false;
+    }
+    if (edit.empty()) {
+        Q_EMIT errorOccurred(tr("%1: nothing to change.").arg(kind));
+        return false;
+    }
+    const Index3 hi{edit.begin[0] + edit.size[0] - 1, edit.begin[1] + edit.size[1] - 1,
+                    edit.begin[2] + edit.size[2] - 1};
+    const auto rowLength = static_cast<std::size_t>(edit.size[0]);
+    LabelDelta delta = LabelDelta::over(
+        edit.begin, hi, segment, [&](std::int64_t j, std::int64_t k, std::uint8_t* b, std::uint8_t* a) {
+            const auto row = static_cast<std::size_t>((j - edit.begin[1]) + edit.size[1] * (k - edit.begin[2])) *
+                             rowLength;
+            std::copy_n(edit.before.data() + row, rowLength, b);
+            std::copy_n(edit.after.data() + row, rowLength, a);
+        });
+    if (edit.added > 0) growExtent(segment, edit.begin, hi);
+    Interaction what;
+    what.kind = kind;
+    what.view = view;
+    what.segment = segment;
+    what.world = volume_->geometry().indexToWorld(
+        {double(edit.begin[0] + hi[0]) / 2, double(edit.begin[1] + hi[1]) / 2, double(edit.begin[2] + hi[2]) / 2});
+    what.changedVoxels = delta.changed;
+    what.time = QDateTime::currentDateTime();
+    what.segmentVoxels = counts_[segment] + delta.segmentGain;
+    record(new EditCommand(*this, std::move(delta), {}, what), preview ? segment : std::uint8_t(0));
+    return true;
+}
+
+bool AnnotationController::fillBetweenSlices(std::uint8_t segment, int axis, const QString& view) {
+    std::vector<std::int64_t> filled;
+    const bool ok = editSegment(
+        segment, tr("Fill between slices"),
+        [&](const LabelMap& labels) {
+            auto fill = engram::fillBetweenSlices(labels, segment, axis);
+            filled = fill.filledSlices;
+            return std::move(fill.edit);
+        },
+        true, view);
+    if (ok) Q_EMIT noticeOccurred(tr("Filled %1 slices between the drawn ones.").arg(filled.size()));
+    return ok;
 }
 
 }  // namespace engram

@@ -448,40 +448,24 @@ SliceFill fillBetweenSlices(const LabelMap& labels, std::uint8_t segment, int ax
     }
     if (changed.empty()) return fill;
 
-    fill.begin = clo;
-    for (int a = 0; a < 3; ++a) fill.size[a] = chi[a] - clo[a] + 1;
-    fill.before.resize(static_cast<std::size_t>(fill.size[0] * fill.size[1] * fill.size[2]));
+    SegmentEdit& edit = fill.edit;
+    edit.begin = clo;
+    for (int a = 0; a < 3; ++a) edit.size[a] = chi[a] - clo[a] + 1;
+    edit.before.resize(static_cast<std::size_t>(edit.size[0] * edit.size[1] * edit.size[2]));
     std::size_t n = 0;
-    for (std::int64_t k = 0; k < fill.size[2]; ++k)
-        for (std::int64_t j = 0; j < fill.size[1]; ++j, n += std::size_t(fill.size[0]))
-            std::copy_n(voxels + g.offset(clo[0], clo[1] + j, clo[2] + k), fill.size[0],
-                        fill.before.begin() + n);
-    fill.after = fill.before;
+    for (std::int64_t k = 0; k < edit.size[2]; ++k)
+        for (std::int64_t j = 0; j < edit.size[1]; ++j, n += std::size_t(edit.size[0]))
+            std::copy_n(voxels + g.offset(clo[0], clo[1] + j, clo[2] + k), edit.size[0],
+                        edit.before.begin() + n);
+    edit.after = edit.before;
     for (std::int64_t o : changed) {
         const std::int64_t i = o % g.size[0], j = (o / g.size[0]) % g.size[1],
                            k = o / (g.size[0] * g.size[1]);
-        fill.after[std::size_t(i - clo[0] + fill.size[0] * (j - clo[1] + fill.size[1] * (k - clo[2])))] =
+        edit.after[std::size_t(i - clo[0] + edit.size[0] * (j - clo[1] + edit.size[1] * (k - clo[2])))] =
             segment;
     }
-    fill.changedVoxels = static_cast<std::int64_t>(changed.size());
+    edit.added = static_cast<std::int64_t>(changed.size());
     return fill;
-}
-
-void applySliceFill(const SliceFill& fill, LabelMap& labels, bool forward) {
-    const ImageGeometry& g = labels.geometry();
-    if (fill.empty()) return;
-    for (int a = 0; a < 3; ++a)
-        if (fill.begin[a] < 0 || fill.size[a] < 1 || fill.begin[a] + fill.size[a] > g.size[a] ||
-            fill.before.size() != fill.after.size() ||
-            std::int64_t(fill.after.size()) != fill.size[0] * fill.size[1] * fill.size[2])
-            throw std::invalid_argument("Fill between slices: the change does not fit these labels' grid.");
-    const auto& src = forward ? fill.after : fill.before;
-    std::size_t n = 0;
-    for (std::int64_t k = 0; k < fill.size[2]; ++k)
-        for (std::int64_t j = 0; j < fill.size[1]; ++j, n += std::size_t(fill.size[0]))
-            std::copy_n(
-                src.begin() + std::ptrdiff_t(n), fill.size[0],
-                labels.labels().begin() + g.offset(fill.begin[0], fill.begin[1] + j, fill.begin[2] + k));
 }
 
 }  // namespace engram

@@ -34,7 +34,7 @@ void disc(LabelMap& m, std::int64_t k, double ci, double cj, double r, std::uint
 
 LabelMap filled(const LabelMap& m, std::uint8_t segment, int axis = 2) {
     LabelMap out = m;
-    applySliceFill(fillBetweenSlices(m, segment, axis), out);
+    applyEdit(out, fillBetweenSlices(m, segment, axis).edit);
     return out;
 }
 
@@ -107,19 +107,19 @@ TEST(SliceInterpolation, TwoIdenticalDiscsGiveTheCylinder) {
     EXPECT_EQ(fill.drawnSlices, (std::vector<std::int64_t>{3, 8}));
     EXPECT_EQ(fill.filledSlices, (std::vector<std::int64_t>{4, 5, 6, 7}));
     const std::int64_t discVoxels = stats(m, 3, 1).count;
-    EXPECT_EQ(fill.changedVoxels, 4 * discVoxels);
-    EXPECT_EQ(fill.begin, (Index3{11, 9, 4}));
-    EXPECT_EQ(fill.size, (Index3{19, 19, 4}));
+    EXPECT_EQ(fill.edit.added, 4 * discVoxels);
+    EXPECT_EQ(fill.edit.begin, (Index3{11, 9, 4}));
+    EXPECT_EQ(fill.edit.size, (Index3{19, 19, 4}));
 
     LabelMap out = m;
-    applySliceFill(fill, out);
+    applyEdit(out, fill.edit);
     for (std::int64_t k = 0; k < 12; ++k)
         for (std::int64_t j = 0; j < 40; ++j)
             for (std::int64_t i = 0; i < 48; ++i) {
                 const std::uint8_t want = k >= 3 && k <= 8 ? m.at(i, j, 3) : 0;
                 ASSERT_EQ(out.at(i, j, k), want) << i << "," << j << "," << k;
             }
-    applySliceFill(fill, out, false);
+    applyEdit(out, fill.edit, false);
     EXPECT_EQ(out.labels(), m.labels()) << "backward puts the labels before back";
 }
 
@@ -283,10 +283,10 @@ TEST(SliceInterpolation, OtherSegmentsAndDrawnSlicesAreNeverChanged) {
                 }
             }
     EXPECT_GT(kept, 100) << "the other segment did cross the disc";
-    for (std::size_t n = 0; n < fill.before.size(); ++n)
-        if (fill.before[n] != fill.after[n]) {
-            ASSERT_EQ(fill.before[n], 0);
-            ASSERT_EQ(fill.after[n], 1);
+    for (std::size_t n = 0; n < fill.edit.before.size(); ++n)
+        if (fill.edit.before[n] != fill.edit.after[n]) {
+            ASSERT_EQ(fill.edit.before[n], 0);
+            ASSERT_EQ(fill.edit.after[n], 1);
         }
 }
 
@@ -301,7 +301,7 @@ TEST(SliceInterpolation, EveryAxisGivesTheTransposedResult) {
     disc(m, 1, 4, 26, 2);  // these two overlap nothing: one shape moving, aligned
     disc(m, 5, 10, 27, 2);
     const LabelMap ref = filled(m, 1, 2);
-    EXPECT_GT(fillBetweenSlices(m, 1, 2).changedVoxels, 500);
+    EXPECT_GT(fillBetweenSlices(m, 1, 2).edit.added, 500);
     // Axis 0 sees in-plane axes (1, 2), axis 1 sees (0, 2): put the reference's (i, j) there, k on the axis.
     for (int axis : {0, 1}) {
         const Index3 size = axis == 0 ? Index3{n[2], n[0], n[1]} : Index3{n[0], n[2], n[1]};
@@ -319,7 +319,7 @@ TEST(SliceInterpolation, EveryAxisGivesTheTransposedResult) {
         const SliceFill fill = fillBetweenSlices(t, 1, axis);
         EXPECT_EQ(fill.drawnSlices, (std::vector<std::int64_t>{1, 5, 8}));
         LabelMap out = t;
-        applySliceFill(fill, out);
+        applyEdit(out, fill.edit);
         for (std::int64_t k = 0; k < n[2]; ++k)
             for (std::int64_t j = 0; j < n[1]; ++j)
                 for (std::int64_t i = 0; i < n[0]; ++i) {
@@ -335,11 +335,11 @@ TEST(SliceInterpolation, AdjacentDrawnSlicesLeaveNothingToFill) {
     disc(m, 1, 10, 10, 4);
     disc(m, 2, 10, 10, 5);
     const SliceFill fill = fillBetweenSlices(m, 1, 2);
-    EXPECT_TRUE(fill.empty());
+    EXPECT_TRUE(fill.edit.empty());
     EXPECT_TRUE(fill.filledSlices.empty());
-    EXPECT_EQ(fill.size, (Index3{0, 0, 0}));
+    EXPECT_EQ(fill.edit.size, (Index3{0, 0, 0}));
     LabelMap out = m;
-    applySliceFill(fill, out);
+    applyEdit(out, fill.edit);
     EXPECT_EQ(out.labels(), m.labels());
 }
 
@@ -357,12 +357,12 @@ TEST(SliceInterpolation, ErrorsSayWhatIsMissingAndChangeNothing) {
     EXPECT_EQ(m.labels(), before);
 
     SliceFill wrong;
-    wrong.begin = {15, 0, 0};
-    wrong.size = {10, 1, 1};
-    wrong.after.assign(10, 1);
-    wrong.before.assign(10, 0);
-    wrong.changedVoxels = 1;
-    expectInvalid([&] { applySliceFill(wrong, m); }, "does not fit");
+    wrong.edit.begin = {15, 0, 0};
+    wrong.edit.size = {10, 1, 1};
+    wrong.edit.after.assign(10, 1);
+    wrong.edit.before.assign(10, 0);
+    wrong.edit.added = 1;
+    expectInvalid([&] { applyEdit(m, wrong.edit); }, "does not lie inside");
     EXPECT_EQ(m.labels(), before);
 }
 

@@ -51,7 +51,7 @@ Outcome everyFifthSlice(const LabelMap& full, std::uint8_t label) {
     r.milliseconds =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     r.drawn = static_cast<std::int64_t>(fill.drawnSlices.size());
-    applySliceFill(fill, sparse);
+    applyEdit(sparse, fill.edit);
 
     std::int64_t both = 0, filled = 0;
     for (std::int64_t o = 0; o < g.voxelCount(); ++o) {

@@ -34,13 +34,29 @@ if "$engram" --demo --model "$model" --recovery-dir "$out/recovery" --script "$o
     echo "FAIL: unknown action accepted"; exit 1
 fi
 grep -q 'step 1 (fly): unknown action' "$out/bad.txt"
-# Worker errors: a damaged model file is reported and AI clicks are refused with a message, while the
-# manual tools go on working.
+# Worker errors: a damaged model file is reported and clicks that ask for the model are refused with a
+# message; the AI click tool grows from seeds instead, and the manual and segment tools go on working.
 head -c 5000 "$model" > "$out/damaged.safetensors"
 cat > "$out/no-ai.json" <<JSON
-[{"do": "click", "voxel": [81, 38, 90], "expectError": true},
+[{"do": "click", "voxel": [81, 38, 90], "method": "model", "expectError": true},
+ {"do": "click", "voxel": [81, 38, 90], "segment": "Kidney", "method": "grow-from-seeds"},
+ {"do": "click", "voxel": [81, 38, 88], "segment": "Kidney"},
+ {"do": "expect", "segment": "Kidney", "minVoxels": 200, "previewClicks": 2},
+ {"do": "accept"},
+ {"do": "segment-tool", "segment": "Kidney", "tool": "grow", "value": 3},
+ {"do": "segment-tool", "segment": "Kidney", "tool": "shrink", "value": 3, "slice": true, "voxel": [81, 38, 90]},
+ {"do": "segment-tool", "segment": "Kidney", "tool": "remove-small-islands", "value": 100000},
+ {"do": "expect", "segment": "Kidney", "maxVoxels": 0, "historyEntries": 5},
+ {"do": "undo"},
+ {"do": "expect", "segment": "Kidney", "minVoxels": 200},
+ {"do": "segment-tool", "segment": "Kidney", "tool": "spin", "expectError": true},
+ {"do": "segment-tool", "segment": "Empty", "tool": "fill-holes", "expectError": true},
+ {"do": "fill", "voxel": [81, 58, 96], "low": 10, "high": 80, "segment": "Liver"},
  {"do": "fill", "voxel": [81, 58, 101], "low": 10, "high": 80, "segment": "Liver"},
- {"do": "expect", "segment": "Liver", "minVoxels": 100}]
+ {"do": "segment-tool", "segment": "Liver", "tool": "fill-between-slices", "axis": "axial"},
+ {"do": "expect", "segment": "Liver", "minVoxels": 100, "previewClicks": 1},
+ {"do": "discard"},
+ {"do": "expect", "previewClicks": 0}]
 JSON
 "$engram" --demo --model "$out/damaged.safetensors" --recovery-dir "$out/recovery" --script "$out/no-ai.json" \
     > "$out/no-ai.txt" 2>&1 || { cat "$out/no-ai.txt"; echo "FAIL: damaged model"; exit 1; }

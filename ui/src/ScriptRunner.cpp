@@ -245,6 +245,20 @@ bool ScriptRunner::run(const QJsonObject& a) {
             return false;
         return need(window_.propagate(index, direction != "down", direction != "up"), window_.lastError());
     }
+    if (what == "segment-tool") {
+        const auto tool = MainWindow::segmentToolNamed(a["tool"].toString());
+        if (!need(tool.has_value(), "unknown segment tool " + a["tool"].toString())) return false;
+        useSegment(a["segment"].toString());
+        const QString axis = a["axis"].toString("axial");
+        const int index = axis == "axial" ? 2 : axis == "coronal" ? 1 : axis == "sagittal" ? 0 : -1;
+        if (a.contains("world") || a.contains("voxel")) {  // the slice to act on
+            const auto w = point();
+            if (!need(w.has_value() && window_.volume(), "no world or voxel point")) return false;
+            window_.viewerState().setCursor(window_.volume()->geometry().worldToNearestVoxel(*w));
+        }
+        return need(window_.runSegmentTool(*tool, a["value"].toDouble(0), a["slice"].toBool(false), index),
+                    window_.lastError());
+    }
     if (what == "undo" || what == "redo") {
         for (int i = 0; i < a["count"].toInt(1); ++i) {
             if (what == "undo")

@@ -21,12 +21,15 @@
 
 #include <engram/annotation/LabelMap.h>
 #include <engram/annotation/Segment.h>
+#include <engram/annotation/SegmentOps.h>
 #include <engram/annotation/SegmentationWorker.h>
 #include <engram/annotation/Volume.h>
 
 #include <QDateTime>
 #include <QObject>
 #include <QUndoStack>
+
+#include <functional>
 
 #include <map>
 #include <memory>
@@ -98,6 +101,19 @@ class AnnotationController : public QObject {
     // the range.
     bool thresholdFill(std::uint8_t segment, const Index3& seed, float low, float high, int normalAxis,
                        const QString& view);
+
+    // Segment tools (SegmentOps.h) as one undoable interaction each, named `kind` in the history:
+    // `operation` computes the edit from the labels (it must keep the label policy, as SegmentOps does).
+    // Bad input (the operation's std::invalid_argument: an empty segment, a slice outside the volume, ...)
+    // is reported through errorOccurred and changes nothing, as does an edit that changes no voxel; both
+    // return false. With `preview`, the edit opens the segment's preview like an AI click (Enter accepts,
+    // Esc discards).
+    bool editSegment(std::uint8_t segment, const QString& kind,
+                     const std::function<SegmentEdit(const LabelMap&)>& operation, bool preview = false,
+                     const QString& view = {});
+    // Fills the segment between the slices normal to `axis` it is drawn on (SliceInterpolation.h), as a
+    // preview.
+    bool fillBetweenSlices(std::uint8_t segment, int axis, const QString& view = {});
 
     // Sends a click for `segment` (created with a default name if it does not exist) to the worker: to the
     // model, or to grow from seeds (which needs no model; the other segments' voxels near the segment are

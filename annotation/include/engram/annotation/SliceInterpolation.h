@@ -18,12 +18,14 @@
 // in-plane spacing) are blended with weights 1 - t and t.
 //
 // Label policy: only background voxels become the segment; no other segment's voxel changes. The labels
-// are not changed: the result is the change, for the caller to apply as one undoable edit.
+// are not changed: the result carries the change as a SegmentEdit (SegmentOps.h; added counts the voxels
+// that become the segment, removed is 0), for the caller to apply as one undoable edit with applyEdit().
 // Errors (std::invalid_argument, with a message in plain words): axis not 0, 1 or 2; segment 0; a segment
 // with no voxels; a segment drawn on fewer than two slices of the axis. Consecutive drawn slices with no
 // slice between them are not an error: there is nothing to fill there.
 
 #include <engram/annotation/LabelMap.h>
+#include <engram/annotation/SegmentOps.h>
 
 #include <cstdint>
 #include <vector>
@@ -35,20 +37,12 @@ struct SliceFill {
     std::uint8_t segment = 0;
     std::vector<std::int64_t> drawnSlices;   // ascending: the slices that have voxels of the segment
     std::vector<std::int64_t> filledSlices;  // ascending: the slices that gain voxels
-    // The change on the bounding box of the voxels it changes (all sizes 0 when nothing changes): the labels
-    // before and after it, i fastest.
-    Index3 begin{0, 0, 0}, size{0, 0, 0};
-    std::vector<std::uint8_t> before, after;
-    std::int64_t changedVoxels = 0;
-
-    bool empty() const { return changedVoxels == 0; }
+    // The change on the bounding box of the voxels it changes (empty, size {0, 0, 0}, when nothing
+    // changes); write it with applyEdit(labels, fill.edit, forward).
+    SegmentEdit edit;
 };
 
 // Fills `segment` between its drawn slices normal to index axis `axis` (0, 1 or 2) of the labels' grid.
 SliceFill fillBetweenSlices(const LabelMap& labels, std::uint8_t segment, int axis);
-
-// Writes the fill's `after` labels (forward) or its `before` labels into `labels`, which must be the grid
-// the fill was computed on; throws std::invalid_argument when the fill's box is outside it.
-void applySliceFill(const SliceFill& fill, LabelMap& labels, bool forward = true);
 
 }  // namespace engram

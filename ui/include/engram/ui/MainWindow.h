@@ -39,6 +39,18 @@ class HistoryPanel;
 class SegmentPanel;
 
 enum class Tool { Navigate, AiClick, Brush, Eraser, Fill };
+// The Segment menu's tools (annotation/SegmentOps.h, SliceInterpolation.h).
+enum class SegmentTool {
+    KeepLargestIsland,
+    RemoveSmallIslands,
+    FillHoles,
+    Median,
+    Opening,
+    Closing,
+    Grow,
+    Shrink,
+    FillBetweenSlices
+};
 enum class Layout { Grid, RowPlus3D, Single };
 
 struct MainWindowOptions {
@@ -98,6 +110,14 @@ class MainWindow : public QMainWindow {
     // 2 axial) up, down or both, with progress and cancel in the status bar; one undoable step.
     bool propagate(int axis, bool up, bool down);
     bool propagatorReady() const { return propagatorReady_; }
+    // Runs a segment tool on the active segment as one undoable interaction: `value` is its parameter (mm;
+    // mL for small islands; unused by the others); `inSlice` limits it to the cursor's slice normal to
+    // `axis` (0 sagittal, 1 coronal, 2 axial), along which fill between slices always runs (as a preview).
+    // Returns false, with the reason in lastError(), on bad input or when nothing changes.
+    bool runSegmentTool(SegmentTool tool, double value, bool inSlice, int axis);
+    // By the names scripts use: keep-largest-island, remove-small-islands, fill-holes, median, opening,
+    // closing, grow, shrink, fill-between-slices.
+    static std::optional<SegmentTool> segmentToolNamed(const QString& name);
     // Fine-tunes the model in use in the background (its own progress bar and Stop button in the status
     // bar) on the open document (when `document`; its AI preview accepted first) and saved `sessions`.
     // `options` gives the schedule; the window sets the model to start from (the one in use), the device and
