@@ -4,6 +4,7 @@
 #include <engram/annotation/DicomSeg.h>
 #include <engram/annotation/DicomSeries.h>
 #include <engram/annotation/Errors.h>
+#include <engram/annotation/SegmentStatistics.h>
 #include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>
 #include <engram/model/Evaluation.h>
@@ -67,6 +68,10 @@ const char* kUsageText =
     "      [--methods slm,plain,self-sorting] [--axis axial|coronal|sagittal] [--csv <out.csv>]\n"
     "                                   propagation from each structure's central slice: Dice, ASSD,\n"
     "                                   present-slice Dice, absent slices left empty\n"
+    "  stats --image <volume file or DICOM folder> --labels <labels file>\n"
+    "      [--names <file>] [--csv <out.csv>]\n"
+    "                                   per segment: voxels, mL, mean/std/min/max intensity, bounding box;\n"
+    "                                   --names: lines 'value<TAB>name' (TotalSegmentator labels_total.txt)\n"
     "  dataset lists: one '<image> <labels> [targets=1,2] [names=<file>] [slices=a:b]' per line\n"
     "exit codes: 0 ok, 1 parity failure, 2 usage, 3 unusable input, 4 cannot write output\n";
 
@@ -457,6 +462,58 @@ int evaluate(const Args& a) {
     return kOk;
 }
 
+// One fixed-width line per segment; names missing from `names` show as "-".
+std::string formatStatisticsTable(const std::vector<SegmentStatistics>& statistics,
+                                  const std::map<int, std::string>& names) {
+    const auto nameOf = [&](int label) {
+        const auto it = names.find(label);
+        return it == names.end() || it->second.empty() ? std::string("-") : it->second;
+    };
+    int width = 4, digits = 1;  // of the name column, of the widest voxel index
+    for (const auto& s : statistics) {
+        width = std::max(width, int(nameOf(s.label).size()));
+        for (const std::int64_t e : s.end) digits = std::max(digits, int(std::to_string(e).size()));
+    }
+    std::string table;
+    std::vector<char> line(std::size_t(width) + 256);
+    std::snprintf(line.data(), line.size(), "%5s  %-*s %10s %10s %9s %9s %8s %8s  %s\n", "label", width,
+                  "name", "voxels", "mL", "mean", "std", "min", "max", "bounding box (voxels, inclusive)");
+    table += line.data();
+    for (const auto& s : statistics) {
+        std::snprintf(line.data(), line.size(), "%5d  %-*s %10lld %10.2f %9.1f %9.1f %8.1f %8.1f ",
+                      int(s.label), width, nameOf(s.label).c_str(), static_cast<long long>(s.voxels),
+                      s.volumeMl, s.mean, s.stddev, s.min, s.max);
+        table += line.data();
+        for (int axis = 0; axis < 3; ++axis) {
+            std::snprintf(line.data(), line.size(), " %c %*lld..%-*lld", "ijk"[axis], digits,
+                          static_cast<long long>(s.begin[axis]), axis < 2 ? digits : 0,
+                          static_cast<long long>(s.end[axis]));
+            table += line.data();
+        }
+        table += "\n";
+    }
+    return table;
+}
+
+int stats(const Args& a) {
+    const std::string imageFile = a.option("image", true), labelsFile = a.option("labels", true);
+    const auto namesFile = a.option("names");
+    const auto names = namesFile.empty() ? std::map<int, std::string>{} : readLabelNames(namesFile);
+    const Volume image = readVolume(imageFile);
+    const LabelMap labels = readLabelFile(labelsFile, image.geometry()).labels;
+    const auto statistics = segmentStatistics(labels, image);
+    if (statistics.empty())
+        std::cout << labelsFile << ": no segments (every voxel is 0)\n";
+    else
+        std::cout << formatStatisticsTable(statistics, names);
+    if (const auto csv = a.option("csv"); !csv.empty()) {
+        std::ostringstream text;
+        writeStatisticsCsv(text, statistics, names);
+        writeText(csv, text.str());
+    }
+    return kOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -477,6 +534,7 @@ int main(int argc, char** argv) {
         if (command == "propagate") return propagate(parse(argc, argv, {"self-sorting"}));
         if (command == "train-propagator") return trainPropagator(parse(argc, argv, {"plain", "half"}));
         if (command == "evaluate-propagation") return evaluatePropagation(parse(argc, argv, {}));
+        if (command == "stats") return stats(parse(argc, argv, {}));
         if (command == "--help" || command == "-h" || command == "help") {
             std::cout << kUsageText;
             return kOk;

@@ -28,7 +28,9 @@ int parseSlice(const std::string& text, const std::string& where) {
     return v;
 }
 
-std::map<int, std::string> readNames(const std::filesystem::path& file) {
+}  // namespace
+
+std::map<int, std::string> readLabelNames(const std::filesystem::path& file) {
     std::ifstream in(file);
     if (!in) throw InputError("Cannot read label names from " + file.string() + ".");
     std::map<int, std::string> names;
@@ -42,8 +44,6 @@ std::map<int, std::string> readNames(const std::filesystem::path& file) {
     }
     return names;
 }
-
-}  // namespace
 
 std::vector<int> parseLabelValues(const std::string& text, const std::string& where) {
     std::vector<int> values;
@@ -117,7 +117,7 @@ model::LabelledVolume loadLabelledVolume(const LabelledVolumeSpec& spec) {
     v.image.assign(image.voxels().begin() + begin, image.voxels().begin() + end);
     v.labels.assign(labels.labels().begin() + begin, labels.labels().begin() + end);
     v.targets = spec.targets;
-    if (!spec.names.empty()) v.labelNames = readNames(spec.names);
+    if (!spec.names.empty()) v.labelNames = readLabelNames(spec.names);
     return v;
 }
 

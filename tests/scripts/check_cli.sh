@@ -29,6 +29,19 @@ expect 4 "does not exist" convert "$d/ct-abdomen/example_ct_sm.nii.gz" "$out/no/
 expect 4 "unsupported file type" convert "$d/ct-abdomen/example_ct_sm.nii.gz" "$out/x.png"
 [ ! -e "$out/x.dcm" ] || { echo "FAIL: a failed export left a file"; fail=$((fail+1)); }
 
+# Segment statistics on the real CT and its TotalSegmentator labels (41 structures, names value<TAB>name).
+ct=$d/ct-abdomen
+stats="stats --image $ct/example_ct_sm.nii.gz --labels $ct/example_seg.nii.gz --names $ct/labels_total.txt"
+expect 0 "mL" $stats
+expect 0 "liver" $stats --csv "$out/stats.csv"
+head -1 "$out/stats.csv" 2>/dev/null | grep -q "^label,name,voxels,volume_ml," || { echo "FAIL: stats.csv has no header line"; fail=$((fail+1)); }
+lines=$(wc -l < "$out/stats.csv" 2>/dev/null || echo 0)
+[ "$lines" -eq 42 ] || { echo "FAIL: stats.csv has $lines lines, expected 1 + 41 segments"; fail=$((fail+1)); }
+expect 3 "grids differ" stats --image "$ct/example_ct_sm.nii.gz" --labels "$ct/example_ct_totalseg_vertebrae.nii.gz" --csv "$out/z.csv"
+expect 3 "does not exist" stats --image "$out/nothing.nii.gz" --labels "$ct/example_seg.nii.gz"
+expect 2 "missing --labels" stats --image "$ct/example_ct_sm.nii.gz"
+[ ! -e "$out/z.csv" ] || { echo "FAIL: failed statistics left a CSV"; fail=$((fail+1)); }
+
 # Training and evaluation, unit-sized, on a real MR with its real labels (spleen 1, liver 5).
 mr="--image $d/mr-abdomen/example_mr_sm.nii.gz --labels $d/mr-abdomen/example_seg_mr.nii.gz --targets 1,5"
 expect 0 "trained 2 epochs x 3 samples on 2 targets" train $mr --architecture tiny --epochs 2 --samples 3 --clicks 2 --out "$out/tiny.safetensors"

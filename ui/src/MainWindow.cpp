@@ -4,6 +4,7 @@
 #include <engram/ui/HistoryPanel.h>
 #include <engram/ui/MainWindow.h>
 #include <engram/ui/SegmentPanel.h>
+#include <engram/ui/StatisticsDialog.h>
 
 #include <QAction>
 #include <QActionGroup>
@@ -588,6 +589,23 @@ void MainWindow::buildMenus() {
             runSegmentTool(d.tool, value, inSlice->isChecked(), 2 - propagateAxis_->currentIndex());
         });
     }
+
+    segment->addSeparator();
+    connect(segment->addAction(tr("Segment &Statistics...")), &QAction::triggered, this, [this] {
+        if (!controller_.volume()) return reportError(tr("Segment statistics"), tr("Open a volume first."));
+        if (statistics_) {
+            statistics_->refresh();
+            statistics_->raise();
+            return;
+        }
+        statistics_ = new StatisticsDialog(*controller_.volume(), controller_.labels(), controller_.segments(), this);
+        statistics_->setAttribute(Qt::WA_DeleteOnClose);
+        statistics_->show();
+    });
+    // The dialog holds the document it was opened on.
+    connect(this, &MainWindow::volumeChanged, this, [this] {
+        if (statistics_) statistics_->close();
+    });
 
     QMenu* tools = menuBar()->addMenu(tr("&Tools"));
     tools->addActions(tools_->actions());

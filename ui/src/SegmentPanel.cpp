@@ -12,7 +12,7 @@
 namespace engram::ui {
 namespace {
 
-enum Column { kColour, kName, kVoxels, kColumns };
+enum Column { kColour, kName, kVoxels, kMillilitres, kColumns };
 
 QColor toQColor(const Rgb& c) { return {c.r, c.g, c.b}; }
 
@@ -21,7 +21,7 @@ QColor toQColor(const Rgb& c) { return {c.r, c.g, c.b}; }
 SegmentPanel::SegmentPanel(AnnotationController& controller, QWidget* parent)
     : QWidget(parent), controller_(controller), table_(new QTableWidget(0, kColumns, this)) {
     setObjectName("segmentPanel");
-    table_->setHorizontalHeaderLabels({"", tr("Segment"), tr("Voxels")});
+    table_->setHorizontalHeaderLabels({"", tr("Segment"), tr("Voxels"), tr("mL")});
     table_->horizontalHeader()->setSectionResizeMode(kName, QHeaderView::Stretch);
     table_->horizontalHeader()->setSectionResizeMode(kColour, QHeaderView::ResizeToContents);
     table_->verticalHeader()->hide();
@@ -123,12 +123,14 @@ void SegmentPanel::rebuild() {
             QString("%1 (%2)  label %3")
                 .arg(QString::fromStdString(s.type.meaning), QString::fromStdString(s.category.meaning))
                 .arg(s.label));
-        auto* count = new QTableWidgetItem;
-        count->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
-        count->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
         table_->setItem(row, kColour, swatch);
         table_->setItem(row, kName, name);
-        table_->setItem(row, kVoxels, count);
+        for (const int column : {int(kVoxels), int(kMillilitres)}) {
+            auto* number = new QTableWidgetItem;
+            number->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
+            number->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+            table_->setItem(row, column, number);
+        }
     }
     rebuilding_ = false;
     refreshCounts();
@@ -137,9 +139,15 @@ void SegmentPanel::rebuild() {
 }
 
 void SegmentPanel::refreshCounts() {
+    const Volume* volume = controller_.volume();
+    const Vec3 spacing = volume ? volume->geometry().spacing : Vec3{0.0, 0.0, 0.0};
+    const double voxelMl = spacing[0] * spacing[1] * spacing[2] / 1000.0;
     for (int r = 0; r < table_->rowCount(); ++r) {
         const auto label = static_cast<std::uint8_t>(table_->item(r, kName)->data(Qt::UserRole).toInt());
-        table_->item(r, kVoxels)->setText(QString::number(controller_.voxelCount(label)));
+        const std::int64_t voxels = controller_.voxelCount(label);
+        table_->item(r, kVoxels)->setText(QString::number(voxels));
+        const QString millilitres = volume ? QString::number(double(voxels) * voxelMl, 'f', 2) : QString();
+        table_->item(r, kMillilitres)->setText(millilitres);
     }
 }
 

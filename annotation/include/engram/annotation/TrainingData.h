@@ -14,6 +14,7 @@
 #include <engram/model/Training.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct LabelledVolumeSpec {
 // Throws InputError (file, line, reason) for unreadable lists, files, mismatched grids or bad options.
 // "1,2,5" -> {1, 2, 5}; throws InputError naming `where` for anything but label values 1..255.
 std::vector<int> parseLabelValues(const std::string& text, const std::string& where);
+// A names file as dataset lists' names= take it: lines '<value> <name>' (TAB or spaces, the name one word),
+// '#' lines and lines without both skipped. Throws InputError when the file cannot be read.
+std::map<int, std::string> readLabelNames(const std::filesystem::path& file);
 std::vector<LabelledVolumeSpec> readDatasetList(const std::filesystem::path& list);
 model::LabelledVolume loadLabelledVolume(const LabelledVolumeSpec& spec);
 // An annotated document as a training volume: every label value present is a target. Throws InputError,

@@ -18,6 +18,7 @@
 
 #include <QFutureWatcher>
 #include <QMainWindow>
+#include <QPointer>
 #include <QTimer>
 
 #include <memory>
@@ -210,6 +211,7 @@ class MainWindow : public QMainWindow {
     bool propagatorReady_ = false, propagatorLoading_ = false;
     QComboBox* propagateAxis_ = nullptr;
     QComboBox* clickMethod_ = nullptr;
+    QPointer<class StatisticsDialog> statistics_;
     QString volumePath_, seriesKey_, sessionPath_;
     std::optional<SessionDocument> pendingSession_;
     std::filesystem::path pendingRecoveryOrphan_;

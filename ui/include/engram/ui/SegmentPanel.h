@@ -1,7 +1,7 @@
 #pragma once
-// The segment list: one row per segment with its colour swatch, name, visibility box and voxel count. Add,
-// rename (double-click or F2), recolour, choose the coded concept (the built-in anatomy table) and delete.
-// The selected row is the active segment the tools work on.
+// The segment list: one row per segment with its colour swatch, name, visibility box, voxel count and volume
+// in mL (from the open volume's spacing). Add, rename (double-click or F2), recolour, choose the coded
+// concept (the built-in anatomy table) and delete. The selected row is the active segment the tools work on.
 
 #include <engram/annotation/AnnotationController.h>
 
