@@ -64,8 +64,9 @@ const char* kUsageText =
     "      [--sequence 8] [--axis axial|coronal|sagittal] [--lr 1e-4] [--warmup <samples>] [--seed 1]\n"
     "      [--device cpu|cuda] [--half]\n"
     "                                   train the slice propagator (from scratch or fine-tuning --init)\n"
-    "  evaluate-propagation --model <sam2> (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
-    "      [--methods slm,plain,self-sorting] [--axis axial|coronal|sagittal] [--csv <out.csv>]\n"
+    "  evaluate-propagation [--model <sam2>] (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
+    "      [--methods slm,plain,self-sorting,copy,grow-from-seeds] [--axis axial|coronal|sagittal]\n"
+    "      [--csv <out.csv>]\n"
     "                                   propagation from each structure's central slice: Dice, ASSD,\n"
     "                                   present-slice Dice, absent slices left empty\n"
     "  stats --image <volume file or DICOM folder> --labels <labels file>\n"
@@ -400,17 +401,24 @@ int trainPropagator(const Args& a) {
 
 int evaluatePropagation(const Args& a) {
     model::PropagationEvalOptions o;
-    o.model = a.option("model", true);
+    o.model = a.option("model");
     o.axis = axisOption(a);
     if (const auto d = a.option("device"); !d.empty()) o.device = d;
     if (const auto m = a.option("methods"); !m.empty()) {
         o.methods.clear();
         std::stringstream list(m);
         for (std::string name; std::getline(list, name, ',');) o.methods.push_back(name);
+    } else {  // the networks' memories (with a model) beside the classical baselines
+        if (o.model.empty()) o.methods.clear();
+        o.methods.insert(o.methods.end(), {"copy", "grow-from-seeds"});
     }
-    for (const auto& m : o.methods)
-        if (m != "slm" && m != "plain" && m != "self-sorting" && m != "slm+self-sorting")
-            throw UsageError("unknown method '" + m + "' (slm, plain, self-sorting, slm+self-sorting)");
+    for (const auto& m : o.methods) {
+        const bool classical = m == "copy" || m == "grow-from-seeds";
+        if (!classical && m != "slm" && m != "plain" && m != "self-sorting" && m != "slm+self-sorting")
+            throw UsageError("unknown method '" + m +
+                             "' (slm, plain, self-sorting, slm+self-sorting, copy, grow-from-seeds)");
+        if (!classical && o.model.empty()) throw UsageError("method '" + m + "' needs --model");
+    }
     const auto data = loadData(a);
     const auto rows = model::evaluatePropagation(data, o, [](const model::PropagationEvalRow& r) {
         std::printf("%s %s %s: Dice %.3f\n", r.scan.c_str(), r.target.c_str(), r.method.c_str(), r.dice);

@@ -1,8 +1,8 @@
 #include <engram/annotation/SegmentOps.h>
+#include <engram/model/MaskMetrics.h>
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -10,10 +10,8 @@
 namespace engram {
 namespace {
 
-constexpr float kFar = std::numeric_limits<float>::infinity();
-
-// Squared distances are stored as float (half the memory of a whole-volume box): a point at the radius is
-// inside despite float rounding.
+// Squared distances (model::squaredDistanceToFeature: +infinity where there is no feature) are float, half
+// the memory of a whole-volume box: a point at the radius is inside despite float rounding.
 bool within(double distanceSquared, double radius) {
     return distanceSquared <= radius * radius * (1 + 1e-6) + 1e-9;
 }
@@ -125,7 +123,6 @@ struct Grid {
     Index3 n;
     explicit Grid(const Box& b) : box(b), n(b.size()) {}
     std::size_t size() const { return box.voxels(); }
-    std::int64_t stride(int a) const { return a == 0 ? 1 : a == 1 ? n[0] : n[0] * n[1]; }
 };
 
 // 1 where the labels are `label`, 0 elsewhere.
@@ -215,71 +212,10 @@ std::int64_t flood(std::vector<std::uint8_t>& m, const Grid& grid, std::int64_t 
     return count;
 }
 
-// Squared distance transform along one line (Felzenszwalb & Huttenlocher): d[q] = min over p of
-// w (q - p)^2 + f[p], skipping samples at kFar. v and z are scratch of n and n + 1 entries.
-void distanceLine(const double* f, double* d, std::int64_t n, double w, std::vector<std::int64_t>& v,
-                  std::vector<double>& z) {
-    std::int64_t top = -1;
-    for (std::int64_t q = 0; q < n; ++q) {
-        if (f[q] == kFar) continue;
-        if (top < 0) {
-            top = 0;
-            v[0] = q;
-            z[0] = -kFar;
-            continue;
-        }
-        double s = 0;
-        while (true) {
-            const std::int64_t p = v[std::size_t(top)];
-            s = ((f[q] + w * double(q * q)) - (f[p] + w * double(p * p))) / (2 * w * double(q - p));
-            if (s > z[std::size_t(top)]) break;
-            --top;  // z[0] is -infinity, so this stops at 0
-        }
-        ++top;
-        v[std::size_t(top)] = q;
-        z[std::size_t(top)] = s;
-    }
-    if (top < 0) {
-        std::fill(d, d + n, double(kFar));
-        return;
-    }
-    z[std::size_t(top) + 1] = kFar;
-    std::size_t r = 0;
-    for (std::int64_t q = 0; q < n; ++q) {
-        while (z[r + 1] < double(q)) ++r;
-        const double dq = double(q - v[r]);
-        d[q] = w * dq * dq + f[v[r]];
-    }
-}
-
-// Squared distance in mm^2 from each voxel to the nearest voxel where f is 0 (f holds 0 or kFar on entry),
-// exact, axis by axis.
-void distanceTransform(std::vector<float>& f, const Grid& grid, const Vec3& spacing) {
-    for (int a = 0; a < 3; ++a) {
-        const std::int64_t n = grid.n[a];
-        if (n < 2) continue;
-        const int b = (a + 1) % 3, c = (a + 2) % 3;
-        const std::int64_t step = grid.stride(a);
-        const auto length = static_cast<std::size_t>(n);
-        std::vector<double> in(length), out(length), z(length + 1);
-        std::vector<std::int64_t> v(length);
-        for (std::int64_t y = 0; y < grid.n[c]; ++y)
-            for (std::int64_t x = 0; x < grid.n[b]; ++x) {
-                const std::int64_t start = x * grid.stride(b) + y * grid.stride(c);
-                for (std::int64_t q = 0; q < n; ++q) in[std::size_t(q)] = f[std::size_t(start + q * step)];
-                distanceLine(in.data(), out.data(), n, spacing[a] * spacing[a], v, z);
-                for (std::int64_t q = 0; q < n; ++q)
-                    f[std::size_t(start + q * step)] = static_cast<float>(out[std::size_t(q)]);
-            }
-    }
-}
-
 // Voxels within `radius` mm of a set voxel of `mask`.
 std::vector<std::uint8_t> dilated(const std::vector<std::uint8_t>& mask, const Grid& grid,
                                   const Vec3& spacing, double radius) {
-    std::vector<float> f(mask.size());
-    for (std::size_t x = 0; x < mask.size(); ++x) f[x] = mask[x] ? 0.0f : kFar;
-    distanceTransform(f, grid, spacing);
+    const std::vector<float> f = model::squaredDistanceToFeature(mask.data(), grid.n, spacing);
     std::vector<std::uint8_t> out(mask.size());
     for (std::size_t x = 0; x < mask.size(); ++x) out[x] = within(f[x], radius);
     return out;
@@ -288,9 +224,9 @@ std::vector<std::uint8_t> dilated(const std::vector<std::uint8_t>& mask, const G
 // Set voxels of `mask` farther than `radius` mm from every unset voxel of the grid.
 std::vector<std::uint8_t> eroded(const std::vector<std::uint8_t>& mask, const Grid& grid, const Vec3& spacing,
                                  double radius) {
-    std::vector<float> f(mask.size());
-    for (std::size_t x = 0; x < mask.size(); ++x) f[x] = mask[x] ? kFar : 0.0f;
-    distanceTransform(f, grid, spacing);
+    std::vector<std::uint8_t> outside(mask.size());
+    for (std::size_t x = 0; x < mask.size(); ++x) outside[x] = !mask[x];
+    const std::vector<float> f = model::squaredDistanceToFeature(outside.data(), grid.n, spacing);
     std::vector<std::uint8_t> out(mask.size());
     for (std::size_t x = 0; x < mask.size(); ++x) out[x] = mask[x] && !within(f[x], radius);
     return out;

@@ -1,4 +1,5 @@
 #include <engram/annotation/SliceInterpolation.h>
+#include <engram/model/MaskMetrics.h>
 
 #include <algorithm>
 #include <cmath>
@@ -110,71 +111,14 @@ SliceComponents findComponents(const LabelMap& labels, const SliceAxes& s, std::
     return c;
 }
 
-// Replaces f (squared distances along a line of samples h mm apart, infinity where there is no feature) by
-// min over p of f[p] + (h (q - p))^2: the lower envelope of the parabolas rooted at the samples.
-class LowerEnvelope {
-  public:
-    void run(std::vector<double>& f, double h) {
-        const auto n = static_cast<std::int64_t>(f.size());
-        const double h2 = h * h;
-        apex_.clear();
-        from_.clear();
-        for (std::int64_t q = 0; q < n; ++q) {
-            if (f[static_cast<std::size_t>(q)] == kInfinity) continue;
-            const double lifted = f[static_cast<std::size_t>(q)] + h2 * double(q) * double(q);
-            double start = -kInfinity;
-            while (!apex_.empty()) {
-                const std::int64_t p = apex_.back();
-                start = (lifted - f[static_cast<std::size_t>(p)] - h2 * double(p) * double(p)) /
-                        (2.0 * h2 * double(q - p));
-                if (start > from_.back()) break;
-                apex_.pop_back();
-                from_.pop_back();
-                start = -kInfinity;
-            }
-            apex_.push_back(q);
-            from_.push_back(start);
-        }
-        if (apex_.empty()) return;
-        out_.resize(f.size());
-        std::size_t j = 0;
-        for (std::int64_t q = 0; q < n; ++q) {
-            while (j + 1 < apex_.size() && from_[j + 1] <= double(q)) ++j;
-            const std::int64_t p = apex_[j];
-            out_[static_cast<std::size_t>(q)] =
-                f[static_cast<std::size_t>(p)] + h2 * double(q - p) * double(q - p);
-        }
-        f.swap(out_);
-    }
-
-  private:
-    std::vector<std::int64_t> apex_;
-    std::vector<double> from_, out_;
-};
-
 // Exact squared Euclidean distance in mm^2 from each pixel of a w x h image to the nearest pixel whose mask
 // value is `feature` (infinity when there is none).
 std::vector<double> squaredDistance(const std::vector<std::uint8_t>& mask, std::uint8_t feature,
                                     std::int64_t w, std::int64_t h, double su, double sv) {
-    std::vector<double> d(mask.size());
-    for (std::size_t n = 0; n < mask.size(); ++n) d[n] = mask[n] == feature ? 0.0 : kInfinity;
-    LowerEnvelope envelope;
-    std::vector<double> line;
-    line.resize(static_cast<std::size_t>(w));
-    for (std::int64_t y = 0; y < h; ++y) {
-        std::copy_n(d.begin() + y * w, w, line.begin());
-        envelope.run(line, su);
-        std::copy_n(line.begin(), w, d.begin() + y * w);
-    }
-    for (std::int64_t x = 0; x < w; ++x) {
-        line.resize(static_cast<std::size_t>(h));
-        for (std::int64_t y = 0; y < h; ++y)
-            line[static_cast<std::size_t>(y)] = d[static_cast<std::size_t>(y * w + x)];
-        envelope.run(line, sv);
-        for (std::int64_t y = 0; y < h; ++y)
-            d[static_cast<std::size_t>(y * w + x)] = line[static_cast<std::size_t>(y)];
-    }
-    return d;
+    std::vector<std::uint8_t> isFeature(mask.size());
+    for (std::size_t n = 0; n < mask.size(); ++n) isFeature[n] = mask[n] == feature;
+    const std::vector<float> d = model::squaredDistanceToFeature(isFeature.data(), {w, h, 1}, {su, sv, 1});
+    return std::vector<double>(d.begin(), d.end());
 }
 
 // Negative inside the shape (minus the distance to the nearest pixel outside it), positive outside (the

@@ -229,12 +229,14 @@ void SeedGrower::Impl::seedAll(const std::vector<SimulatedClick>& clicks, const 
     heap.clear();
     // Faces of the region inside the volume are background; faces on the volume's border are not (the object
     // may go on beyond the scan), unless the region is the whole volume.
+    // An axis one voxel thick (a single slice) has no faces: they would be every voxel.
     std::array<bool, 6> face{};
     for (int a = 0; a < 3; ++a) {
-        face[std::size_t(2 * a)] = roiBegin[a] > 0;
-        face[std::size_t(2 * a + 1)] = roiBegin[a] + roiSize[a] < dims[a];
+        face[std::size_t(2 * a)] = roiBegin[a] > 0 && n[a] > 1;
+        face[std::size_t(2 * a + 1)] = roiBegin[a] + roiSize[a] < dims[a] && n[a] > 1;
     }
-    if (std::none_of(face.begin(), face.end(), [](bool f) { return f; })) face.fill(true);
+    if (std::none_of(face.begin(), face.end(), [](bool f) { return f; }))
+        for (int a = 0; a < 3; ++a) face[std::size_t(2 * a)] = face[std::size_t(2 * a + 1)] = n[a] > 1;
     std::size_t o = 0;
     for (std::int64_t k = 0; k < n[2]; ++k)
         for (std::int64_t j = 0; j < n[1]; ++j)

@@ -1,3 +1,4 @@
+#include <engram/model/ClassicalPropagation.h>
 #include <engram/model/MaskMetrics.h>
 #include <engram/model/PropagationTraining.h>
 #include <engram/model/SliceTracking.h>
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -249,10 +251,15 @@ std::vector<PropagationEvalRow> evaluatePropagation(
         std::string name;
         PropagationMemory memory;
         bool selfSorting;
+        std::optional<ClassicalPropagation> classical;  // a baseline, no network
     };
     std::vector<Method> methods;
     for (const auto& name : o.methods) {
-        if (name == "slm")
+        if (name == "copy")
+            methods.push_back({name, PropagationMemory::Plain, false, ClassicalPropagation::Copy});
+        else if (name == "grow-from-seeds")
+            methods.push_back({name, PropagationMemory::Plain, false, ClassicalPropagation::GrowFromSeeds});
+        else if (name == "slm")
             methods.push_back({name, PropagationMemory::ShortLong, false});
         else if (name == "plain")
             methods.push_back({name, PropagationMemory::Plain, false});
@@ -262,11 +269,13 @@ std::vector<PropagationEvalRow> evaluatePropagation(
             methods.push_back({name, PropagationMemory::ShortLong, true});
         else
             throw std::invalid_argument("unknown propagation method '" + name +
-                                        "' (slm, plain, self-sorting, slm+self-sorting)");
+                                        "' (slm, plain, self-sorting, slm+self-sorting, copy, grow-from-seeds)");
     }
     if (methods.empty()) throw std::invalid_argument("no evaluation method given");
     const auto targets = findTargets(data, o.axis, o.minTargetVoxels);
-    SlicePropagator propagator(o.model, o.device);
+    std::optional<SlicePropagator> propagator;
+    if (std::any_of(methods.begin(), methods.end(), [](const Method& m) { return !m.classical; }))
+        propagator.emplace(o.model, o.device);
     std::vector<PropagationEvalRow> rows;
     for (const auto& target : targets) {
         const auto& d = data[std::size_t(target.volume)];
@@ -276,12 +285,23 @@ std::vector<PropagationEvalRow> evaluatePropagation(
         for (std::size_t i = 0; i < truth.size(); ++i) truth[i] = d.labels[i] == target.label;
         SlicePrompt prompt{central, plane.maskOf(d.labels.data(), d.grid.size, central, target.label)};
         for (const auto& m : methods) {
-            PropagationOptions po;
-            po.axis = o.axis;
-            po.memory = m.memory;
-            po.selfSorting = m.selfSorting;
-            po.absentSlicesToStop = o.absentSlicesToStop;
-            const auto r = propagator.propagate({d.grid.size, d.image.data()}, {prompt}, po);
+            PropagationResult r;
+            if (m.classical) {
+                const auto start = std::chrono::steady_clock::now();
+                ClassicalPropagationOptions co;
+                co.axis = o.axis;
+                auto c = propagateClassically(d.image.data(), d.grid.size, d.grid.spacing, prompt, *m.classical, co);
+                r.mask = std::move(c.mask);
+                r.slicesSegmented = c.slicesSegmented;
+                r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            } else {
+                PropagationOptions po;
+                po.axis = o.axis;
+                po.memory = m.memory;
+                po.selfSorting = m.selfSorting;
+                po.absentSlicesToStop = o.absentSlicesToStop;
+                r = propagator->propagate({d.grid.size, d.image.data()}, {prompt}, po);
+            }
             PropagationEvalRow row;
             row.scan = d.name;
             row.label = target.label;

@@ -1,8 +1,10 @@
 // Grow from seeds (the classical click tool): what a click grows into on phantoms with known answers, that
 // negative clicks, other segments and the region's faces are background, that the warm start gives exactly
 // the answer of a fresh solve, the session's undo/redo steps, bad input, and the evaluation method.
+#include <engram/model/ClassicalPropagation.h>
 #include <engram/model/Evaluation.h>
 #include <engram/model/GrowFromSeeds.h>
+#include <engram/model/PropagationTraining.h>
 
 #include <gtest/gtest.h>
 
@@ -242,4 +244,49 @@ TEST(GrowFromSeeds, IsAnEvaluationMethodThatNeedsNoModel) {
     const auto curves = meanDiceCurves(evaluateInteractive({v}, o));
     ASSERT_EQ(curves.at("grow-from-seeds").size(), 3u);
     EXPECT_GT(curves.at("grow-from-seeds").back(), 0.85);
+}
+
+TEST(ClassicalPropagation, GrowFromSeedsTracksATiltedTubeAndStopsAtItsEnds) {
+    // A tube of value 100 in noisy 0, slices 5..34, drifting 0.3 voxel per slice along i.
+    const Dims3 d{60, 50, 40};
+    std::vector<float> image(60 * 50 * 40);
+    std::vector<std::uint8_t> truth(image.size());
+    std::mt19937 rng(1);
+    std::normal_distribution<float> noise(0, 5);
+    for (std::int64_t k = 0; k < 40; ++k)
+        for (std::int64_t j = 0; j < 50; ++j)
+            for (std::int64_t i = 0; i < 60; ++i) {
+                const double cx = 25 + 0.3 * double(k);
+                const bool in = (i - cx) * (i - cx) + (j - 25.0) * (j - 25.0) < 64 && k >= 5 && k < 35;
+                const auto o = static_cast<std::size_t>(i + 60 * (j + 50 * k));
+                truth[o] = in;
+                image[o] = (in ? 100.f : 0.f) + noise(rng);
+            }
+    const auto plane = SlicePlane::of(d, 2);
+    const SlicePrompt prompt{20, plane.maskOf(truth.data(), d, 20, 1)};
+    const auto grown = propagateClassically(image.data(), d, {1, 1, 1}, prompt, ClassicalPropagation::GrowFromSeeds);
+    EXPECT_GT(dice(grown.mask.data(), truth.data(), std::int64_t(truth.size())), 0.95);
+    EXPECT_EQ(grown.slicesSegmented, 29);  // slices 5..34 but the prompt's: nothing past the ends
+    const auto copied = propagateClassically(image.data(), d, {1, 1, 1}, prompt, ClassicalPropagation::Copy);
+    EXPECT_EQ(copied.slicesSegmented, 39);  // every slice
+    EXPECT_LT(dice(copied.mask.data(), truth.data(), std::int64_t(truth.size())), 0.8);
+    EXPECT_THROW(propagateClassically(image.data(), d, {1, 1, 1}, SlicePrompt{40, prompt.mask},
+                                      ClassicalPropagation::Copy),
+                 std::invalid_argument);
+    EXPECT_THROW(propagateClassically(image.data(), d, {1, 1, 1}, SlicePrompt{3, {1, 0}}, ClassicalPropagation::Copy),
+                 std::invalid_argument);
+
+    // The same baselines through evaluate-propagation, with no model file.
+    LabelledVolume v;
+    v.name = "tube";
+    v.grid.size = d;
+    v.image = image;
+    v.labels = truth;
+    PropagationEvalOptions o;
+    o.methods = {"copy", "grow-from-seeds"};
+    const auto rows = evaluatePropagation({v}, o);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_GT(rows[1].dice, rows[0].dice);
+    EXPECT_GT(rows[1].absentSliceClean, 0.99);
+    EXPECT_LT(rows[0].absentSliceClean, 0.01);
 }

@@ -60,6 +60,8 @@ expect 3 "--targets: 'x' is not a label value" train --image "$d/mr-abdomen/exam
 expect 2 "unknown click rule" train $mr --rule middle --out "$out/x.safetensors"
 expect 2 "unknown method 'magic'" evaluate --model "$out/tiny.safetensors" $mr --methods mais,magic
 expect 2 "needs --model" evaluate $mr --methods mais
+# The classical methods need no model file.
+expect 0 "grow-from-seeds" evaluate $mr --clicks 3 --rule centre
 expect 3 "not a safetensors file" evaluate --model "$out/bad-list.txt" $mr --methods none
 [ ! -e "$out/x.safetensors" ] || { echo "FAIL: a failed training left a model file"; fail=$((fail+1)); }
 
@@ -74,6 +76,8 @@ expect 3 "lies outside the volume's 20 slices" propagate --model "$out/prop.safe
 expect 3 "is empty" propagate --model "$out/prop.safetensors" $mr --label 99 --slice 10 --out "$out/y.nii.gz"
 expect 2 "--axis must be" propagate --model "$out/prop.safetensors" $mr --label 5 --slice 10 --axis oblique --out "$out/y.nii.gz"
 expect 2 "unknown method 'best'" evaluate-propagation --model "$out/prop.safetensors" $mr --methods slm,best
+expect 0 "grow-from-seeds" evaluate-propagation $mr
+expect 2 "needs --model" evaluate-propagation $mr --methods slm,copy
 expect 3 "not a safetensors file" propagate --model "$out/bad-list.txt" $mr --label 5 --slice 10 --out "$out/y.nii.gz"
 [ ! -e "$out/y.nii.gz" ] || { echo "FAIL: a failed propagation left a file"; fail=$((fail+1)); }
 echo "$pass passed, $fail failed"

@@ -52,7 +52,8 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
 struct PropagationEvalOptions {
     std::string model;
     // "slm" (short-term + long-term memory), "plain" (SAM 2 memory), "self-sorting" (plain memory with the
-    // self-sorting bank), "slm+self-sorting".
+    // self-sorting bank), "slm+self-sorting"; the classical baselines "copy" and "grow-from-seeds"
+    // (ClassicalPropagation.h), which need no model.
     std::vector<std::string> methods{"slm", "plain", "self-sorting"};
     int axis = 2;
     int absentSlicesToStop = 2;
