@@ -418,8 +418,11 @@ SegmentEdit combineSegments(const LabelMap& labels, std::uint8_t label, LogicalO
         throw std::invalid_argument("Segment " + std::to_string(label) +
                                     " cannot be combined with itself: choose another segment.");
     const Box domain = domainOf(labels.geometry(), scope);
-    Box box = segmentBox(labels, label, domain, scope);
     const Box otherBox = segmentBox(other, otherLabel, domain, scope);
+    // A union may start from an empty segment (taking a structure over from the other map).
+    Box box = operation == LogicalOperation::Union && label != 0 && boundsOf(labels, label, domain).empty()
+                  ? otherBox
+                  : segmentBox(labels, label, domain, scope);
     if (operation == LogicalOperation::Union) {
         box.add(otherBox.lo);
         box.add(otherBox.hi);

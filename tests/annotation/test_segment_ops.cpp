@@ -469,6 +469,8 @@ TEST(SegmentOps, LogicalOperatorsWithAnotherLabelMap) {
     EXPECT_EQ(us.added, 20 - 6);
     EXPECT_EQ(us.begin[2], 2);
     EXPECT_EQ(us.size[2], 1);
+    // A union into an empty segment takes over B's background voxels.
+    EXPECT_EQ(combineSegments(m, 4, LogicalOperation::Union, other, 9).added, 40 - 12 - 1);
     // Within one label map segments do not overlap.
     EXPECT_TRUE(combineSegments(m, 1, LogicalOperation::Union, m, 2).empty());
     EXPECT_TRUE(combineSegments(m, 1, LogicalOperation::Subtract, m, 2).empty());

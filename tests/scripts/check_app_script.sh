@@ -56,7 +56,13 @@ cat > "$out/no-ai.json" <<JSON
  {"do": "segment-tool", "segment": "Liver", "tool": "fill-between-slices", "axis": "axial"},
  {"do": "expect", "segment": "Liver", "minVoxels": 100, "previewClicks": 1},
  {"do": "discard"},
- {"do": "expect", "previewClicks": 0}]
+ {"do": "expect", "previewClicks": 0},
+ {"do": "segment", "name": "Vertebra"},
+ {"do": "combine", "path": "$shared/data/ct-abdomen/example_ct_totalseg_vertebrae.nii.gz", "label": 29, "operation": "union"},
+ {"do": "expect", "segment": "Vertebra", "minVoxels": 100},
+ {"do": "combine", "path": "$shared/data/ct-abdomen/example_ct_totalseg_vertebrae.nii.gz", "label": 29, "operation": "subtract"},
+ {"do": "expect", "segment": "Vertebra", "maxVoxels": 0},
+ {"do": "combine", "path": "$shared/data/mr-abdomen/example_seg_mr.nii.gz", "label": 1, "expectError": true}]
 JSON
 "$engram" --demo --model "$out/damaged.safetensors" --recovery-dir "$out/recovery" --script "$out/no-ai.json" \
     > "$out/no-ai.txt" 2>&1 || { cat "$out/no-ai.txt"; echo "FAIL: damaged model"; exit 1; }

@@ -591,6 +591,19 @@ void MainWindow::buildMenus() {
     }
 
     segment->addSeparator();
+    connect(segment->addAction(tr("Combine with a Label File...")), &QAction::triggered, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Label file on this volume's grid"), {},
+                                                          tr("Label images (*.nii *.nii.gz *.nrrd *.mha *.mhd *.mgz)"));
+        if (path.isEmpty()) return;
+        bool ok = false;
+        const int label = QInputDialog::getInt(this, tr("Combine"), tr("Label value in the file:"), 1, 1, 255, 1, &ok);
+        if (!ok) return;
+        const QStringList operations{tr("Union (add its voxels)"), tr("Intersect (keep only the common voxels)"),
+                                     tr("Subtract (remove its voxels)")};
+        const QString chosen = QInputDialog::getItem(this, tr("Combine"), tr("Operation:"), operations, 0, false, &ok);
+        if (!ok) return;
+        combineWithLabelFile(path, label, static_cast<LogicalOperation>(operations.indexOf(chosen)));
+    });
     connect(segment->addAction(tr("Segment &Statistics...")), &QAction::triggered, this, [this] {
         if (!controller_.volume()) return reportError(tr("Segment statistics"), tr("Open a volume first."));
         if (statistics_) {
@@ -658,6 +671,33 @@ bool MainWindow::runSegmentTool(SegmentTool tool, double value, bool inSlice, in
         throw std::logic_error("unhandled segment tool");
     };
     return controller_.editSegment(segment, kind, op, false, inSlice ? views[axis] : "");
+}
+
+bool MainWindow::combineWithLabelFile(const QString& path, int fileLabel, LogicalOperation operation) {
+    const auto segment = segments_->activeSegment();
+    const QString title = tr("Combine with a label file");
+    if (!volume() || segment == 0) {
+        reportError(title, !volume() ? tr("Open a volume first.") : tr("Choose the segment in the segment list."));
+        return false;
+    }
+    if (fileLabel < 1 || fileLabel > 255) {
+        reportError(title, tr("Label values are 1 to 255."));
+        return false;
+    }
+    std::optional<LabelMap> other;
+    try {
+        other = readLabelFile(path.toStdString(), volume()->geometry()).labels;
+    } catch (const InputError& e) {
+        reportError(title, QString::fromStdString(e.what()));
+        return false;
+    }
+    static const char* names[] = {"Union", "Intersect", "Subtract"};
+    const QString kind = tr("%1 with %2 (label %3)")
+                             .arg(names[static_cast<int>(operation)], QFileInfo(path).fileName())
+                             .arg(fileLabel);
+    return controller_.editSegment(segment, kind, [&](const LabelMap& labels) {
+        return combineSegments(labels, segment, operation, *other, static_cast<std::uint8_t>(fileLabel));
+    });
 }
 
 void MainWindow::setTool(Tool tool) {

@@ -259,6 +259,15 @@ bool ScriptRunner::run(const QJsonObject& a) {
         return need(window_.runSegmentTool(*tool, a["value"].toDouble(0), a["slice"].toBool(false), index),
                     window_.lastError());
     }
+    if (what == "combine") {
+        const QString op = a["operation"].toString("union");
+        const int index = op == "union" ? 0 : op == "intersect" ? 1 : op == "subtract" ? 2 : -1;
+        if (!need(index >= 0, "unknown operation " + op + " (union, intersect, subtract)")) return false;
+        useSegment(a["segment"].toString());
+        return need(window_.combineWithLabelFile(a["path"].toString(), a["label"].toInt(1),
+                                                 static_cast<LogicalOperation>(index)),
+                    window_.lastError());
+    }
     if (what == "undo" || what == "redo") {
         for (int i = 0; i < a["count"].toInt(1); ++i) {
             if (what == "undo")

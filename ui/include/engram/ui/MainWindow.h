@@ -116,6 +116,10 @@ class MainWindow : public QMainWindow {
     // `axis` (0 sagittal, 1 coronal, 2 axial), along which fill between slices always runs (as a preview).
     // Returns false, with the reason in lastError(), on bad input or when nothing changes.
     bool runSegmentTool(SegmentTool tool, double value, bool inSlice, int axis);
+    // Combines the active segment with label value `fileLabel` of a label file on the volume's grid (an
+    // auto-segmentation, a colleague's mask): union, intersect or subtract, one undoable interaction.
+    // Returns false, with the reason in lastError(), for an unreadable file, another grid, or no change.
+    bool combineWithLabelFile(const QString& path, int fileLabel, LogicalOperation operation);
     // By the names scripts use: keep-largest-island, remove-small-islands, fill-holes, median, opening,
     // closing, grow, shrink, fill-between-slices.
     static std::optional<SegmentTool> segmentToolNamed(const QString& name);
