@@ -437,9 +437,10 @@ int evaluate(const Args& a) {
     if (const auto rule = a.option("rule"); !rule.empty()) o.rule = parseRuleOrUsage(rule);
     if (const auto d = a.option("device"); !d.empty()) o.device = d;
     const int capacity = number(a, "capacity", 60);
-    std::stringstream methods(a.option("methods").empty() ? (a.option("model").empty() ? "grow-from-seeds,region-growing"
-                                                                                  : "mais,none,grow-from-seeds,region-growing")
-                                                     : a.option("methods"));
+    std::stringstream methods(a.option("methods").empty()
+                                  ? (a.option("model").empty() ? "grow-from-seeds,region-growing"
+                                                               : "mais,none,grow-from-seeds,region-growing")
+                                  : a.option("methods"));
     for (std::string m; std::getline(methods, m, ',');) {
         try {
             o.methods.push_back(model::parseEvalMethod(m, capacity));

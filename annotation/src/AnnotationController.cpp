@@ -187,7 +187,8 @@ bool AnnotationController::aiClick(std::uint8_t segment, const Vec3& world, bool
     }
     std::shared_ptr<const model::RegionMask> competitors;
     if (method == ClickMethod::GrowFromSeeds)
-        competitors = competitorsOf(segment, {std::llround(idx[0]), std::llround(idx[1]), std::llround(idx[2])});
+        competitors =
+            competitorsOf(segment, {std::llround(idx[0]), std::llround(idx[1]), std::llround(idx[2])});
     const quint64 id = service_.click(segment, world, positive, method, std::move(competitors));
     pending_[id] = {segment, epoch_[segment], world, positive, view};
     return true;
@@ -721,8 +722,9 @@ bool AnnotationController::editSegment(std::uint8_t segment, const QString& kind
     const auto rowLength = static_cast<std::size_t>(edit.size[0]);
     LabelDelta delta = LabelDelta::over(
         edit.begin, hi, segment, [&](std::int64_t j, std::int64_t k, std::uint8_t* b, std::uint8_t* a) {
-            const auto row = static_cast<std::size_t>((j - edit.begin[1]) + edit.size[1] * (k - edit.begin[2])) *
-                             rowLength;
+            const auto row =
+                static_cast<std::size_t>((j - edit.begin[1]) + edit.size[1] * (k - edit.begin[2])) *
+                rowLength;
             std::copy_n(edit.before.data() + row, rowLength, b);
             std::copy_n(edit.after.data() + row, rowLength, a);
         });
@@ -731,8 +733,9 @@ bool AnnotationController::editSegment(std::uint8_t segment, const QString& kind
     what.kind = kind;
     what.view = view;
     what.segment = segment;
-    what.world = volume_->geometry().indexToWorld(
-        {double(edit.begin[0] + hi[0]) / 2, double(edit.begin[1] + hi[1]) / 2, double(edit.begin[2] + hi[2]) / 2});
+    what.world = volume_->geometry().indexToWorld({double(edit.begin[0] + hi[0]) / 2,
+                                                   double(edit.begin[1] + hi[1]) / 2,
+                                                   double(edit.begin[2] + hi[2]) / 2});
     what.changedVoxels = delta.changed;
     what.time = QDateTime::currentDateTime();
     what.segmentVoxels = counts_[segment] + delta.segmentGain;

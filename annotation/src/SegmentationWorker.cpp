@@ -247,30 +247,30 @@ class SegmentationService::Worker {
         const bool seeds = request.method == ClickMethod::GrowFromSeeds;
         if (!seeds && !engine_) return fail(tr("The segmentation model is not loaded."), false);
         if (seeds && !volume_) return fail(tr("Open a volume before segmenting."), false);
-        busy(seeds ? "grow from seeds" : "AI click", seeds ? tr("Grow from seeds failed: %1") : tr("The model failed: %1"),
-             fail, [&] {
-            AiClickResult result;
-            result.id = request.id;
-            result.segment = request.segment;
-            result.method = request.method;
-            model::ClickOutcome outcome;
-            if (seeds) {
-                auto& s = seedSession(request.segment);
-                result.stepBefore = s.step();
-                outcome = s.addClick(request.world, request.positive, request.competitors.get());
-            } else {
-                auto& s = session(request.segment);
-                result.stepBefore = s.step();
-                outcome = s.addClick(request.world, request.positive);
-            }
-            result.stepAfter = outcome.step;
-            result.mask = std::move(outcome.mask);
-            result.confidence = outcome.confidence;
-            result.encoded = outcome.encoded;
-            result.milliseconds = outcome.milliseconds;
-            result.notice = QString::fromStdString(outcome.notice);
-            post(std::move(result));
-        });
+        busy(seeds ? "grow from seeds" : "AI click",
+             seeds ? tr("Grow from seeds failed: %1") : tr("The model failed: %1"), fail, [&] {
+                 AiClickResult result;
+                 result.id = request.id;
+                 result.segment = request.segment;
+                 result.method = request.method;
+                 model::ClickOutcome outcome;
+                 if (seeds) {
+                     auto& s = seedSession(request.segment);
+                     result.stepBefore = s.step();
+                     outcome = s.addClick(request.world, request.positive, request.competitors.get());
+                 } else {
+                     auto& s = session(request.segment);
+                     result.stepBefore = s.step();
+                     outcome = s.addClick(request.world, request.positive);
+                 }
+                 result.stepAfter = outcome.step;
+                 result.mask = std::move(outcome.mask);
+                 result.confidence = outcome.confidence;
+                 result.encoded = outcome.encoded;
+                 result.milliseconds = outcome.milliseconds;
+                 result.notice = QString::fromStdString(outcome.notice);
+                 post(std::move(result));
+             });
     }
 
     void loadPropagator(const std::string& path, const std::string& device) {

@@ -4,21 +4,24 @@
 #include <stdexcept>
 
 namespace engram::model {
-ClassicalPropagationResult propagateClassically(const float* image, const Dims3& dims, const Spacing3& spacing,
-                                                const SlicePrompt& prompt, ClassicalPropagation method,
+ClassicalPropagationResult propagateClassically(const float* image, const Dims3& dims,
+                                                const Spacing3& spacing, const SlicePrompt& prompt,
+                                                ClassicalPropagation method,
                                                 const ClassicalPropagationOptions& o) {
     const auto plane = SlicePlane::of(dims, o.axis);
     const std::int64_t slices = dims[std::size_t(o.axis)];
     if (prompt.slice < 0 || prompt.slice >= slices)
         throw std::invalid_argument("The prompt slice is outside the volume.");
     const auto area = static_cast<std::size_t>(plane.rows * plane.columns);
-    if (prompt.mask.size() != area) throw std::invalid_argument("The prompt mask does not match the slice size.");
+    if (prompt.mask.size() != area)
+        throw std::invalid_argument("The prompt mask does not match the slice size.");
     ClassicalPropagationResult result;
     result.mask.assign(static_cast<std::size_t>(dims[0] * dims[1] * dims[2]), 0);
     auto write = [&](std::int64_t slice, const std::vector<std::uint8_t>& m) {
         for (std::int64_t r = 0; r < plane.rows; ++r)
             for (std::int64_t c = 0; c < plane.columns; ++c)
-                result.mask[std::size_t(plane.voxelIndex(dims, slice, r, c))] = m[std::size_t(r * plane.columns + c)];
+                result.mask[std::size_t(plane.voxelIndex(dims, slice, r, c))] =
+                    m[std::size_t(r * plane.columns + c)];
     };
     write(prompt.slice, prompt.mask);
 
@@ -58,7 +61,8 @@ ClassicalPropagationResult propagateClassically(const float* image, const Dims3&
         std::vector<std::uint8_t> grown(area, 0);
         double seedSum = 0;
         for (const auto& c : seeds) seedSum += pixels[std::size_t(c.index[1] * plane.columns + c.index[0])];
-        if (seeds.empty() || std::abs(seedSum / double(seeds.size()) - mean) > o.endShiftSd * sd) return grown;
+        if (seeds.empty() || std::abs(seedSum / double(seeds.size()) - mean) > o.endShiftSd * sd)
+            return grown;
         SeedGrower grower(pixels.data(), planeDims, planeSpacing);
         const auto m = grower.grow(seeds, &background).mask;
         for (std::int64_t r = 0; r < m.size[1]; ++r)

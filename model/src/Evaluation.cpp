@@ -80,9 +80,8 @@ void pasteRegion(const RegionMask& m, const Dims3& dims, std::vector<std::uint8_
         for (std::int64_t y = 0; y < m.size[1]; ++y)
             for (std::int64_t x = 0; x < m.size[0]; ++x, ++q)
                 if (m.mask[static_cast<std::size_t>(q)])
-                    prediction[static_cast<std::size_t>((m.begin[0] + x) +
-                                                        dims[0] * ((m.begin[1] + y) + dims[1] * (m.begin[2] + z)))] =
-                        1;
+                    prediction[static_cast<std::size_t>(
+                        (m.begin[0] + x) + dims[0] * ((m.begin[1] + y) + dims[1] * (m.begin[2] + z)))] = 1;
 }
 
 }  // namespace

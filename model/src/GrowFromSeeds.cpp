@@ -109,14 +109,13 @@ std::vector<float> upsample(const std::vector<float>& src, const Dims3& sn, cons
     return out;
 }
 
-
-
 // A typical step between neighbours: the median absolute difference along i (a sample of at most ~100k).
 double typicalStep(const std::vector<float>& g, const Dims3& n) {
     std::vector<float> d;
     const std::size_t stride = std::max<std::size_t>(1, g.size() / 100000);
     for (std::size_t o = 0; o + 1 < g.size(); o += stride)
-        if (static_cast<std::int64_t>(o % static_cast<std::size_t>(n[0])) + 1 < n[0]) d.push_back(std::abs(g[o + 1] - g[o]));
+        if (static_cast<std::int64_t>(o % static_cast<std::size_t>(n[0])) + 1 < n[0])
+            d.push_back(std::abs(g[o + 1] - g[o]));
     if (d.empty()) return 0;
     std::nth_element(d.begin(), d.begin() + std::ptrdiff_t(d.size() / 2), d.end());
     return d[d.size() / 2];
@@ -135,14 +134,15 @@ std::uint64_t fingerprint(const RegionMask* m, const Box& begin, const Box& size
     for (std::int64_t z = from[2]; z < to[2]; ++z)
         for (std::int64_t y = from[1]; y < to[1]; ++y)
             for (std::int64_t x = from[0]; x < to[0]; ++x)
-                if (m->mask[static_cast<std::size_t>((x - m->begin[0]) +
-                                                     m->size[0] * ((y - m->begin[1]) + m->size[1] * (z - m->begin[2])))])
+                if (m->mask[static_cast<std::size_t>(
+                        (x - m->begin[0]) +
+                        m->size[0] * ((y - m->begin[1]) + m->size[1] * (z - m->begin[2])))])
                     mix(static_cast<std::uint64_t>(x + 7919 * (y + 7919 * z)));
     return h | 1;
 }
 
-// Dijkstra's queue: a radix heap on the costs' bit patterns (non-negative floats order like their bits), exact
-// because the keys popped never decrease; about 1.7x faster than a binary heap of 2M voxels.
+// Dijkstra's queue: a radix heap on the costs' bit patterns (non-negative floats order like their bits),
+// exact because the keys popped never decrease; about 1.7x faster than a binary heap of 2M voxels.
 class RadixHeap {
   public:
     void push(float key, std::int32_t value) {
@@ -225,8 +225,8 @@ void SeedGrower::Impl::region(const std::vector<SimulatedClick>& clicks, Box& be
     for (int a = 0; a < 3; ++a) {
         // The lattice the region snaps to: half the margin, so a click moves it only when it comes within
         // half a margin of the region's face.
-        const auto quantum =
-            std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(options.marginMm / 2 / spacing[a])));
+        const auto quantum = std::max<std::int64_t>(
+            1, static_cast<std::int64_t>(std::ceil(options.marginMm / 2 / spacing[a])));
         const auto reach = static_cast<std::int64_t>(std::ceil(options.marginMm / spacing[a]));
         const std::int64_t b = std::max<std::int64_t>(0, (lo[a] - reach) / quantum * quantum);
         const std::int64_t e = std::min(dims[a], (hi[a] + reach + quantum) / quantum * quantum);
@@ -285,7 +285,8 @@ void SeedGrower::Impl::seedAll(const std::vector<SimulatedClick>& clicks, const 
             for (std::int64_t i = 0; i < n[0]; ++i, ++o) {
                 const std::int64_t idx[3] = {i, j, k};
                 for (int a = 0; a < 3; ++a)
-                    if ((face[std::size_t(2 * a)] && idx[a] == 0) || (face[std::size_t(2 * a + 1)] && idx[a] == n[a] - 1)) {
+                    if ((face[std::size_t(2 * a)] && idx[a] == 0) ||
+                        (face[std::size_t(2 * a + 1)] && idx[a] == n[a] - 1)) {
                         seed(o, kBackground);
                         break;
                     }
@@ -300,8 +301,9 @@ void SeedGrower::Impl::seedAll(const std::vector<SimulatedClick>& clicks, const 
         for (std::int64_t z = from[2]; z < to[2]; ++z)
             for (std::int64_t y = from[1]; y < to[1]; ++y)
                 for (std::int64_t x = from[0]; x < to[0]; ++x)
-                    if (m.mask[static_cast<std::size_t>((x - m.begin[0]) +
-                                                        m.size[0] * ((y - m.begin[1]) + m.size[1] * (z - m.begin[2])))]) {
+                    if (m.mask[static_cast<std::size_t>(
+                            (x - m.begin[0]) +
+                            m.size[0] * ((y - m.begin[1]) + m.size[1] * (z - m.begin[2])))]) {
                         const std::size_t w = workingOffset({x, y, z});
                         if (cost[w] != 0) seed(w, kBackground);
                     }
@@ -380,7 +382,8 @@ GrowthResult SeedGrower::grow(const std::vector<SimulatedClick>& clicks, const R
     if (incremental)
         for (std::size_t c = s.applied.size(); c < clicks.size(); ++c) {
             const std::size_t o = s.workingOffset(clicks[c].index);
-            if (s.cost[o] == 0 && s.label[o] != (clicks[c].positive ? kObject : kBackground)) incremental = false;
+            if (s.cost[o] == 0 && s.label[o] != (clicks[c].positive ? kObject : kBackground))
+                incremental = false;
         }
     if (!sameRegion) s.build(begin, size);
     if (incremental) {
@@ -430,8 +433,7 @@ GrowthResult SeedGrower::grow(const std::vector<SimulatedClick>& clicks, const R
 }
 
 SeedGrowingSession::SeedGrowingSession(const float* image, const Grid& grid, GrowFromSeedsOptions options)
-    : grid_(grid),
-      grower_(image, grid.size, {grid.spacing[0], grid.spacing[1], grid.spacing[2]}, options) {}
+    : grid_(grid), grower_(image, grid.size, {grid.spacing[0], grid.spacing[1], grid.spacing[2]}, options) {}
 
 ClickOutcome SeedGrowingSession::addClick(const Point3& world, bool positive, const RegionMask* competitors) {
     const Point3 index = grid_.worldToIndex(world);
@@ -456,7 +458,8 @@ ClickOutcome SeedGrowingSession::addClick(const Point3& world, bool positive, co
 
 void SeedGrowingSession::goToStep(int step) {
     if (step < 0 || step > maxStep())
-        throw std::invalid_argument("step " + std::to_string(step) + " outside 0.." + std::to_string(maxStep()));
+        throw std::invalid_argument("step " + std::to_string(step) + " outside 0.." +
+                                    std::to_string(maxStep()));
     step_ = step;
 }
 

@@ -268,8 +268,9 @@ std::vector<PropagationEvalRow> evaluatePropagation(
         else if (name == "slm+self-sorting")
             methods.push_back({name, PropagationMemory::ShortLong, true});
         else
-            throw std::invalid_argument("unknown propagation method '" + name +
-                                        "' (slm, plain, self-sorting, slm+self-sorting, copy, grow-from-seeds)");
+            throw std::invalid_argument(
+                "unknown propagation method '" + name +
+                "' (slm, plain, self-sorting, slm+self-sorting, copy, grow-from-seeds)");
     }
     if (methods.empty()) throw std::invalid_argument("no evaluation method given");
     const auto targets = findTargets(data, o.axis, o.minTargetVoxels);
@@ -290,7 +291,8 @@ std::vector<PropagationEvalRow> evaluatePropagation(
                 const auto start = std::chrono::steady_clock::now();
                 ClassicalPropagationOptions co;
                 co.axis = o.axis;
-                auto c = propagateClassically(d.image.data(), d.grid.size, d.grid.spacing, prompt, *m.classical, co);
+                auto c = propagateClassically(d.image.data(), d.grid.size, d.grid.spacing, prompt,
+                                              *m.classical, co);
                 r.mask = std::move(c.mask);
                 r.slicesSegmented = c.slicesSegmented;
                 r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

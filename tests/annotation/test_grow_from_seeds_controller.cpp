@@ -26,7 +26,8 @@ struct Document {
     void click(std::uint8_t segment, const Index3& voxel, bool positive) {
         const auto before = controller.undoStack().index();
         const auto& g = volume->geometry();
-        ASSERT_TRUE(controller.aiClick(segment, g.indexToWorld({double(voxel[0]), double(voxel[1]), double(voxel[2])}),
+        ASSERT_TRUE(controller.aiClick(segment,
+                                       g.indexToWorld({double(voxel[0]), double(voxel[1]), double(voxel[2])}),
                                        positive, "axial", ClickMethod::GrowFromSeeds));
         test::spinUntil([&] { return controller.pendingClicks() == 0; }, 30000);
         ASSERT_EQ(controller.undoStack().index(), before + 1) << lastError.toStdString();

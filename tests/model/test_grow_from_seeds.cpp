@@ -24,9 +24,10 @@ struct Phantom {
     }
 };
 
-// Two balls of radius `r` mm in noisy tissue (value 0, noise SD 8): `a` at value 100, `b` at `bValue`, centres
-// `gap` mm apart along i; `bridge` joins them with a rod of a's value.
-Phantom twoBalls(double bValue, double gap, bool bridge, Dims3 dims = {64, 48, 40}, Spacing3 sp = {1, 1, 1.5}) {
+// Two balls of radius `r` mm in noisy tissue (value 0, noise SD 8): `a` at value 100, `b` at `bValue`,
+// centres `gap` mm apart along i; `bridge` joins them with a rod of a's value.
+Phantom twoBalls(double bValue, double gap, bool bridge, Dims3 dims = {64, 48, 40},
+                 Spacing3 sp = {1, 1, 1.5}) {
     Phantom p{dims, sp, {}, {}, {}};
     const auto count = static_cast<std::size_t>(dims[0] * dims[1] * dims[2]);
     p.image.assign(count, 0.f);
@@ -57,8 +58,8 @@ std::vector<std::uint8_t> whole(const RegionMask& m, const Dims3& dims) {
         for (std::int64_t j = 0; j < m.size[1]; ++j)
             for (std::int64_t i = 0; i < m.size[0]; ++i, ++q)
                 if (m.mask[static_cast<std::size_t>(q)])
-                    out[static_cast<std::size_t>((m.begin[0] + i) +
-                                                 dims[0] * ((m.begin[1] + j) + dims[1] * (m.begin[2] + k)))] = 1;
+                    out[static_cast<std::size_t>(
+                        (m.begin[0] + i) + dims[0] * ((m.begin[1] + j) + dims[1] * (m.begin[2] + k)))] = 1;
     return out;
 }
 
@@ -264,7 +265,8 @@ TEST(ClassicalPropagation, GrowFromSeedsTracksATiltedTubeAndStopsAtItsEnds) {
             }
     const auto plane = SlicePlane::of(d, 2);
     const SlicePrompt prompt{20, plane.maskOf(truth.data(), d, 20, 1)};
-    const auto grown = propagateClassically(image.data(), d, {1, 1, 1}, prompt, ClassicalPropagation::GrowFromSeeds);
+    const auto grown =
+        propagateClassically(image.data(), d, {1, 1, 1}, prompt, ClassicalPropagation::GrowFromSeeds);
     EXPECT_GT(dice(grown.mask.data(), truth.data(), std::int64_t(truth.size())), 0.95);
     EXPECT_EQ(grown.slicesSegmented, 29);  // slices 5..34 but the prompt's: nothing past the ends
     const auto copied = propagateClassically(image.data(), d, {1, 1, 1}, prompt, ClassicalPropagation::Copy);
@@ -273,8 +275,9 @@ TEST(ClassicalPropagation, GrowFromSeedsTracksATiltedTubeAndStopsAtItsEnds) {
     EXPECT_THROW(propagateClassically(image.data(), d, {1, 1, 1}, SlicePrompt{40, prompt.mask},
                                       ClassicalPropagation::Copy),
                  std::invalid_argument);
-    EXPECT_THROW(propagateClassically(image.data(), d, {1, 1, 1}, SlicePrompt{3, {1, 0}}, ClassicalPropagation::Copy),
-                 std::invalid_argument);
+    EXPECT_THROW(
+        propagateClassically(image.data(), d, {1, 1, 1}, SlicePrompt{3, {1, 0}}, ClassicalPropagation::Copy),
+        std::invalid_argument);
 
     // The same baselines through evaluate-propagation, with no model file.
     LabelledVolume v;

@@ -10,8 +10,8 @@
 #include <engram/viewers/SurfaceView.h>
 
 #include <QSignalSpy>
-#include <QTreeWidget>
 #include <QTemporaryDir>
+#include <QTreeWidget>
 #include <QtTest>
 
 #include <spdlog/spdlog.h>
@@ -97,9 +97,18 @@ class ViewTests : public QObject {
         QTest::addColumn<QString>("coronal");
         QTest::addColumn<QString>("sagittal");
         // Edge letters left, right, bottom, top.
-        QTest::newRow("LPS") << "LPS" << "RLPA" << "RLIS" << "APIS";
-        QTest::newRow("RAS") << "RAS" << "RLPA" << "RLIS" << "APIS";
-        QTest::newRow("LIA") << "LIA" << "RLPA" << "RLIS" << "APIS";
+        QTest::newRow("LPS") << "LPS"
+                             << "RLPA"
+                             << "RLIS"
+                             << "APIS";
+        QTest::newRow("RAS") << "RAS"
+                             << "RLPA"
+                             << "RLIS"
+                             << "APIS";
+        QTest::newRow("LIA") << "LIA"
+                             << "RLPA"
+                             << "RLIS"
+                             << "APIS";
     }
     void sliceFrameFollowsTheRadiologicalConvention() {
         QFETCH(QString, kind);
@@ -134,7 +143,8 @@ class ViewTests : public QObject {
         QTest::addColumn<int>("view");
         for (const char* k : {"LPS", "RAS", "LIA", "oblique"})
             for (int v = 0; v < 3; ++v)
-                QTest::newRow(QString("%1 %2").arg(k, viewName(ViewKind(v))).toUtf8().constData()) << QString(k) << v;
+                QTest::newRow(QString("%1 %2").arg(k, viewName(ViewKind(v))).toUtf8().constData())
+                    << QString(k) << v;
     }
     void clickingAVoxelReportsThatVoxelAndItIsDrawnThere() {
         QFETCH(QString, kind);
@@ -164,9 +174,9 @@ class ViewTests : public QObject {
             QCOMPARE(e.voxel[2], target[2]);
             QVERIFY(e.inside);
             for (int a = 0; a < 3; ++a) QVERIFY(std::abs(e.world[a] - world[a]) < 2.0);
-            // The bright voxel is drawn under the click, its neighbours are dark. Samples are taken a third of
-            // a voxel off the centre, towards the middle of the image: away from the crosshair lines through
-            // the centre and from the text in the corners.
+            // The bright voxel is drawn under the click, its neighbours are dark. Samples are taken a third
+            // of a voxel off the centre, towards the middle of the image: away from the crosshair lines
+            // through the centre and from the text in the corners.
             const QImage frame = v.grabFramebuffer();
             const double r = v.devicePixelRatioF();
             const SliceFrame f = v.frame();
@@ -175,7 +185,8 @@ class ViewTests : public QObject {
                 for (int a : {f.horizontal, f.vertical}) idx[a] += voxel[a] < g.size[a] / 2 ? 0.3 : -0.3;
                 return v.widgetPosOf(g.indexToWorld(idx));
             };
-            QVERIFY2(greyAt(frame, offCentre(target), r) > 200, "the clicked voxel is not the bright one on screen");
+            QVERIFY2(greyAt(frame, offCentre(target), r) > 200,
+                     "the clicked voxel is not the bright one on screen");
             for (int axis : {f.horizontal, f.vertical}) {
                 Index3 n = target;
                 n[axis] += target[axis] > 0 ? -1 : 1;
@@ -230,7 +241,8 @@ class ViewTests : public QObject {
         const QPointF pos =
             scene.view->widgetPosOf(scene.g.indexToWorld({5, 6, 3})) + QPointF(4, 4);  // off the crosshair
         QColor c = scene.colourAt(pos);
-        QVERIFY2(c.red() > 240 && c.green() > 100 && c.green() < 160 && c.blue() == c.green(), qPrintable(c.name()));
+        QVERIFY2(c.red() > 240 && c.green() > 100 && c.green() < 160 && c.blue() == c.green(),
+                 qPrintable(c.name()));
         scene.liver.visible = false;
         scene.state.notifySegmentsChanged();
         c = scene.colourAt(pos);
@@ -271,8 +283,8 @@ class ViewTests : public QObject {
         for (std::int64_t k = 3; k < 7; ++k)
             for (std::int64_t j = 3; j < 9; ++j)
                 for (std::int64_t i = 4; i < 12; ++i) labels.set(i, j, k, 1);
-        state.setDocument(std::make_shared<const Volume>(g, std::vector<float>(g.voxelCount(), 0.0f)), &labels,
-                          &segments);
+        state.setDocument(std::make_shared<const Volume>(g, std::vector<float>(g.voxelCount(), 0.0f)),
+                          &labels, &segments);
         SurfaceView v(state);
         v.resize(300, 300);
         v.show();
@@ -327,7 +339,8 @@ class ViewTests : public QObject {
             const QPointF p = axial.widgetPosOf(at) + QPointF(3, 3);
             const double r = axial.devicePixelRatioF();
             const QColor drawn = axial.grabFramebuffer().pixelColor((p * r).toPoint());
-            const QColor composed = w.grab().toImage().pixelColor((QPointF(axial.mapTo(&w, p.toPoint())) * r).toPoint());
+            const QColor composed =
+                w.grab().toImage().pixelColor((QPointF(axial.mapTo(&w, p.toPoint())) * r).toPoint());
             QVERIFY2(drawn != QColor(Qt::black) && std::abs(drawn.red() - composed.red()) <= 2 &&
                          std::abs(drawn.green() - composed.green()) <= 2,
                      qPrintable(drawn.name() + " vs " + composed.name()));
@@ -414,7 +427,8 @@ class ViewTests : public QObject {
         QSignalSpy failed(&w, &ui::MainWindow::loadFailed);
         w.open(dir.filePath("bad.nii.gz"));
         QVERIFY(failed.wait(20000));
-        QVERIFY2(failed.at(0).at(0).toString().contains("bad.nii.gz"), qPrintable(failed.at(0).at(0).toString()));
+        QVERIFY2(failed.at(0).at(0).toString().contains("bad.nii.gz"),
+                 qPrintable(failed.at(0).at(0).toString()));
         QVERIFY(w.volume() != nullptr);
         QVERIFY(w.controller().voxelCount(label) > 0);
     }

@@ -95,27 +95,26 @@ struct SegmentToolDef {
     double value = 0, maximum = 0;
 };
 const SegmentToolDef kSegmentTools[] = {
-    {SegmentTool::KeepLargestIsland, "keep-largest-island", QT_TRANSLATE_NOOP("MainWindow", "Keep Largest Island"),
-     nullptr},
+    {SegmentTool::KeepLargestIsland, "keep-largest-island",
+     QT_TRANSLATE_NOOP("MainWindow", "Keep Largest Island"), nullptr},
     {SegmentTool::RemoveSmallIslands, "remove-small-islands",
      QT_TRANSLATE_NOOP("MainWindow", "Remove Small Islands..."), "mL", 1, 100000},
     {SegmentTool::FillHoles, "fill-holes", QT_TRANSLATE_NOOP("MainWindow", "Fill Holes"), nullptr},
     {SegmentTool::Median, "median", QT_TRANSLATE_NOOP("MainWindow", "Smooth (Median)..."), "mm", 2, 50},
-    {SegmentTool::Opening, "opening", QT_TRANSLATE_NOOP("MainWindow", "Smooth (Opening: Remove Spurs)..."), "mm", 2,
-     50},
-    {SegmentTool::Closing, "closing", QT_TRANSLATE_NOOP("MainWindow", "Smooth (Closing: Fill Gaps)..."), "mm", 2,
-     50},
+    {SegmentTool::Opening, "opening", QT_TRANSLATE_NOOP("MainWindow", "Smooth (Opening: Remove Spurs)..."),
+     "mm", 2, 50},
+    {SegmentTool::Closing, "closing", QT_TRANSLATE_NOOP("MainWindow", "Smooth (Closing: Fill Gaps)..."), "mm",
+     2, 50},
     {SegmentTool::Grow, "grow", QT_TRANSLATE_NOOP("MainWindow", "Grow by..."), "mm", 3, 100},
     {SegmentTool::Shrink, "shrink", QT_TRANSLATE_NOOP("MainWindow", "Shrink by..."), "mm", 3, 100},
-    {SegmentTool::FillBetweenSlices, "fill-between-slices", QT_TRANSLATE_NOOP("MainWindow", "Fill Between Slices"),
-     nullptr},
+    {SegmentTool::FillBetweenSlices, "fill-between-slices",
+     QT_TRANSLATE_NOOP("MainWindow", "Fill Between Slices"), nullptr},
 };
 
 const SegmentToolDef& definitionOf(SegmentTool tool) {
     return *std::find_if(std::begin(kSegmentTools), std::end(kSegmentTools),
                          [&](const SegmentToolDef& d) { return d.tool == tool; });
 }
-
 
 }  // namespace
 
@@ -404,8 +403,9 @@ void MainWindow::buildToolBars() {
     clickMethod_ = new QComboBox(this);
     clickMethod_->addItem(tr("Engram model"), static_cast<int>(ClickMethod::Model));
     clickMethod_->addItem(tr("Grow from seeds"), static_cast<int>(ClickMethod::GrowFromSeeds));
-    clickMethod_->setToolTip(tr("What AI clicks segment with: the AI model, or the classical grow from seeds "
-                                "(used whenever no model is loaded)"));
+    clickMethod_->setToolTip(
+        tr("What AI clicks segment with: the AI model, or the classical grow from seeds "
+           "(used whenever no model is loaded)"));
     clickMethod_->setCurrentIndex(QSettings().value("ai/clickMethod", 0).toInt() == 1 ? 1 : 0);
     connect(clickMethod_, &QComboBox::currentIndexChanged, this,
             [](int index) { QSettings().setValue("ai/clickMethod", index); });
@@ -582,8 +582,9 @@ void MainWindow::buildMenus() {
             double value = d.value;
             if (d.parameter && options_.interactive) {
                 bool ok = false;
-                value = QInputDialog::getDouble(this, tr(d.menu).remove("..."), tr("Size (%1):").arg(d.parameter),
-                                                d.value, 0, d.maximum, 1, &ok);
+                value =
+                    QInputDialog::getDouble(this, tr(d.menu).remove("..."), tr("Size (%1):").arg(d.parameter),
+                                            d.value, 0, d.maximum, 1, &ok);
                 if (!ok) return;
             }
             runSegmentTool(d.tool, value, inSlice->isChecked(), 2 - propagateAxis_->currentIndex());
@@ -592,15 +593,19 @@ void MainWindow::buildMenus() {
 
     segment->addSeparator();
     connect(segment->addAction(tr("Combine with a Label File...")), &QAction::triggered, this, [this] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("Label file on this volume's grid"), {},
-                                                          tr("Label images (*.nii *.nii.gz *.nrrd *.mha *.mhd *.mgz)"));
+        const QString path =
+            QFileDialog::getOpenFileName(this, tr("Label file on this volume's grid"), {},
+                                         tr("Label images (*.nii *.nii.gz *.nrrd *.mha *.mhd *.mgz)"));
         if (path.isEmpty()) return;
         bool ok = false;
-        const int label = QInputDialog::getInt(this, tr("Combine"), tr("Label value in the file:"), 1, 1, 255, 1, &ok);
+        const int label =
+            QInputDialog::getInt(this, tr("Combine"), tr("Label value in the file:"), 1, 1, 255, 1, &ok);
         if (!ok) return;
-        const QStringList operations{tr("Union (add its voxels)"), tr("Intersect (keep only the common voxels)"),
+        const QStringList operations{tr("Union (add its voxels)"),
+                                     tr("Intersect (keep only the common voxels)"),
                                      tr("Subtract (remove its voxels)")};
-        const QString chosen = QInputDialog::getItem(this, tr("Combine"), tr("Operation:"), operations, 0, false, &ok);
+        const QString chosen =
+            QInputDialog::getItem(this, tr("Combine"), tr("Operation:"), operations, 0, false, &ok);
         if (!ok) return;
         combineWithLabelFile(path, label, static_cast<LogicalOperation>(operations.indexOf(chosen)));
     });
@@ -611,7 +616,8 @@ void MainWindow::buildMenus() {
             statistics_->raise();
             return;
         }
-        statistics_ = new StatisticsDialog(*controller_.volume(), controller_.labels(), controller_.segments(), this);
+        statistics_ =
+            new StatisticsDialog(*controller_.volume(), controller_.labels(), controller_.segments(), this);
         statistics_->setAttribute(Qt::WA_DeleteOnClose);
         statistics_->show();
     });
@@ -644,13 +650,14 @@ bool MainWindow::runSegmentTool(SegmentTool tool, double value, bool inSlice, in
     const auto& def = definitionOf(tool);
     const QString title = tr(def.menu).remove("...");
     if (!volume() || segment == 0 || axis < 0 || axis > 2) {
-        reportError(title, !volume() ? tr("Open a volume first.")
+        reportError(title, !volume()      ? tr("Open a volume first.")
                            : segment == 0 ? tr("Choose the segment in the segment list.")
                                           : tr("Unknown slice axis."));
         return false;
     }
     static const char* views[] = {"sagittal", "coronal", "axial"};
-    if (tool == SegmentTool::FillBetweenSlices) return controller_.fillBetweenSlices(segment, axis, views[axis]);
+    if (tool == SegmentTool::FillBetweenSlices)
+        return controller_.fillBetweenSlices(segment, axis, views[axis]);
     const SegmentScope scope =
         inSlice ? SegmentScope::sliceOf(axis, state_.cursor()[std::size_t(axis)]) : SegmentScope::volume();
     QString kind = title;
@@ -658,15 +665,24 @@ bool MainWindow::runSegmentTool(SegmentTool tool, double value, bool inSlice, in
     if (inSlice) kind += tr(" (slice)");
     auto op = [=](const LabelMap& labels) -> SegmentEdit {
         switch (tool) {
-            case SegmentTool::KeepLargestIsland: return keepLargestIsland(labels, segment, scope);
-            case SegmentTool::RemoveSmallIslands: return removeSmallIslands(labels, segment, value, scope);
-            case SegmentTool::FillHoles: return fillHoles(labels, segment, scope);
-            case SegmentTool::Median: return smoothSegment(labels, segment, Smoothing::Median, value, scope);
-            case SegmentTool::Opening: return smoothSegment(labels, segment, Smoothing::Opening, value, scope);
-            case SegmentTool::Closing: return smoothSegment(labels, segment, Smoothing::Closing, value, scope);
-            case SegmentTool::Grow: return growSegment(labels, segment, value, scope);
-            case SegmentTool::Shrink: return shrinkSegment(labels, segment, value, scope);
-            case SegmentTool::FillBetweenSlices: break;
+            case SegmentTool::KeepLargestIsland:
+                return keepLargestIsland(labels, segment, scope);
+            case SegmentTool::RemoveSmallIslands:
+                return removeSmallIslands(labels, segment, value, scope);
+            case SegmentTool::FillHoles:
+                return fillHoles(labels, segment, scope);
+            case SegmentTool::Median:
+                return smoothSegment(labels, segment, Smoothing::Median, value, scope);
+            case SegmentTool::Opening:
+                return smoothSegment(labels, segment, Smoothing::Opening, value, scope);
+            case SegmentTool::Closing:
+                return smoothSegment(labels, segment, Smoothing::Closing, value, scope);
+            case SegmentTool::Grow:
+                return growSegment(labels, segment, value, scope);
+            case SegmentTool::Shrink:
+                return shrinkSegment(labels, segment, value, scope);
+            case SegmentTool::FillBetweenSlices:
+                break;
         }
         throw std::logic_error("unhandled segment tool");
     };
@@ -677,7 +693,8 @@ bool MainWindow::combineWithLabelFile(const QString& path, int fileLabel, Logica
     const auto segment = segments_->activeSegment();
     const QString title = tr("Combine with a label file");
     if (!volume() || segment == 0) {
-        reportError(title, !volume() ? tr("Open a volume first.") : tr("Choose the segment in the segment list."));
+        reportError(title,
+                    !volume() ? tr("Open a volume first.") : tr("Choose the segment in the segment list."));
         return false;
     }
     if (fileLabel < 1 || fileLabel > 255) {
@@ -763,7 +780,9 @@ void MainWindow::setFill3D(bool on) { fill3D_->setChecked(on); }
 void MainWindow::setClickMethod(ClickMethod method) {
     clickMethod_->setCurrentIndex(clickMethod_->findData(static_cast<int>(method)));
 }
-ClickMethod MainWindow::clickMethod() const { return static_cast<ClickMethod>(clickMethod_->currentData().toInt()); }
+ClickMethod MainWindow::clickMethod() const {
+    return static_cast<ClickMethod>(clickMethod_->currentData().toInt());
+}
 
 bool MainWindow::isIdle() const {
     return !loading_ && !engineLoading_ && !propagatorLoading_ && !aiBusy_ &&
@@ -779,7 +798,8 @@ void MainWindow::loadEngine() {
         engineReady_ = false;
         aiStatus_->setText(tr("AI: grow from seeds (no model)"));
         aiStatus_->setToolTip(tr("No model file (%1): AI clicks grow from seeds. Choose a model in File > "
-                                 "Settings.").arg(model));
+                                 "Settings.")
+                                  .arg(model));
         spdlog::warn("no AI model file found ({}); AI clicks grow from seeds", model.toStdString());
         return;
     }
@@ -906,9 +926,10 @@ void MainWindow::onToolEvent(const viewers::ToolEvent& e) {
             ClickMethod method = clickMethod();
             if (method == ClickMethod::Model && !engineReady_) {
                 method = ClickMethod::GrowFromSeeds;
-                statusBar()->showMessage(engineLoading_ ? tr("The AI model is still loading: this click grows "
-                                                             "from seeds.")
-                                                        : tr("No AI model is loaded: clicks grow from seeds."),
+                statusBar()->showMessage(engineLoading_
+                                             ? tr("The AI model is still loading: this click grows "
+                                                  "from seeds.")
+                                             : tr("No AI model is loaded: clicks grow from seeds."),
                                          5000);
             }
             controller_.aiClick(segments_->activeOrNewSegment(), e.world, !secondary, view, method);
@@ -935,7 +956,8 @@ void MainWindow::updateMarkers() {
     std::vector<viewers::ClickMarker> markers;
     const auto active = segments_->activeSegment();
     for (const auto& h : controller_.history())
-        if (h.applied && h.segment == active && h.isClick()) markers.push_back({h.world, h.isPositiveClick()});
+        if (h.applied && h.segment == active && h.isClick())
+            markers.push_back({h.world, h.isPositiveClick()});
     state_.setMarkers(std::move(markers));
 }
 

@@ -215,7 +215,8 @@ bool ScriptRunner::run(const QJsonObject& a) {
             } else if (method == "model") {
                 window_.setClickMethod(ClickMethod::Model);
                 if (!need(window_.engineReady(), "no AI model is loaded")) return false;
-            } else if (!need(method.isEmpty(), "unknown click method " + method + " (model, grow-from-seeds)")) {
+            } else if (!need(method.isEmpty(),
+                             "unknown click method " + method + " (model, grow-from-seeds)")) {
                 return false;
             }
             return pressAt(*w, Tool::AiClick);

@@ -34,8 +34,9 @@ struct ClassicalPropagationResult {
 };
 
 // Throws std::invalid_argument for a prompt that does not fit the volume or an axis outside 0..2.
-ClassicalPropagationResult propagateClassically(const float* image, const Dims3& dims, const Spacing3& spacing,
-                                                const SlicePrompt& prompt, ClassicalPropagation method,
+ClassicalPropagationResult propagateClassically(const float* image, const Dims3& dims,
+                                                const Spacing3& spacing, const SlicePrompt& prompt,
+                                                ClassicalPropagation method,
                                                 const ClassicalPropagationOptions& options = {});
 
 }  // namespace engram::model

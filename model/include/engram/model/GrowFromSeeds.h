@@ -33,8 +33,8 @@ struct GrowFromSeedsOptions {
 struct GrowthResult {
     RegionMask mask;  // region = the region of interest, on the source grid
     Dims3 workingSize{0, 0, 0};
-    Dims3 factor{1, 1, 1};    // source voxels per working voxel, per axis
-    bool warmStart = false;   // only the new seeds were propagated
+    Dims3 factor{1, 1, 1};   // source voxels per working voxel, per axis
+    bool warmStart = false;  // only the new seeds were propagated
     double milliseconds = 0;
 };
 
@@ -42,7 +42,8 @@ class SeedGrower {
   public:
     // `image` (dims product floats, i fastest) must stay valid while the grower is used. Throws
     // std::invalid_argument for an empty grid or a non-positive spacing.
-    SeedGrower(const float* image, const Dims3& dims, const Spacing3& spacing, GrowFromSeedsOptions options = {});
+    SeedGrower(const float* image, const Dims3& dims, const Spacing3& spacing,
+               GrowFromSeedsOptions options = {});
     ~SeedGrower();
     SeedGrower(SeedGrower&&) noexcept;
     SeedGrower& operator=(SeedGrower&&) noexcept;

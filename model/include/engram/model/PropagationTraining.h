@@ -8,7 +8,8 @@
 // pointers, the short-term attention when the network has it) from the network's own earlier predictions.
 // Loss per tracked slice as SAM 2's: 20 x focal + Dice on the best of the three masks (only where the target
 // is present; on the decoder's logits, see the source), L1 between the predicted and the actual IoU of that
-// mask, and binary cross-entropy of the object score against presence. AdamW, linear warm-up; the model file is written after every epoch.
+// mask, and binary cross-entropy of the object score against presence. AdamW, linear warm-up; the model file
+// is written after every epoch.
 //
 // Evaluation: for each structure, the prompt is its true mask on its central slice (the median of the slices
 // where it is present); the propagation's 3D Dice and ASSD, the mean Dice over the slices where the target is
