@@ -260,13 +260,13 @@ std::vector<PropagationEvalRow> evaluatePropagation(
         else if (name == "grow-from-seeds")
             methods.push_back({name, PropagationMemory::Plain, false, ClassicalPropagation::GrowFromSeeds});
         else if (name == "slm")
-            methods.push_back({name, PropagationMemory::ShortLong, false});
+            methods.push_back({name, PropagationMemory::ShortLong, false, std::nullopt});
         else if (name == "plain")
-            methods.push_back({name, PropagationMemory::Plain, false});
+            methods.push_back({name, PropagationMemory::Plain, false, std::nullopt});
         else if (name == "self-sorting")
-            methods.push_back({name, PropagationMemory::Plain, true});
+            methods.push_back({name, PropagationMemory::Plain, true, std::nullopt});
         else if (name == "slm+self-sorting")
-            methods.push_back({name, PropagationMemory::ShortLong, true});
+            methods.push_back({name, PropagationMemory::ShortLong, true, std::nullopt});
         else
             throw std::invalid_argument(
                 "unknown propagation method '" + name +
