@@ -121,23 +121,30 @@ double typicalStep(const std::vector<float>& g, const Dims3& n) {
     return d[d.size() / 2];
 }
 
-// A digest of the marked voxels of `m` inside the box [begin, begin + size): what the grower sees of them.
-std::uint64_t fingerprint(const RegionMask* m, const Box& begin, const Box& size) {
-    if (m == nullptr) return 0;
-    std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the marked voxels' offsets
-    auto mix = [&](std::uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+// Calls f(x, y, z) for every marked voxel of `m` inside the box [begin, begin + size) of the grid.
+template <typename F>
+void forEachMarked(const RegionMask& m, const Box& begin, const Box& size, F f) {
     Box from{}, to{};
     for (int a = 0; a < 3; ++a) {
-        from[a] = std::max(m->begin[a], begin[a]);
-        to[a] = std::min(m->begin[a] + m->size[a], begin[a] + size[a]);
+        from[a] = std::max(m.begin[a], begin[a]);
+        to[a] = std::min(m.begin[a] + m.size[a], begin[a] + size[a]);
     }
     for (std::int64_t z = from[2]; z < to[2]; ++z)
-        for (std::int64_t y = from[1]; y < to[1]; ++y)
+        for (std::int64_t y = from[1]; y < to[1]; ++y) {
+            const std::uint8_t* row =
+                m.mask.data() + ((y - m.begin[1]) + m.size[1] * (z - m.begin[2])) * m.size[0];
             for (std::int64_t x = from[0]; x < to[0]; ++x)
-                if (m->mask[static_cast<std::size_t>(
-                        (x - m->begin[0]) +
-                        m->size[0] * ((y - m->begin[1]) + m->size[1] * (z - m->begin[2])))])
-                    mix(static_cast<std::uint64_t>(x + 7919 * (y + 7919 * z)));
+                if (row[x - m.begin[0]]) f(x, y, z);
+        }
+}
+
+// A digest of what the grower sees of `m`: its marked voxels inside the region.
+std::uint64_t fingerprint(const RegionMask* m, const Box& begin, const Box& size) {
+    if (m == nullptr) return 0;
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the marked voxels' positions
+    forEachMarked(*m, begin, size, [&](std::int64_t x, std::int64_t y, std::int64_t z) {
+        h = (h ^ static_cast<std::uint64_t>(x + 7919 * (y + 7919 * z))) * 1099511628211ull;
+    });
     return h | 1;
 }
 
@@ -270,8 +277,8 @@ void SeedGrower::Impl::seedAll(const std::vector<SimulatedClick>& clicks, const 
     label.assign(count, kBackground);
     pending.clear();
     // Faces of the region inside the volume are background; faces on the volume's border are not (the object
-    // may go on beyond the scan), unless the region is the whole volume.
-    // An axis one voxel thick (a single slice) has no faces: they would be every voxel.
+    // may go on beyond the scan), unless the region is the whole volume. An axis one voxel thick (a single
+    // slice) has no faces: they would be every voxel.
     std::array<bool, 6> face{};
     for (int a = 0; a < 3; ++a) {
         face[std::size_t(2 * a)] = roiBegin[a] > 0 && n[a] > 1;
@@ -291,23 +298,11 @@ void SeedGrower::Impl::seedAll(const std::vector<SimulatedClick>& clicks, const 
                         break;
                     }
             }
-    if (competitors != nullptr) {
-        const auto& m = *competitors;
-        Box from{}, to{};
-        for (int a = 0; a < 3; ++a) {
-            from[a] = std::max(m.begin[a], roiBegin[a]);
-            to[a] = std::min(m.begin[a] + m.size[a], roiBegin[a] + roiSize[a]);
-        }
-        for (std::int64_t z = from[2]; z < to[2]; ++z)
-            for (std::int64_t y = from[1]; y < to[1]; ++y)
-                for (std::int64_t x = from[0]; x < to[0]; ++x)
-                    if (m.mask[static_cast<std::size_t>(
-                            (x - m.begin[0]) +
-                            m.size[0] * ((y - m.begin[1]) + m.size[1] * (z - m.begin[2])))]) {
-                        const std::size_t w = workingOffset({x, y, z});
-                        if (cost[w] != 0) seed(w, kBackground);
-                    }
-    }
+    if (competitors != nullptr)
+        forEachMarked(*competitors, roiBegin, roiSize, [&](std::int64_t x, std::int64_t y, std::int64_t z) {
+            const std::size_t w = workingOffset({x, y, z});
+            if (cost[w] != 0) seed(w, kBackground);
+        });
     for (const auto& c : clicks) seed(workingOffset(c.index), c.positive ? kObject : kBackground);
 }
 
