@@ -1,5 +1,6 @@
 #include <engram/annotation/Geometry.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -106,6 +107,56 @@ std::string ImageGeometry::describe() const {
       << spacing[1] << " x " << spacing[2] << " mm, origin (" << origin[0] << ", " << origin[1] << ", "
       << origin[2] << ") mm LPS, orientation " << orientationCode();
     return s.str();
+}
+
+bool GridMapping::identity() const {
+    return axis == std::array<int, 3>{0, 1, 2} && flip == std::array<bool, 3>{false, false, false};
+}
+
+std::string GridMapping::describe() const {
+    if (identity()) return "the same grid";
+    static const char names[] = {'i', 'j', 'k'};
+    std::string out;
+    if (axis != std::array<int, 3>{0, 1, 2})
+        out = std::string("index axes (") + names[axis[0]] + ", " + names[axis[1]] + ", " + names[axis[2]] +
+              ") of the file";
+    for (int a = 0; a < 3; ++a)
+        if (flip[a]) out += (out.empty() ? "" : ", ") + std::string(1, names[a]) + " reversed";
+    return out;
+}
+
+std::optional<GridMapping> sameLattice(const ImageGeometry& from, const ImageGeometry& to,
+                                       double toleranceVoxels) {
+    GridMapping m;
+    std::array<bool, 3> used{};
+    for (int a = 0; a < 3; ++a) {
+        int found = -1;
+        for (int b = 0; b < 3 && found < 0; ++b) {
+            if (used[b] || from.size[b] != to.size[a]) continue;
+            double dot = 0;
+            for (int r = 0; r < 3; ++r) dot += from.direction[r][b] * to.direction[r][a];
+            if (std::abs(std::abs(dot) - 1) > 1e-4) continue;
+            if (std::abs(from.spacing[b] - to.spacing[a]) > toleranceVoxels * to.spacing[a]) continue;
+            found = b;
+            m.flip[a] = dot < 0;
+        }
+        if (found < 0) return std::nullopt;
+        used[found] = true;
+        m.axis[a] = found;
+    }
+    // The corners of `to` must be voxel centres of `from` at the mapped indices.
+    const double tolerance = toleranceVoxels * std::min({to.spacing[0], to.spacing[1], to.spacing[2]});
+    for (int corner = 0; corner < 8; ++corner) {
+        Vec3 t{}, f{};
+        for (int a = 0; a < 3; ++a) {
+            t[a] = (corner >> a) & 1 ? double(to.size[a] - 1) : 0.0;
+            f[m.axis[a]] = m.flip[a] ? double(to.size[a] - 1) - t[a] : t[a];
+        }
+        const Vec3 wt = to.indexToWorld(t), wf = from.indexToWorld(f);
+        for (int r = 0; r < 3; ++r)
+            if (!(std::abs(wt[r] - wf[r]) <= tolerance)) return std::nullopt;
+    }
+    return m;
 }
 
 }  // namespace engram

@@ -27,4 +27,24 @@ std::vector<std::uint8_t> LabelMap::labelsPresent() const {
     return present;
 }
 
+LabelMap LabelMap::mappedOnto(const ImageGeometry& grid, const GridMapping& m) const {
+    // Source offset of target voxel (0, 0, 0) and the source step of one target step along each axis.
+    const std::int64_t sourceStride[3] = {1, geometry_.size[0], geometry_.size[0] * geometry_.size[1]};
+    std::int64_t start = 0, step[3];
+    for (int a = 0; a < 3; ++a) {
+        const std::int64_t s = sourceStride[m.axis[a]];
+        step[a] = m.flip[a] ? -s : s;
+        if (m.flip[a]) start += (grid.size[a] - 1) * s;
+    }
+    std::vector<std::uint8_t> out(static_cast<std::size_t>(grid.voxelCount()));
+    std::size_t o = 0;
+    for (std::int64_t k = 0; k < grid.size[2]; ++k)
+        for (std::int64_t j = 0; j < grid.size[1]; ++j) {
+            std::int64_t from = start + k * step[2] + j * step[1];
+            for (std::int64_t i = 0; i < grid.size[0]; ++i, ++o, from += step[0])
+                out[o] = labels_[static_cast<std::size_t>(from)];
+        }
+    return LabelMap(grid, std::move(out));
+}
+
 }  // namespace engram

@@ -218,10 +218,17 @@ LabelFileImport readLabelFile(const fs::path& path) {
 
 LabelFileImport readLabelFile(const fs::path& path, const ImageGeometry& grid) {
     LabelFileImport in = readLabelFile(path);
-    if (!in.labels.geometry().sameGrid(grid))
+    const auto mapping = sameLattice(in.labels.geometry(), grid);
+    if (!mapping)
         throw InputError("Cannot use " + path.string() +
                          " as labels for this image: the grids differ.\n  labels: " +
                          in.labels.geometry().describe() + "\n  image:  " + grid.describe());
+    if (!mapping->identity()) {
+        spdlog::info("{}: the image's grid stored in another axis order ({}); labels mapped exactly",
+                     path.string(), mapping->describe());
+        in.mapping = mapping->describe();
+    }
+    in.labels = in.labels.mappedOnto(grid, *mapping);
     return in;
 }
 

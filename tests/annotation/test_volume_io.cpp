@@ -144,6 +144,57 @@ TEST(VolumeIO, LabelFileOnAnotherGridIsRejected) {
     EXPECT_NO_THROW(readLabelFile(shared("ct-abdomen/example_seg.nii.gz"), small.geometry()));
 }
 
+TEST(VolumeIO, ALabelFileOfTheSameVoxelsInAnotherAxisOrderIsMappedExactly) {
+    // What dcm2niix and nibabel commonly write for a series: the same lattice, an axis reversed or the axes
+    // in another order. Both copies are made from the real labels and read back onto the CT's grid.
+    const Volume ct = readVolumeFile(shared("ct-abdomen/example_ct_sm.nii.gz"));
+    const ImageGeometry& g = ct.geometry();
+    const LabelMap labels = readLabelFile(shared("ct-abdomen/example_seg.nii.gz"), g).labels;
+    const auto n = g.size;
+    const fs::path dir = freshDir("lattice");
+
+    ImageGeometry flipped = g;  // j reversed
+    flipped.origin = g.indexToWorld({0, double(n[1] - 1), 0});
+    for (int r = 0; r < 3; ++r) flipped.direction[r][1] = -g.direction[r][1];
+    LabelMap flippedLabels(flipped);
+    for (std::int64_t k = 0; k < n[2]; ++k)
+        for (std::int64_t j = 0; j < n[1]; ++j)
+            for (std::int64_t i = 0; i < n[0]; ++i) flippedLabels.set(i, j, k, labels.at(i, n[1] - 1 - j, k));
+    writeLabelFile(flippedLabels, dir / "flipped.nii.gz");
+
+    ImageGeometry permuted;  // file axes (k, j, i reversed)
+    permuted.size = {n[2], n[1], n[0]};
+    permuted.spacing = {g.spacing[2], g.spacing[1], g.spacing[0]};
+    permuted.origin = g.indexToWorld({double(n[0] - 1), 0, 0});
+    for (int r = 0; r < 3; ++r) {
+        permuted.direction[r][0] = g.direction[r][2];
+        permuted.direction[r][1] = g.direction[r][1];
+        permuted.direction[r][2] = -g.direction[r][0];
+    }
+    LabelMap permutedLabels(permuted);
+    for (std::int64_t c = 0; c < n[0]; ++c)
+        for (std::int64_t b = 0; b < n[1]; ++b)
+            for (std::int64_t a = 0; a < n[2]; ++a)
+                permutedLabels.set(a, b, c, labels.at(n[0] - 1 - c, b, a));
+    writeLabelFile(permutedLabels, dir / "permuted.nii.gz");
+
+    for (const char* name : {"flipped.nii.gz", "permuted.nii.gz"}) {
+        const LabelFileImport in = readLabelFile(dir / name, g);
+        EXPECT_TRUE(in.labels.geometry().sameGrid(g)) << name;
+        EXPECT_EQ(in.labels.labels(), labels.labels()) << name;
+        EXPECT_NE(in.mapping.find("reversed"), std::string::npos) << name << ": " << in.mapping;
+    }
+    EXPECT_TRUE(readLabelFile(shared("ct-abdomen/example_seg.nii.gz"), g).mapping.empty());
+
+    // Half a voxel off is another grid: refused, naming both.
+    LabelMap shifted(flippedLabels);
+    ImageGeometry off = flipped;
+    off.origin[0] += g.spacing[0] / 2;
+    writeLabelFile(LabelMap(off, shifted.labels()), dir / "shifted.nii.gz");
+    expectError<InputError>([&] { readLabelFile(dir / "shifted.nii.gz", g); },
+                            {"grids differ", "labels:", "image:"});
+}
+
 TEST(VolumeIO, ValueTypesArePreservedOnConversion) {
     const Volume ct = readVolumeFile(shared("ct-abdomen/example_ct_sm.nii.gz"));
     EXPECT_EQ(ct.metadata().sourcePixelType, "int16");

@@ -25,6 +25,22 @@ expect 2 "usage" frobnicate
 expect 2 "missing --out" export-seg --image "$d/dicom/dcmqi/ct-3slice" --labels "$out/liver.nii.gz"
 expect 3 "does not exist" info "$out/nothing.nii.gz"
 expect 3 "grids differ" export-seg --image "$d/dicom/dcmqi/ct-3slice" --labels "$d/ct-abdomen/example_seg.nii.gz" --out "$out/x.dcm"
+# A label map of the DICOM CT as dcm2niix/nibabel store it (y reversed: LAS for the series' LPS) is the same
+# grid: it is mapped exactly and exported.
+expect 0 "wrote" convert "$d/dicom/ct-abdomen-20slice" "$out/ct20.nii.gz"
+/usr/bin/python3 - "$out/ct20.nii.gz" "$out/ct20-las-labels.nii.gz" <<'PY'
+import sys, nibabel as nib, numpy as np
+img = nib.load(sys.argv[1])
+data = np.asarray(img.dataobj)
+labels = (data > 100).astype(np.uint8)[:, ::-1, :]
+affine = img.affine.copy()
+affine[:, 3] = img.affine @ np.array([0, data.shape[1] - 1, 0, 1])
+affine[:, 1] = -img.affine[:, 1]
+out = nib.Nifti1Image(labels, affine)
+assert nib.aff2axcodes(affine) != nib.aff2axcodes(img.affine)
+nib.save(out, sys.argv[2])
+PY
+expect 0 "1 segments" export-seg --image "$d/dicom/ct-abdomen-20slice" --labels "$out/ct20-las-labels.nii.gz" --out "$out/ct20-seg.dcm"
 expect 4 "does not exist" convert "$d/ct-abdomen/example_ct_sm.nii.gz" "$out/no/such/dir/x.nii.gz"
 expect 4 "unsupported file type" convert "$d/ct-abdomen/example_ct_sm.nii.gz" "$out/x.png"
 [ ! -e "$out/x.dcm" ] || { echo "FAIL: a failed export left a file"; fail=$((fail+1)); }

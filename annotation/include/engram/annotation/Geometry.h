@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace engram {
@@ -52,5 +53,20 @@ struct ImageGeometry {
     // One line for logs and `engram-cli info`: size, spacing, origin, orientation.
     std::string describe() const;
 };
+
+// How a grid's voxels lie on another grid with the same voxel centres, stored in another axis order or
+// direction (e.g. a NIfTI in LAS written by dcm2niix for an LPS DICOM series): index axis a of the target
+// is index axis `axis[a]` of the source, counted backwards where `flip[a]`.
+struct GridMapping {
+    std::array<int, 3> axis{0, 1, 2};
+    std::array<bool, 3> flip{false, false, false};
+    bool identity() const;
+    std::string describe() const;  // e.g. "j reversed", "i and j swapped, k reversed"
+};
+
+// The mapping from `from` to `to` when every voxel centre of one is a voxel centre of the other (within
+// `toleranceVoxels` of a voxel); nullopt when the grids genuinely differ.
+std::optional<GridMapping> sameLattice(const ImageGeometry& from, const ImageGeometry& to,
+                                       double toleranceVoxels = 0.01);
 
 }  // namespace engram

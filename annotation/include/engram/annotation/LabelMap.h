@@ -31,6 +31,9 @@ class LabelMap {
     std::array<std::int64_t, 256> histogram() const;
     // Label values > 0 that occur, ascending.
     std::vector<std::uint8_t> labelsPresent() const;
+    // The same labels on `grid`, a grid with the same voxel centres (sameLattice): an exact copy in the
+    // other axis order, no interpolation.
+    LabelMap mappedOnto(const ImageGeometry& grid, const GridMapping& mapping) const;
 
   private:
     ImageGeometry geometry_;

@@ -34,11 +34,16 @@ struct LabelFileImport {
     // File value -> label value, for files whose values exceed 255 (e.g. FreeSurfer's aseg codes); values
     // were renumbered 1..N in ascending order. Empty when values were used as they are.
     std::map<std::int64_t, std::uint8_t> renumbered;
+    // How the file's grid was mapped onto the image's (GridMapping::describe), when it differs from it only
+    // in axis order or direction; empty otherwise.
+    std::string mapping;
 };
 
 // Reads a label file. Values must be integers >= 0; at most 255 distinct non-zero values.
 LabelFileImport readLabelFile(const std::filesystem::path& path);
-// As above, and checks that the file's grid is `grid`; throws InputError describing both grids otherwise.
+// As above, on `grid`: a file storing the same voxel centres in another axis order or direction (sameLattice)
+// is mapped exactly (logged, and said in `mapping`); a genuinely different grid throws InputError describing
+// both grids.
 LabelFileImport readLabelFile(const std::filesystem::path& path, const ImageGeometry& grid);
 
 // Writes an unsigned 8-bit label image atomically (NIfTI, NRRD or MetaImage by extension), on exactly the
