@@ -35,8 +35,10 @@ constexpr int kOk = 0, kUsage = 2, kBadInput = 3, kWriteFailed = 4;
 
 const char* kUsageText =
     "usage: engram-cli <command> [options]\n"
-    "  info <path>                      summary of a volume file or of the DICOM series in a folder\n"
+    "  info <path> [--reference <dir>]  summary of a volume file, of the DICOM series in a folder, or of a\n"
+    "                                   DICOM-SEG's segments on its series\n"
     "  convert <in> <out>               volume (file or single-series DICOM folder) to NIfTI/NRRD/MHA;\n"
+    "      [--reference <dicom dir>]    <in> is a DICOM-SEG: its segments as labels 1.. on that series\n"
     "      [--labels]                   treat <in> as a label map (written as uint8)\n"
     "      [--series <key>]             pick a series of a DICOM folder (keys from 'info')\n"
     "  export-seg --image <dicom dir> --labels <labels file> --out <seg.dcm>\n"
@@ -127,9 +129,51 @@ void printVolume(const Volume& v) {
     for (const auto& w : v.metadata().warnings) std::cout << "  warning:   " << w << "\n";
 }
 
+// A DICOM Part 10 file: "DICM" after the 128-byte preamble.
+bool isDicomFile(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    char magic[132] = {};
+    return in.read(magic, sizeof magic) && std::string(magic + 128, 4) == "DICM";
+}
+
+// A DICOM-SEG on the grid of the series it segments (--reference, --series): segment i becomes label i + 1.
+DicomSegImport readSegOnReference(const Args& a, const fs::path& seg, LabelMap& labels) {
+    const std::string reference = a.option("reference");
+    if (reference.empty())
+        throw UsageError(
+            seg.string() +
+            " is a DICOM object: a DICOM-SEG needs --reference <the DICOM folder of the series it "
+            "segments>");
+    const Volume series = readVolume(reference, a.option("series"));
+    DicomSegImport in = readDicomSeg(seg, series.geometry());
+    const auto& dicom = series.metadata().dicom;
+    if (dicom && !dicom->seriesInstanceUid.empty() && !in.referencedSeriesUid.empty() &&
+        dicom->seriesInstanceUid != in.referencedSeriesUid)
+        throw InputError(seg.string() + " segments the series " + in.referencedSeriesUid + ", not " + reference +
+                         " (series " + dicom->seriesInstanceUid + ").");
+    std::int64_t overlapping = 0;
+    labels = in.toLabelMap(series.geometry(), &overlapping);
+    if (overlapping > 0)
+        std::cout << "note: " << overlapping
+                  << " voxels belong to more than one segment; each takes the later segment's label\n";
+    return in;
+}
+
 int info(const Args& a) {
     if (a.positional.size() != 1) throw UsageError("info takes one path");
     const fs::path p = a.positional[0];
+    if (fs::is_regular_file(p) && isDicomFile(p)) {
+        LabelMap labels;
+        const auto seg = readSegOnReference(a, p, labels);
+        std::cout << p.string() << ": DICOM-SEG \"" << seg.seriesDescription << "\", " << seg.segments.size()
+                  << " segments, referenced series " << seg.referencedSeriesUid << "\n";
+        for (std::size_t i = 0; i < seg.segments.size(); ++i) {
+            const auto& s = seg.segments[i];
+            std::cout << "  segment " << s.segmentNumber << " -> label " << i + 1 << ": " << s.segment.name
+                      << ", " << s.voxelCount << " voxels\n";
+        }
+        return kOk;
+    }
     if (fs::is_directory(p)) {
         const auto series = scanDicomFolder(p);
         std::cout << p.string() << ": " << series.size() << " series\n";
@@ -152,7 +196,11 @@ int info(const Args& a) {
 
 int convert(const Args& a) {
     if (a.positional.size() != 2) throw UsageError("convert takes <in> <out>");
-    if (a.flag("labels")) {
+    if (fs::is_regular_file(a.positional[0]) && isDicomFile(a.positional[0])) {
+        LabelMap labels;
+        readSegOnReference(a, a.positional[0], labels);
+        writeLabelFile(labels, a.positional[1]);
+    } else if (a.flag("labels")) {
         writeLabelFile(readLabelFile(a.positional[0]).labels, a.positional[1]);
     } else {
         writeVolumeFile(readVolume(a.positional[0], a.option("series")), a.positional[1]);

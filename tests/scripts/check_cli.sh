@@ -19,6 +19,19 @@ expect 0 "int16" info "$out/ct.nii.gz"
 expect 0 "wrote" convert --labels "$d/dicom/dcmqi/liver_seg.nrrd" "$out/liver.nii.gz"
 printf '1 Liver\n' > "$out/names.txt"
 expect 0 "1 segments" export-seg --image "$d/dicom/dcmqi/ct-3slice" --labels "$out/liver.nii.gz" --out "$out/liver.dcm" --segment-names "$out/names.txt"
+# DICOM-SEG in: ours (round trip, voxel-exact) and dcmqi's, onto the series they segment.
+expect 0 "wrote" convert "$out/liver.dcm" "$out/liver-back.nii.gz" --reference "$d/dicom/dcmqi/ct-3slice"
+expect 0 "wrote" convert "$d/dicom/dcmqi/liver.dcm" "$out/dcmqi-liver.nii.gz" --reference "$d/dicom/dcmqi/ct-3slice"
+/usr/bin/python3 - "$out/liver.nii.gz" "$out/liver-back.nii.gz" "$out/dcmqi-liver.nii.gz" <<'PY' || { echo "FAIL: SEG round trip"; fail=$((fail+1)); }
+import sys, nibabel as nib, numpy as np
+a, b, c = (nib.load(p) for p in sys.argv[1:])
+assert np.allclose(a.affine, b.affine, atol=1e-3) and np.allclose(a.affine, c.affine, atol=1e-3)
+assert np.array_equal(np.asarray(a.dataobj) > 0, np.asarray(b.dataobj) > 0), "our SEG does not round-trip"
+assert np.asarray(c.dataobj).max() == 1 and (np.asarray(c.dataobj) > 0).sum() > 1000, "dcmqi's liver is missing"
+PY
+expect 0 "5 segments" info "$d/dicom/dcmqi/partial_overlaps.dcm" --reference "$d/dicom/dcmqi/ct-3slice"
+expect 2 "needs --reference" convert "$d/dicom/dcmqi/liver.dcm" "$out/no.nii.gz"
+expect 3 "" convert "$d/dicom/dcmqi/liver.dcm" "$out/no.nii.gz" --reference "$d/dicom/ct-abdomen-20slice"
 expect 0 "10 passed, 0 failed" check-parity "$shared/parity/sam-med3d-tiny-seed1.safetensors"
 expect 3 "not a safetensors file" check-parity "$out/names.txt"
 expect 2 "usage" frobnicate
