@@ -492,6 +492,12 @@ void MainWindow::buildMenus() {
             tr("Volumes (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd *.mgh *.mgz)"));
         if (!p.isEmpty()) open(p);
     });
+    connect(file->addAction(tr("Open Se&gmentation...")), &QAction::triggered, this, [this] {
+        const QString p = QFileDialog::getOpenFileName(
+            this, tr("Open a segmentation of this volume"), {},
+            tr("Segmentations (*.dcm *.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd *.mgz);;All files (*)"));
+        if (!p.isEmpty()) openSegmentation(p);
+    });
     QAction* openDicom = file->addAction(tr("Open &DICOM Folder..."));
     connect(openDicom, &QAction::triggered, this, [this] {
         if (!confirmDiscard()) return;
@@ -687,6 +693,95 @@ bool MainWindow::runSegmentTool(SegmentTool tool, double value, bool inSlice, in
         throw std::logic_error("unhandled segment tool");
     };
     return controller_.editSegment(segment, kind, op, false, inSlice ? views[axis] : "");
+}
+
+bool MainWindow::openSegmentation(const QString& path) {
+    const QString title = tr("Open segmentation");
+    if (!volume()) {
+        reportError(title, tr("Open the volume it segments first."));
+        return false;
+    }
+    const ImageGeometry& grid = volume()->geometry();
+    // Each segment to load: its entry (name, colour, codes) and a label map holding it as `value`.
+    struct Loaded {
+        Segment segment;
+        std::shared_ptr<const LabelMap> map;
+        std::uint8_t value;
+    };
+    std::vector<Loaded> loaded;
+    const std::string file = QFileInfo(path).fileName().toStdString();
+    try {
+        QFile f(path);
+        QByteArray head;
+        if (f.open(QIODevice::ReadOnly)) head = f.read(132);
+        if (head.size() == 132 && head.mid(128, 4) == "DICM") {
+            const DicomSegImport seg = readDicomSeg(path.toStdString(), grid);
+            const auto& dicom = volume()->metadata().dicom;
+            if (!dicom || dicom->seriesInstanceUid != seg.referencedSeriesUid)
+                throw InputError(file + " segments the series " + seg.referencedSeriesUid +
+                                 ", not the open one (" + (dicom ? dicom->seriesInstanceUid : "not DICOM") +
+                                 ").");
+            for (const auto& s : seg.segments) {
+                auto map = std::make_shared<LabelMap>(grid, s.mask);
+                loaded.push_back({s.segment, std::move(map), 1});
+            }
+        } else {
+            const LabelFileImport in = readLabelFile(path.toStdString(), grid);
+            if (!in.mapping.empty())
+                statusBar()->showMessage(
+                    tr("%1: the volume's grid in another axis order (%2), mapped exactly.")
+                        .arg(QString::fromStdString(file), QString::fromStdString(in.mapping)),
+                    10000);
+            auto map = std::make_shared<LabelMap>(in.labels);
+            for (const auto value : map->labelsPresent()) {
+                Segment s;
+                s.name = file + " " + std::to_string(value);
+                s.algorithm = SegmentAlgorithm::Manual;
+                s.algorithmName.clear();
+                loaded.push_back({s, map, value});
+            }
+        }
+    } catch (const InputError& e) {
+        reportError(title, QString::fromStdString(e.what()));
+        return false;
+    }
+    if (loaded.empty()) {
+        reportError(title, tr("%1 holds no segment.").arg(path));
+        return false;
+    }
+    std::int64_t overlapping = 0;
+    for (const auto& l : loaded) {
+        // Voxels that are some segment's already keep it (no edit overwrites a segment).
+        const auto& here = controller_.labels().labels();
+        std::int64_t wanted = 0, free = 0;
+        for (std::size_t o = 0; o < here.size(); ++o)
+            if (l.map->labels()[o] == l.value) {
+                ++wanted;
+                free += here[o] == 0;
+            }
+        overlapping += wanted - free;
+        if (free == 0) continue;
+        const std::uint8_t label = controller_.addSegment(l.segment.name);
+        Segment entry = l.segment;
+        entry.label = label;
+        if (entry.color == Rgb{}) entry.color = controller_.segments().find(label)->color;
+        controller_.updateSegment(entry);
+        controller_.editSegment(label, tr("Open segmentation: %1").arg(QString::fromStdString(entry.name)),
+                                [&](const LabelMap& labels) {
+                                    return combineSegments(labels, label, LogicalOperation::Union, *l.map,
+                                                           l.value);
+                                });
+    }
+    if (overlapping > 0)
+        statusBar()->showMessage(
+            tr("%1 voxels belong to more than one segment of %2 or to segments already here: "
+               "they kept their first segment.")
+                .arg(overlapping)
+                .arg(path),
+            15000);
+    spdlog::info("opened segmentation {}: {} segments, {} overlapping voxels", path.toStdString(),
+                 loaded.size(), overlapping);
+    return true;
 }
 
 bool MainWindow::combineWithLabelFile(const QString& path, int fileLabel, LogicalOperation operation) {

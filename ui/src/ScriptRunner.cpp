@@ -260,6 +260,8 @@ bool ScriptRunner::run(const QJsonObject& a) {
         return need(window_.runSegmentTool(*tool, a["value"].toDouble(0), a["slice"].toBool(false), index),
                     window_.lastError());
     }
+    if (what == "open-segmentation")
+        return need(window_.openSegmentation(a["path"].toString()), window_.lastError());
     if (what == "combine") {
         const QString op = a["operation"].toString("union");
         const int index = op == "union" ? 0 : op == "intersect" ? 1 : op == "subtract" ? 2 : -1;

@@ -116,6 +116,12 @@ class MainWindow : public QMainWindow {
     // `axis` (0 sagittal, 1 coronal, 2 axial), along which fill between slices always runs (as a preview).
     // Returns false, with the reason in lastError(), on bad input or when nothing changes.
     bool runSegmentTool(SegmentTool tool, double value, bool inSlice, int axis);
+    // Opens a segmentation made elsewhere onto the open volume: a DICOM-SEG (its segments' names, colours and
+    // codes; one whose referenced series is not the open one is refused) or a label file on the volume's
+    // grid (any axis order of it; each label value a segment). Each loaded segment is a new segment and one
+    // undoable interaction; voxels already labelled keep their segment (overlaps are reported). Returns
+    // false, with the reason in lastError(), when nothing could be loaded.
+    bool openSegmentation(const QString& path);
     // Combines the active segment with label value `fileLabel` of a label file on the volume's grid (an
     // auto-segmentation, a colleague's mask): union, intersect or subtract, one undoable interaction.
     // Returns false, with the reason in lastError(), for an unreadable file, another grid, or no change.
