@@ -14,6 +14,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <memory>
+
 #ifndef ENGRAM_DEMO_VOLUME
 #define ENGRAM_DEMO_VOLUME ""
 #endif
@@ -44,8 +46,10 @@ int main(int argc, char** argv) {
                                      "Delete autosaved work from a crash without asking.");
     const QCommandLineOption recoveryDir("recovery-dir", "Folder for autosave recovery files.", "folder");
     const QCommandLineOption quitAfter("quit-after-load", "Exit once the volume is loaded (smoke tests).");
+    const QCommandLineOption labels(
+        "labels", "A segmentation (DICOM-SEG or label file) to open onto the volume.", "file");
     for (const auto& o : {demo, model, propagationModel, device, script, screenshot, restore, discard,
-                          recoveryDir, quitAfter})
+                          recoveryDir, quitAfter, labels})
         parser.addOption(o);
     parser.addPositionalArgument("path", "Volume file, DICOM folder or Engram session to open.");
     parser.process(app);
@@ -93,6 +97,14 @@ int main(int argc, char** argv) {
                 window.open(path);
         }
     });
+    if (parser.isSet(labels)) {  // onto the first volume opened (before --quit-after-load quits)
+        auto once = std::make_shared<QMetaObject::Connection>();
+        *once = QObject::connect(&window, &engram::ui::MainWindow::volumeChanged, &window,
+                                 [&window, once, file = parser.value(labels)] {
+                                     QObject::disconnect(*once);
+                                     window.openSegmentation(file);
+                                 });
+    }
     if (parser.isSet(quitAfter)) {
         QObject::connect(&window, &engram::ui::MainWindow::volumeChanged, &app, &QApplication::quit);
         QObject::connect(&window, &engram::ui::MainWindow::loadFailed, &app, [] { QApplication::exit(1); });

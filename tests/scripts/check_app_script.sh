@@ -85,6 +85,11 @@ cat > "$out/open-seg.json" <<JSON
 JSON
 "$engram" --recovery-dir "$out/recovery" --script "$out/open-seg.json" > "$out/open-seg.txt" 2>&1 \
     || { cat "$out/open-seg.txt"; echo "FAIL: open segmentation"; exit 1; }
+# The same from the command line: engram <volume> --labels <file>.
+"$engram" --demo --labels "$shared/data/ct-abdomen/example_ct_totalseg_vertebrae.nii.gz" --quit-after-load \
+    --recovery-dir "$out/recovery" > "$out/labels-option.txt" 2>&1 || { cat "$out/labels-option.txt"; echo "FAIL: --labels"; exit 1; }
+grep -q "opened segmentation .*vertebrae.nii.gz: 8 segments" "$out/labels-option.txt" \
+    || { cat "$out/labels-option.txt"; echo "FAIL: --labels did not open the segmentation"; exit 1; }
 # A DICOM folder opens through the scan (the series key is found by the folder scan).
 echo "[{\"do\": \"open\", \"path\": \"$shared/data/dicom/ct-abdomen-20slice\"},
       {\"do\": \"fill\", \"voxel\": [256, 256, 10], \"low\": -2000, \"high\": 5000, \"segment\": \"All\"},
