@@ -366,7 +366,9 @@ TEST(SliceInterpolation, ErrorsSayWhatIsMissingAndChangeNothing) {
     EXPECT_EQ(m.labels(), before);
 }
 
-TEST(SliceInterpolation, A512SlicePairWithFourSlicesBetweenTakesWellUnderASecond) {
+// Full-size slices with shapes that appear, vanish and overlap; its time is printed (docs/PERFORMANCE.md),
+// not asserted.
+TEST(SliceInterpolation, A512SlicePairWithFourSlicesBetween) {
     auto m = grid({512, 512, 6}, {0.7, 0.7, 5});
     disc(m, 0, 250, 260, 120);
     disc(m, 0, 420, 100, 30);
@@ -376,8 +378,6 @@ TEST(SliceInterpolation, A512SlicePairWithFourSlicesBetweenTakesWellUnderASecond
     const SliceFill fill = fillBetweenSlices(m, 1, 2);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_EQ(fill.filledSlices, (std::vector<std::int64_t>{1, 2, 3, 4}));
+    EXPECT_GT(fill.edit.added, 0);
     std::printf("[ timing ] 512 x 512, 4 slices filled: %.3f s\n", seconds);
-#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-    EXPECT_LT(seconds, 1.0) << "about 0.05 s in an optimised build";
-#endif
 }
