@@ -58,18 +58,12 @@ ClassicalPropagationResult propagateClassically(const float* image, const Dims3&
                 if (previous[p] && depth[p] > o.erosionMm * o.erosionMm) seeds.push_back({{c, r, 0}, true});
                 background.mask[p] = reach[p] > o.backgroundMm * o.backgroundMm;
             }
-        std::vector<std::uint8_t> grown(area, 0);
         double seedSum = 0;
         for (const auto& c : seeds) seedSum += pixels[std::size_t(c.index[1] * plane.columns + c.index[0])];
         if (seeds.empty() || std::abs(seedSum / double(seeds.size()) - mean) > o.endShiftSd * sd)
-            return grown;
+            return std::vector<std::uint8_t>(area, 0);
         SeedGrower grower(pixels.data(), planeDims, planeSpacing);
-        const auto m = grower.grow(seeds, &background).mask;
-        for (std::int64_t r = 0; r < m.size[1]; ++r)
-            for (std::int64_t c = 0; c < m.size[0]; ++c)
-                grown[std::size_t((m.begin[1] + r) * plane.columns + m.begin[0] + c)] =
-                    m.mask[std::size_t(r * m.size[0] + c)];
-        return grown;
+        return grower.grow(seeds, &background).mask.toVolume(planeDims);
     };
     for (int direction : {1, -1}) {
         std::vector<std::uint8_t> previous(prompt.mask.begin(), prompt.mask.end());

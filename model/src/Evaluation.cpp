@@ -73,17 +73,6 @@ std::vector<Case> casesOf(const std::vector<LabelledVolume>& data, int minVoxels
     return cases;
 }
 
-// The whole-volume mask of a region result: `mask` inside its box, background everywhere else.
-void pasteRegion(const RegionMask& m, const Dims3& dims, std::vector<std::uint8_t>& prediction) {
-    std::fill(prediction.begin(), prediction.end(), 0);
-    for (std::int64_t z = 0, q = 0; z < m.size[2]; ++z)
-        for (std::int64_t y = 0; y < m.size[1]; ++y)
-            for (std::int64_t x = 0; x < m.size[0]; ++x, ++q)
-                if (m.mask[static_cast<std::size_t>(q)])
-                    prediction[static_cast<std::size_t>(
-                        (m.begin[0] + x) + dims[0] * ((m.begin[1] + y) + dims[1] * (m.begin[2] + z)))] = 1;
-}
-
 }  // namespace
 
 std::vector<EvalRow> evaluateInteractive(const std::vector<LabelledVolume>& data, const EvalOptions& o,
@@ -139,9 +128,9 @@ std::vector<EvalRow> evaluateInteractive(const std::vector<LabelledVolume>& data
                     const auto& i = click->index;
                     const auto outcome = session->addClick(
                         d.grid.indexToWorld({double(i[0]), double(i[1]), double(i[2])}), click->positive);
-                    pasteRegion(outcome.mask, dims, prediction);
+                    prediction = outcome.mask.toVolume(dims);
                 } else if (grower) {
-                    pasteRegion(grower->grow(clicks).mask, dims, prediction);
+                    prediction = grower->grow(clicks).mask.toVolume(dims);
                 } else {
                     prediction = growRegion(d.image.data(), dims, spacing, clicks);
                 }

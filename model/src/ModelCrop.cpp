@@ -162,6 +162,18 @@ std::int64_t RegionMask::count() const {
     return std::count_if(mask.begin(), mask.end(), [](std::uint8_t v) { return v != 0; });
 }
 
+std::vector<std::uint8_t> RegionMask::toVolume(const std::array<std::int64_t, 3>& n) const {
+    std::vector<std::uint8_t> out(static_cast<std::size_t>(n[0] * n[1] * n[2]), 0);
+    std::size_t q = 0;
+    for (std::int64_t z = 0; z < size[2]; ++z)
+        for (std::int64_t y = 0; y < size[1]; ++y)
+            for (std::int64_t x = 0; x < size[0]; ++x, ++q)
+                if (mask[q])
+                    out[static_cast<std::size_t>((begin[0] + x) +
+                                                 n[0] * ((begin[1] + y) + n[1] * (begin[2] + z)))] = 1;
+    return out;
+}
+
 ModelCrop::ModelCrop(const Point3& centreWorld, const CropOptions& options) : options_(options) {
     const int n = options.size;
     grid_.size = {n, n, n};

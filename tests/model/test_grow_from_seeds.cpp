@@ -52,17 +52,6 @@ Phantom twoBalls(double bValue, double gap, bool bridge, Dims3 dims = {64, 48, 4
     return p;
 }
 
-std::vector<std::uint8_t> whole(const RegionMask& m, const Dims3& dims) {
-    std::vector<std::uint8_t> out(static_cast<std::size_t>(dims[0] * dims[1] * dims[2]), 0);
-    for (std::int64_t k = 0, q = 0; k < m.size[2]; ++k)
-        for (std::int64_t j = 0; j < m.size[1]; ++j)
-            for (std::int64_t i = 0; i < m.size[0]; ++i, ++q)
-                if (m.mask[static_cast<std::size_t>(q)])
-                    out[static_cast<std::size_t>(
-                        (m.begin[0] + i) + dims[0] * ((m.begin[1] + j) + dims[1] * (m.begin[2] + k)))] = 1;
-    return out;
-}
-
 double diceOf(const std::vector<std::uint8_t>& p, const std::vector<std::uint8_t>& t) {
     return dice(p.data(), t.data(), static_cast<std::int64_t>(p.size()));
 }
@@ -95,7 +84,7 @@ TEST(GrowFromSeeds, OneClickGrowsTheObjectAndStopsAtItsEdge) {
     const auto p = twoBalls(200, 24, false);
     SeedGrower g(p.image.data(), p.dims, p.spacing);
     const auto r = g.grow({centreOf(p, true)});
-    const auto mask = whole(r.mask, p.dims);
+    const auto mask = r.mask.toVolume(p.dims);
     EXPECT_GT(diceOf(mask, p.a), 0.9);
     EXPECT_EQ(overlap(mask, p.b), 0);
     EXPECT_FALSE(r.warmStart);
@@ -105,10 +94,10 @@ TEST(GrowFromSeeds, ANegativeClickCutsALeakIntoTissueOfTheSameIntensity) {
     const auto p = twoBalls(100, 24, true);  // b looks like a, and a rod joins them
     SeedGrower g(p.image.data(), p.dims, p.spacing);
     std::vector<SimulatedClick> clicks{centreOf(p, true)};
-    const auto leaked = whole(g.grow(clicks).mask, p.dims);
+    const auto leaked = g.grow(clicks).mask.toVolume(p.dims);
     ASSERT_GT(overlap(leaked, p.b), 0) << "the phantom should leak without a negative click";
     clicks.push_back(centreOf(p, false, false));
-    const auto cut = whole(g.grow(clicks).mask, p.dims);
+    const auto cut = g.grow(clicks).mask.toVolume(p.dims);
     EXPECT_LT(overlap(cut, p.b), overlap(leaked, p.b) / 10);
     EXPECT_GT(diceOf(cut, p.a), 0.85);
 }
@@ -119,7 +108,7 @@ TEST(GrowFromSeeds, OtherSegmentsAreBackgroundSeeds) {
     RegionMask other;
     other.size = p.dims;
     other.mask = p.b;  // b already belongs to another segment
-    const auto mask = whole(g.grow({centreOf(p, true)}, &other).mask, p.dims);
+    const auto mask = g.grow({centreOf(p, true)}, &other).mask.toVolume(p.dims);
     EXPECT_EQ(overlap(mask, p.b), 0);
     EXPECT_GT(diceOf(mask, p.a), 0.85);
 }
@@ -159,7 +148,7 @@ TEST(GrowFromSeeds, LargeRegionsAreSolvedOnACoarserWorkingGrid) {
     const auto r = g.grow({centreOf(p, true)});
     EXPECT_GT(r.factor[0], 1);
     EXPECT_LE(r.workingSize[0] * r.workingSize[1] * r.workingSize[2], o.maxWorkingVoxels);
-    const auto mask = whole(r.mask, p.dims);
+    const auto mask = r.mask.toVolume(p.dims);
     EXPECT_GT(diceOf(mask, p.a), 0.85);
     EXPECT_EQ(overlap(mask, p.b), 0);
 }
@@ -177,7 +166,7 @@ TEST(GrowFromSeeds, AnObjectCutByTheScanEdgeGrowsToTheEdge) {
                 p.a[p.offset(i, j, k)] = 1;
             }
     SeedGrower g(p.image.data(), p.dims, p.spacing);
-    const auto mask = whole(g.grow({SimulatedClick{{60, 60, 3}, true}}).mask, p.dims);
+    const auto mask = g.grow({SimulatedClick{{60, 60, 3}, true}}).mask.toVolume(p.dims);
     EXPECT_TRUE(mask[p.offset(60, 60, 0)]);
     EXPECT_GT(diceOf(mask, p.a), 0.9);
 }
@@ -208,7 +197,7 @@ TEST(GrowFromSeeds, SessionStepsUndoAndRedoClicks) {
     const auto second = s.addClick(world(b), false);
     EXPECT_EQ(first.step, 1);
     EXPECT_EQ(second.step, 2);
-    EXPECT_LT(overlap(whole(second.mask, p.dims), p.b), overlap(whole(first.mask, p.dims), p.b));
+    EXPECT_LT(overlap(second.mask.toVolume(p.dims), p.b), overlap(first.mask.toVolume(p.dims), p.b));
     EXPECT_THROW(s.addClick({-1000, 0, 0}, true), std::invalid_argument);
     EXPECT_EQ(s.step(), 2);
     s.goToStep(1);  // undo the negative click

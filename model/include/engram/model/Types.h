@@ -39,6 +39,8 @@ struct RegionMask {
     std::array<bool, 6> touchedFaces{};
     bool touchesCropBorder() const;
     std::int64_t count() const;
+    // The mask on the whole grid of `size` (i fastest): 1 inside the mask, 0 everywhere else.
+    std::vector<std::uint8_t> toVolume(const std::array<std::int64_t, 3>& size) const;
 };
 
 enum class MemoryMode { None, Sparse, Dense, SparseDense };
