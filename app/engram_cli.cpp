@@ -129,13 +129,6 @@ void printVolume(const Volume& v) {
     for (const auto& w : v.metadata().warnings) std::cout << "  warning:   " << w << "\n";
 }
 
-// A DICOM Part 10 file: "DICM" after the 128-byte preamble.
-bool isDicomFile(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    char magic[132] = {};
-    return in.read(magic, sizeof magic) && std::string(magic + 128, 4) == "DICM";
-}
-
 // A DICOM-SEG on the grid of the series it segments (--reference, --series): segment i becomes label i + 1.
 DicomSegImport readSegOnReference(const Args& a, const fs::path& seg, LabelMap& labels) {
     const std::string reference = a.option("reference");
@@ -162,7 +155,7 @@ DicomSegImport readSegOnReference(const Args& a, const fs::path& seg, LabelMap& 
 int info(const Args& a) {
     if (a.positional.size() != 1) throw UsageError("info takes one path");
     const fs::path p = a.positional[0];
-    if (fs::is_regular_file(p) && isDicomFile(p)) {
+    if (isDicomFile(p)) {
         LabelMap labels;
         const auto seg = readSegOnReference(a, p, labels);
         std::cout << p.string() << ": DICOM-SEG \"" << seg.seriesDescription << "\", " << seg.segments.size()
@@ -196,7 +189,7 @@ int info(const Args& a) {
 
 int convert(const Args& a) {
     if (a.positional.size() != 2) throw UsageError("convert takes <in> <out>");
-    if (fs::is_regular_file(a.positional[0]) && isDicomFile(a.positional[0])) {
+    if (isDicomFile(a.positional[0])) {
         LabelMap labels;
         readSegOnReference(a, a.positional[0], labels);
         writeLabelFile(labels, a.positional[1]);

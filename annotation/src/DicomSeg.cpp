@@ -20,6 +20,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <set>
 
@@ -448,6 +449,13 @@ SegmentList DicomSegImport::segmentList() const {
     SegmentList list;
     for (const auto& s : segments) list.put(s.segment);
     return list;
+}
+
+bool isDicomFile(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    char head[132] = {};
+    return std::filesystem::is_regular_file(path) && in.read(head, sizeof head) &&
+           std::string(head + 128, 4) == "DICM";
 }
 
 }  // namespace engram

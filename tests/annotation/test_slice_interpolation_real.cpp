@@ -1,6 +1,8 @@
 // Fill between slices on held-out label maps: of each structure, only every 5th axial slice of its extent
 // is kept (the first and last slices included), the slices between are filled, and the result is compared
 // with the whole structure. The Dice values printed are the ones docs quote.
+#include "TestSupport.h"
+
 #include <engram/annotation/SliceInterpolation.h>
 #include <engram/annotation/VolumeIO.h>
 
@@ -15,10 +17,6 @@
 using namespace engram;
 
 namespace {
-
-std::filesystem::path data(const std::string& rel) {
-    return std::filesystem::path(ENGRAM_SHARED_DIR) / "data" / rel;
-}
 
 struct Outcome {
     double dice = 0;
@@ -66,8 +64,8 @@ Outcome everyFifthSlice(const LabelMap& full, std::uint8_t label) {
 }  // namespace
 
 TEST(SliceInterpolationReal, EveryFifthAxialSliceOfHeldOutStructures) {
-    const auto abdomen = data("ct-abdomen/example_seg.nii.gz");
-    const auto aorta = data("ct-aorta-1.5mm/aorta.nii.gz");
+    const auto abdomen = test::shared("ct-abdomen/example_seg.nii.gz");
+    const auto aorta = test::shared("ct-aorta-1.5mm/aorta.nii.gz");
     if (!std::filesystem::exists(abdomen) || !std::filesystem::exists(aorta))
         GTEST_SKIP() << "needs " << abdomen << " and " << aorta;
     const LabelMap totals = readLabelFile(abdomen).labels;

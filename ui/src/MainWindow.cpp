@@ -711,10 +711,7 @@ bool MainWindow::openSegmentation(const QString& path) {
     std::vector<Loaded> loaded;
     const std::string file = QFileInfo(path).fileName().toStdString();
     try {
-        QFile f(path);
-        QByteArray head;
-        if (f.open(QIODevice::ReadOnly)) head = f.read(132);
-        if (head.size() == 132 && head.mid(128, 4) == "DICM") {
+        if (isDicomFile(path.toStdString())) {
             const DicomSegImport seg = readDicomSeg(path.toStdString(), grid);
             const auto& dicom = volume()->metadata().dicom;
             if (!dicom || dicom->seriesInstanceUid != seg.referencedSeriesUid)

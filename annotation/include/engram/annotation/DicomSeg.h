@@ -61,4 +61,8 @@ struct DicomSegImport {
 
 DicomSegImport readDicomSeg(const std::filesystem::path& path, const ImageGeometry& grid);
 
+// True for a DICOM Part 10 file ("DICM" after the 128-byte preamble), which is how a SEG is told from a
+// label image before reading it.
+bool isDicomFile(const std::filesystem::path& path);
+
 }  // namespace engram
