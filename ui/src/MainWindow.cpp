@@ -712,16 +712,14 @@ bool MainWindow::openSegmentation(const QString& path) {
     const std::string file = QFileInfo(path).fileName().toStdString();
     try {
         if (isDicomFile(path.toStdString())) {
-            const DicomSegImport seg = readDicomSeg(path.toStdString(), grid);
+            DicomSegImport seg = readDicomSeg(path.toStdString(), grid);
             const auto& dicom = volume()->metadata().dicom;
             if (!dicom || dicom->seriesInstanceUid != seg.referencedSeriesUid)
                 throw InputError(file + " segments the series " + seg.referencedSeriesUid +
                                  ", not the open one (" + (dicom ? dicom->seriesInstanceUid : "not DICOM") +
                                  ").");
-            for (const auto& s : seg.segments) {
-                auto map = std::make_shared<LabelMap>(grid, s.mask);
-                loaded.push_back({s.segment, std::move(map), 1});
-            }
+            for (auto& s : seg.segments)
+                loaded.push_back({s.segment, std::make_shared<LabelMap>(grid, std::move(s.mask)), 1});
         } else {
             const LabelFileImport in = readLabelFile(path.toStdString(), grid);
             if (!in.mapping.empty())
