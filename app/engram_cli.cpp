@@ -7,6 +7,7 @@
 #include <engram/annotation/SegmentStatistics.h>
 #include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>
+#include <engram/model/ClickNetTraining.h>
 #include <engram/model/Evaluation.h>
 #include <engram/model/Parity.h>
 #include <engram/model/Propagation.h>
@@ -54,6 +55,12 @@ const char* kUsageText =
     "      [--warmup <samples>] [--bce 1] [--device cpu|cuda] [--freeze-encoder|--train-encoder]\n"
     "      [--no-augment] [--half] [--min-size <mL>] [--keep last|best]\n"
     "                                   train MAIS from scratch, or fine-tune --init (frozen encoder)\n"
+    "  train-clicknet (--data <list> | --image <f> --labels <f>) --out <model.safetensors>\n"
+    "      [--resume <checkpoint>] [--steps 20000] [--batch 2] [--clicks 12] [--long-clicks 20]\n"
+    "      [--lr 1e-3] [--warmup 200] [--crop 48] [--large-crop <share>] [--widths 16,32,64,128]\n"
+    "      [--memory-off 0.3] [--seeds-off 0.25] [--groups name=weight,...] [--checkpoint-every 100] [--seed "
+    "1] [--device cpu|cuda] [--half]\n"
+    "                                   train the compact default MAIS model (clicknet family)\n"
     "  evaluate [--model <model>] (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
     "      [--clicks 50] [--rule random|centre] [--methods mais,none,grow-from-seeds,region-growing]\n"
     "      [--capacity 60] [--csv <out.csv>] [--plot <out.png>] [--seed 1] [--device cpu|cuda]\n"
@@ -361,6 +368,57 @@ int train(const Args& a) {
     return kOk;
 }
 
+std::map<std::string, double> groupWeights(const std::string& text) {
+    std::map<std::string, double> weights;
+    std::stringstream in(text);
+    for (std::string item; std::getline(in, item, ',');) {
+        const auto eq = item.find('=');
+        char* end = nullptr;
+        const double w = eq == std::string::npos ? -1 : std::strtod(item.c_str() + eq + 1, &end);
+        if (eq == 0 || eq == std::string::npos || !end || *end != '\0' || !(w >= 0))
+            throw UsageError("--groups takes name=weight pairs, not '" + item + "'");
+        weights[item.substr(0, eq)] = w;
+    }
+    return weights;
+}
+
+int trainClickNet(const Args& a) {
+    model::ClickNetTrainOptions o;
+    o.output = a.option("out", true);
+    o.resume = a.option("resume");
+    o.steps = number(a, "steps", o.steps);
+    o.batch = number(a, "batch", o.batch);
+    o.maxClicks = number(a, "clicks", o.maxClicks);
+    o.longClicks = std::max(o.maxClicks, number(a, "long-clicks", o.longClicks));
+    o.lr = number(a, "lr", o.lr);
+    o.warmupSteps = number(a, "warmup", o.warmupSteps);
+    o.largeCropShare = number(a, "large-crop", o.largeCropShare);
+    o.memoryOffShare = number(a, "memory-off", o.memoryOffShare);
+    o.seedsOffShare = number(a, "seeds-off", o.seedsOffShare);
+    o.checkpointEvery = std::max(1, number(a, "checkpoint-every", o.checkpointEvery));
+    o.seed = number(a, "seed", o.seed);
+    o.config.cropSize = number(a, "crop", o.config.cropSize);
+    if (const auto w = a.option("widths"); !w.empty()) o.config.widths = intList(w);
+    try {
+        o.config = model::ClickNetConfig::fromJson(o.config.toJson());
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+    o.groupWeights = groupWeights(a.option("groups"));
+    if (const auto d = a.option("device"); !d.empty()) o.device = d;
+    o.half = a.flag("half");
+    const auto data = loadData(a);
+    const auto last = model::trainClickNet(data, o, [](const model::ClickNetReport& r) {
+        std::printf("step %6ld/%ld  loss %.4f  Dice %.3f  lr %.1e  %.2f s/step ", r.step, r.steps, r.loss,
+                    r.dice, r.learningRate, r.secondsPerStep);
+        for (const auto& [group, dice] : r.groupDice) std::printf(" %s %.3f", group.c_str(), dice);
+        std::printf("\n");
+        std::fflush(stdout);
+    });
+    std::printf("trained %ld steps on %d targets; wrote %s\n", last.step, last.targets, o.output.c_str());
+    return kOk;
+}
+
 int axisOption(const Args& a) {
     const auto name = a.option("axis");
     if (name.empty() || name == "axial") return 2;
@@ -580,6 +638,7 @@ int main(int argc, char** argv) {
         if (command == "check-parity") return checkParity(parse(argc, argv, {"literal"}));
         if (command == "train")
             return train(parse(argc, argv, {"freeze-encoder", "train-encoder", "no-augment", "half"}));
+        if (command == "train-clicknet") return trainClickNet(parse(argc, argv, {"half"}));
         if (command == "evaluate") return evaluate(parse(argc, argv, {}));
         if (command == "propagate") return propagate(parse(argc, argv, {"self-sorting"}));
         if (command == "train-propagator") return trainPropagator(parse(argc, argv, {"plain", "half"}));

@@ -86,8 +86,11 @@ std::vector<LabelledVolumeSpec> readDatasetList(const std::filesystem::path& lis
                 spec.firstSlice = parseSlice(value.substr(0, colon), where);
                 spec.lastSlice = parseSlice(value.substr(colon + 1), where);
                 if (spec.lastSlice < spec.firstSlice) throw InputError(where + ": the slice range is empty.");
+            } else if (key == "group" && !value.empty()) {
+                spec.group = value;
             } else {
-                throw InputError(where + ": unknown option '" + option + "' (targets=, names=, slices=).");
+                throw InputError(where + ": unknown option '" + option +
+                                 "' (targets=, names=, slices=, group=).");
             }
         }
         specs.push_back(spec);
@@ -117,6 +120,7 @@ model::LabelledVolume loadLabelledVolume(const LabelledVolumeSpec& spec) {
     v.image.assign(image.voxels().begin() + begin, image.voxels().begin() + end);
     v.labels.assign(labels.labels().begin() + begin, labels.labels().begin() + end);
     v.targets = spec.targets;
+    v.group = spec.group;
     if (!spec.names.empty()) v.labelNames = readLabelNames(spec.names);
     return v;
 }

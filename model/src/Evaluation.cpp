@@ -40,13 +40,16 @@ EvalMethod parseEvalMethod(const std::string& name, int defaultCapacity) {
         m.mode = MemoryMode::Dense;
     else if (base == "none")
         m.mode = MemoryMode::None;
+    else if (base == "mais-no-gfs")
+        m.seedChannel = false;
     else if (base == "region-growing")
         m.kind = EvalKind::RegionGrowing;
     else if (base == "grow-from-seeds")
         m.kind = EvalKind::GrowFromSeeds;
     else
-        throw std::invalid_argument("unknown method '" + name +
-                                    "' (mais, mais@N, sparse, dense, none, region-growing, grow-from-seeds)");
+        throw std::invalid_argument(
+            "unknown method '" + name +
+            "' (mais, mais@N, mais-no-gfs, sparse, dense, none, region-growing, grow-from-seeds)");
     if (m.capacity < 0 || m.capacity > MemoryBank::kMaxCapacity)
         throw std::invalid_argument("method '" + name + "': bank size must be 0..80");
     return m;
@@ -93,6 +96,7 @@ std::vector<EvalRow> evaluateInteractive(const std::vector<LabelledVolume>& data
             eo.device = o.device;
             eo.memoryMode = method.mode;
             eo.memoryCapacity = method.capacity;
+            eo.seedChannel = method.seedChannel;
             engine = std::make_unique<SegmentationEngine>(eo);
         }
         int currentVolume = -1;

@@ -207,6 +207,12 @@ struct SeedGrower::Impl {
 
     void region(const std::vector<SimulatedClick>& clicks, Box& begin, Box& size) const;
     void build(const Box& begin, const Box& size);
+    // A negative click beyond the region changes nothing (the region's faces are background already).
+    bool inRegion(const std::array<std::int64_t, 3>& source) const {
+        for (int a = 0; a < 3; ++a)
+            if (source[a] < roiBegin[a] || source[a] >= roiBegin[a] + roiSize[a]) return false;
+        return true;
+    }
     std::size_t workingOffset(const std::array<std::int64_t, 3>& source) const {
         std::int64_t o = 0;
         for (int a = 2; a >= 0; --a) o = o * n[a] + (source[a] - roiBegin[a]) / factor[a];
@@ -303,7 +309,8 @@ void SeedGrower::Impl::seedAll(const std::vector<SimulatedClick>& clicks, const 
             const std::size_t w = workingOffset({x, y, z});
             if (cost[w] != 0) seed(w, kBackground);
         });
-    for (const auto& c : clicks) seed(workingOffset(c.index), c.positive ? kObject : kBackground);
+    for (const auto& c : clicks)
+        if (inRegion(c.index)) seed(workingOffset(c.index), c.positive ? kObject : kBackground);
 }
 
 // Dijkstra from the pending seeds: a voxel takes the label of the seed with the cheapest path, a path
@@ -376,6 +383,7 @@ GrowthResult SeedGrower::grow(const std::vector<SimulatedClick>& clicks, const R
                        });
     if (incremental)
         for (std::size_t c = s.applied.size(); c < clicks.size(); ++c) {
+            if (!s.inRegion(clicks[c].index)) continue;
             const std::size_t o = s.workingOffset(clicks[c].index);
             if (s.cost[o] == 0 && s.label[o] != (clicks[c].positive ? kObject : kBackground))
                 incremental = false;
@@ -383,7 +391,8 @@ GrowthResult SeedGrower::grow(const std::vector<SimulatedClick>& clicks, const R
     if (!sameRegion) s.build(begin, size);
     if (incremental) {
         for (std::size_t c = s.applied.size(); c < clicks.size(); ++c)
-            s.seed(s.workingOffset(clicks[c].index), clicks[c].positive ? kObject : kBackground);
+            if (s.inRegion(clicks[c].index))
+                s.seed(s.workingOffset(clicks[c].index), clicks[c].positive ? kObject : kBackground);
     } else {
         s.seedAll(clicks, competitors);
     }

@@ -1,3 +1,4 @@
+#include <engram/model/ClickNet.h>
 #include <engram/model/MaisModel.h>
 #include <engram/model/ModelCrop.h>
 #include <engram/model/SafeTensors.h>
@@ -18,7 +19,9 @@ namespace engram::model {
 
 struct SegmentationEngine::Impl {
     EngineOptions options;
-    MaisModel model;
+    MaisModel model;                        // SAM-Med3D-style files
+    std::optional<ClickNetModel> clicknet;  // clicknet files
+    IntensityScale scale;                   // clicknet: of the current volume
     CropOptions crop;  // the options' override, or the model file's
     torch::Device device{torch::kCPU};
     MemoryMode mode = MemoryMode::None;
@@ -37,6 +40,10 @@ struct SegmentationEngine::Impl {
 
     void place(const torch::Device& d) {
         device = d;
+        if (clicknet) {
+            clicknet->net->to(device);
+            return;
+        }
         model.to(device);
         c10::InferenceMode guard;
         densePe = model.sam->prompt_encoder->densePe();
@@ -79,15 +86,20 @@ SegmentationEngine::SegmentationEngine(const EngineOptions& options) : impl_(std
     impl_->options = options;
     impl_->cancelRequested =
         options.cancelFlag ? options.cancelFlag : std::make_shared<std::atomic<bool>>(false);
-    impl_->model = MaisModel::load(options.weights);
-    impl_->crop = options.crop.value_or(impl_->model.crop);
-    if (impl_->crop.size != impl_->model.config.imgSize)
-        throw WeightsError("Weights " + options.weights + ": the network takes " +
-                           std::to_string(impl_->model.config.imgSize) + "^3 crops, not " +
-                           std::to_string(impl_->crop.size) + "^3");
-    impl_->model.sam->image_encoder->mode =
-        options.exactEncoder ? EncoderAttentionMode::Exact : EncoderAttentionMode::Literal;
-    impl_->mode = impl_->model.memory ? options.memoryMode : MemoryMode::None;
+    if (ClickNetModel::isClickNetFile(options.weights)) {
+        impl_->clicknet = ClickNetModel::load(options.weights);
+        impl_->mode = options.memoryMode;
+    } else {
+        impl_->model = MaisModel::load(options.weights);
+        impl_->crop = options.crop.value_or(impl_->model.crop);
+        if (impl_->crop.size != impl_->model.config.imgSize)
+            throw WeightsError("Weights " + options.weights + ": the network takes " +
+                               std::to_string(impl_->model.config.imgSize) + "^3 crops, not " +
+                               std::to_string(impl_->crop.size) + "^3");
+        impl_->model.sam->image_encoder->mode =
+            options.exactEncoder ? EncoderAttentionMode::Exact : EncoderAttentionMode::Literal;
+        impl_->mode = impl_->model.memory ? options.memoryMode : MemoryMode::None;
+    }
     torch::Device device(torch::kCPU);
     if (options.device == "cuda") {
         if (torch::cuda::is_available())
@@ -96,7 +108,8 @@ SegmentationEngine::SegmentationEngine(const EngineOptions& options) : impl_(std
             impl_->notice = "No CUDA GPU is available; Engram runs on the CPU.";
     }
     impl_->place(device);
-    spdlog::info("segmentation engine: {} on {}, memory {} x {}", options.weights, device.str(),
+    spdlog::info("segmentation engine: {} ({}) on {}, memory {} x {}", options.weights,
+                 impl_->clicknet ? "clicknet" : "SAM-Med3D", device.str(),
                  impl_->mode == MemoryMode::None ? "off" : "on", options.memoryCapacity);
 }
 
@@ -107,6 +120,8 @@ void SegmentationEngine::setVolume(const Grid& grid, const float* voxels, std::s
     impl_->voxels = voxels;
     impl_->owner = std::move(owner);
     impl_->cache.clear();
+    if (impl_->clicknet)
+        impl_->scale = IntensityScale::of(voxels, grid.size[0] * grid.size[1] * grid.size[2]);
 }
 
 bool SegmentationEngine::hasVolume() const { return impl_->voxels != nullptr; }
@@ -124,9 +139,10 @@ namespace {
 struct Step {
     bool hasCrop = false;
     Point3 centre{};
-    std::vector<std::pair<Point3, bool>> clicks;  // in the current crop
+    std::vector<std::pair<Point3, bool>> clicks;  // in the current crop (clicknet: all of them)
     torch::Tensor previousLogits;                 // [1,1,L,L,L] on the engine's device
     MemoryBank bank;
+    std::vector<ClickMemory> clickBank;  // clicknet: each interaction's output memory, oldest first
     RegionMask mask;
     float confidence = 0;
 };
@@ -150,13 +166,17 @@ struct SegmentationSession::Impl {
     void reset() {
         steps.clear();
         steps.push_back(
-            Step{false, {}, {}, {}, MemoryBank(engine->options.memoryCapacity, engine->mode), {}, 0});
+            Step{false, {}, {}, {}, MemoryBank(engine->options.memoryCapacity, engine->mode), {}, {}, 0});
         current = 0;
     }
 
     // Runs the network for `next` (whose clicks include the new one). Fills logits, bank, mask.
     bool run(Step& next) {
         SegmentationEngine::Impl& e = *engine;
+        if (e.clicknet) {
+            runClickNet(next);
+            return false;
+        }
         const ModelCrop crop(next.centre, e.crop);
         bool encoded = false;
         const auto embedding = e.embeddingFor(crop, encoded);
@@ -177,6 +197,24 @@ struct SegmentationSession::Impl {
         next.confidence = out.iou.item<float>();
         return encoded;
     }
+
+    void runClickNet(Step& next) {
+        SegmentationEngine::Impl& e = *engine;
+        c10::InferenceMode guard;
+        const bool memoryOn = e.mode != MemoryMode::None && e.options.memoryCapacity > 0;
+        auto out = runClickNetInteraction(*e.clicknet->net, e.grid, e.voxels, e.scale, next.clicks, next.mask,
+                                          memoryOn ? next.clickBank : std::vector<ClickMemory>{},
+                                          e.options.seedChannel);
+        next.mask = std::move(out.mask);
+        next.confidence = out.confidence;
+        if (memoryOn) {
+            next.clickBank.push_back(std::move(out.memory));
+            const auto capacity = static_cast<std::size_t>(e.options.memoryCapacity);
+            if (next.clickBank.size() > capacity)
+                next.clickBank.erase(next.clickBank.begin(),
+                                     next.clickBank.end() - static_cast<std::ptrdiff_t>(capacity));
+        }
+    }
 };
 
 SegmentationSession::SegmentationSession(SegmentationEngine& engine)
@@ -194,7 +232,7 @@ ClickOutcome SegmentationSession::addClick(const Point3& world, bool positive) {
             throw std::invalid_argument("The click lies outside the volume.");
 
     Step next = impl_->steps[static_cast<std::size_t>(impl_->current)];
-    if (!next.hasCrop || !inInnerCrop(ModelCrop(next.centre, e.crop), world)) {
+    if (!e.clicknet && (!next.hasCrop || !inInnerCrop(ModelCrop(next.centre, e.crop), world))) {
         next.hasCrop = true;
         next.centre = world;
         next.clicks.clear();
@@ -243,7 +281,8 @@ const RegionMask& SegmentationSession::mask() const {
     return impl_->steps[static_cast<std::size_t>(impl_->current)].mask;
 }
 int SegmentationSession::memorySize() const {
-    return impl_->steps[static_cast<std::size_t>(impl_->current)].bank.size();
+    const Step& s = impl_->steps[static_cast<std::size_t>(impl_->current)];
+    return impl_->engine->clicknet ? static_cast<int>(s.clickBank.size()) : s.bank.size();
 }
 int SegmentationSession::clickCount() const {
     return static_cast<int>(impl_->steps[static_cast<std::size_t>(impl_->current)].clicks.size());

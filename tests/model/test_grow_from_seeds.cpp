@@ -102,6 +102,21 @@ TEST(GrowFromSeeds, ANegativeClickCutsALeakIntoTissueOfTheSameIntensity) {
     EXPECT_GT(diceOf(cut, p.a), 0.85);
 }
 
+TEST(GrowFromSeeds, ANegativeClickBeyondTheRegionChangesNothing) {
+    // The region reaches 40 mm beyond the positive clicks; a negative click 150 mm away lies outside it (it
+    // used to be written outside the working grid, corrupting memory).
+    const auto p = twoBalls(200, 24, false, {200, 48, 40});
+    const auto positive = centreOf(p, true);
+    const SimulatedClick far{{195, 10, 5}, false};
+    SeedGrower warm(p.image.data(), p.dims, p.spacing);
+    const auto alone = warm.grow({positive}).mask.toVolume(p.dims);
+    const auto warmWithFar = warm.grow({positive, far}).mask.toVolume(p.dims);
+    SeedGrower fresh(p.image.data(), p.dims, p.spacing);
+    const auto freshWithFar = fresh.grow({far, positive}).mask.toVolume(p.dims);
+    EXPECT_EQ(warmWithFar, alone);
+    EXPECT_EQ(freshWithFar, alone);
+}
+
 TEST(GrowFromSeeds, OtherSegmentsAreBackgroundSeeds) {
     const auto p = twoBalls(100, 24, true);
     SeedGrower g(p.image.data(), p.dims, p.spacing);

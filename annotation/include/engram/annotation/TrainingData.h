@@ -3,11 +3,12 @@
 // own readers so that geometry is handled exactly as in the app.
 //
 // A dataset list is a text file, one pair per line, paths relative to the list's folder:
-//   <image> <labels> [targets=1,2,3,5] [names=<value<TAB>name file>] [slices=<first>:<last>]
+//   <image> <labels> [targets=1,2,3,5] [names=<value<TAB>name file>] [slices=<first>:<last>] [group=<name>]
 // image: any volume file or DICOM series folder; labels: a label file on the image's grid. `targets` picks
 // label values (default: all); `names` gives them names for reports (TotalSegmentator's labels_total.txt
 // format); `slices` keeps only index-k slices first..last (inclusive), e.g. to leave part of a scan out of
-// training. '#' starts a comment.
+// training; `group` names the sampling group of the clicknet trainer (ClickNetTraining.h). '#' starts a
+// comment.
 
 #include <engram/annotation/LabelMap.h>
 #include <engram/annotation/Volume.h>
@@ -23,6 +24,7 @@ namespace engram {
 struct LabelledVolumeSpec {
     std::filesystem::path image, labels, names;
     std::vector<int> targets;
+    std::string group;
     int firstSlice = 0, lastSlice = -1;  // -1: to the end
 };
 

@@ -6,6 +6,7 @@
 //   mais          the network with memory attention (sparse + dense), bank size N (`mais@N` sets N)
 //   sparse, dense memory attention reading one kind of memory only (ablation)
 //   none          the same network with memory off (SAM-Med3D behaviour: clicks + previous mask only)
+//   mais-no-gfs   clicknet models: memory on, the grow-from-seeds input channel zeroed (ablation)
 //   region-growing  confidence-connected region growing from the same clicks (RegionGrowing.h)
 //   grow-from-seeds the classical click tool: a seed competition from the same clicks (GrowFromSeeds.h),
 //                   warm-started from click to click as in the app
@@ -27,6 +28,7 @@ struct EvalMethod {
     bool needsModel() const { return kind == EvalKind::Model; }
     MemoryMode mode = MemoryMode::SparseDense;
     int capacity = 60;
+    bool seedChannel = true;
 };
 
 // Throws std::invalid_argument for an unknown name.

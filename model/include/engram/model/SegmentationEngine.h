@@ -12,6 +12,11 @@
 // eighth) reuse it; a click beyond re-centres on that click, which needs a new embedding and starts the
 // memory afresh (memories are tied to a crop's voxels).
 //
+// Model families: a SAM-Med3D-style file (MaisModel.h) runs as above; a clicknet file (ClickNet.h, the
+// default model) runs the whole network on every click, on a crop that grows to cover the object, with every
+// click, the previous mask and the memory bank kept in world space, so a moving crop loses nothing. For
+// clicknet files the memory mode is on (any mode but None) or off.
+//
 // Threads: an engine and its sessions are used from one thread at a time (the annotation worker's);
 // cancel() may be called from any thread and stops an encoding between encoder blocks.
 
@@ -29,6 +34,7 @@ struct EngineOptions {
     std::string device = "cpu";  // "cpu" or "cuda" (falls back to the CPU, with a notice, when unavailable)
     int memoryCapacity = 60;     // N, 0..80
     MemoryMode memoryMode = MemoryMode::SparseDense;  // forced to None when the model has no memory attention
+    bool seedChannel = true;   // clicknet: give the network the grow-from-seeds answer (off: an ablation)
     bool exactEncoder = true;  // false: the reference's literal padded windows (slower, same result)
     std::optional<CropOptions> crop;  // unset: the geometry the model file was trained with
     // Set to true (from any thread) to stop an encoding between encoder blocks; the engine clears it when it

@@ -39,6 +39,7 @@ struct LabelledVolume {
     std::vector<std::uint8_t> labels;         // same grid
     std::vector<int> targets;                 // label values to learn; empty: every value present
     std::map<int, std::string> labelNames;    // optional, for reports ("liver")
+    std::string group;                        // optional: the sampling group (dataset list's group=)
     std::string targetName(int label) const;  // the name, or "label N"
     // Label values of `targets` (all present when empty) with at least `minVoxels` voxels, ascending. Throws
     // std::invalid_argument when image or labels do not match the grid.

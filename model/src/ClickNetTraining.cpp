@@ -1,0 +1,457 @@
+#include <engram/model/ClickNetTraining.h>
+#include <engram/model/GrowFromSeeds.h>
+#include <engram/model/SafeTensors.h>
+
+#include "TrainingSupport.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adam.h>
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <deque>
+#include <random>
+
+namespace engram::model {
+namespace {
+
+namespace F = torch::nn::functional;
+
+struct Target {
+    int volume = 0;
+    int label = 0;
+    int component = -1;  // -1: the whole label
+    std::vector<std::int32_t> voxels;
+};
+
+struct PreparedVolume {
+    IntensityScale scale;
+    std::vector<std::int32_t> component;  // per voxel: its label's component id, when a label has several
+    std::string group;
+};
+
+// 26-connected components of every label value with more than one; returns the number of components.
+std::vector<std::vector<std::int32_t>> componentsOf(const LabelledVolume& d, int label,
+                                                    const std::vector<std::int32_t>& voxels) {
+    const auto& n = d.grid.size;
+    std::vector<std::uint8_t> seen(d.labels.size(), 0);
+    std::vector<std::vector<std::int32_t>> out;
+    std::deque<std::int32_t> queue;
+    for (const auto start : voxels) {
+        if (seen[static_cast<std::size_t>(start)]) continue;
+        std::vector<std::int32_t> comp;
+        seen[static_cast<std::size_t>(start)] = 1;
+        queue.push_back(start);
+        while (!queue.empty()) {
+            const auto o = queue.front();
+            queue.pop_front();
+            comp.push_back(o);
+            const std::int64_t x = o % n[0], y = (o / n[0]) % n[1], z = o / (n[0] * n[1]);
+            for (int dz = -1; dz <= 1; ++dz)
+                for (int dy = -1; dy <= 1; ++dy)
+                    for (int dx = -1; dx <= 1; ++dx) {
+                        const std::int64_t X = x + dx, Y = y + dy, Z = z + dz;
+                        if (X < 0 || Y < 0 || Z < 0 || X >= n[0] || Y >= n[1] || Z >= n[2]) continue;
+                        const auto p = static_cast<std::int32_t>(X + n[0] * (Y + n[1] * Z));
+                        if (seen[static_cast<std::size_t>(p)] ||
+                            d.labels[static_cast<std::size_t>(p)] != label)
+                            continue;
+                        seen[static_cast<std::size_t>(p)] = 1;
+                        queue.push_back(p);
+                    }
+        }
+        out.push_back(std::move(comp));
+    }
+    return out;
+}
+
+std::vector<Target> findTargets(const std::vector<LabelledVolume>& data, int minVoxels,
+                                std::vector<PreparedVolume>& prepared) {
+    std::vector<Target> targets;
+    prepared.resize(data.size());
+    for (int v = 0; v < static_cast<int>(data.size()); ++v) {
+        const auto& d = data[static_cast<std::size_t>(v)];
+        auto& p = prepared[static_cast<std::size_t>(v)];
+        p.scale = IntensityScale::of(d.image.data(), static_cast<std::int64_t>(d.image.size()));
+        p.group = d.group.empty() ? "default" : d.group;
+        std::array<std::vector<std::int32_t>, 256> byLabel;
+        const auto used = d.labelsToUse(minVoxels);
+        std::array<bool, 256> wanted{};
+        for (int l : used) wanted[static_cast<std::size_t>(l)] = true;
+        for (std::size_t o = 0; o < d.labels.size(); ++o)
+            if (wanted[d.labels[o]]) byLabel[d.labels[o]].push_back(static_cast<std::int32_t>(o));
+        int nextComponent = 0;
+        for (int l : used) {
+            auto& voxels = byLabel[static_cast<std::size_t>(l)];
+            auto comps = componentsOf(d, l, voxels);
+            if (comps.size() > 1) {
+                if (p.component.empty()) p.component.assign(d.labels.size(), -1);
+                for (auto& c : comps) {
+                    const int id = nextComponent++;
+                    for (auto o : c) p.component[static_cast<std::size_t>(o)] = id;
+                    if (static_cast<int>(c.size()) >= minVoxels) targets.push_back({v, l, id, std::move(c)});
+                }
+            }
+            targets.push_back({v, l, -1, std::move(voxels)});
+        }
+        spdlog::info("{}: {} ({}), {} label values", d.name, p.group, p.scale.ct ? "CT" : "MR", used.size());
+    }
+    if (targets.empty())
+        throw std::invalid_argument("no target label has at least " + std::to_string(minVoxels) + " voxels");
+    return targets;
+}
+
+// Group (weighted) -> volume -> target.
+class Sampler {
+  public:
+    Sampler(const std::vector<Target>& targets, const std::vector<PreparedVolume>& volumes,
+            const std::map<std::string, double>& weights) {
+        std::map<std::string, std::map<int, std::vector<int>>> tree;
+        for (int t = 0; t < static_cast<int>(targets.size()); ++t) {
+            const int v = targets[static_cast<std::size_t>(t)].volume;
+            tree[volumes[static_cast<std::size_t>(v)].group][v].push_back(t);
+        }
+        std::vector<double> w;
+        for (auto& [group, byVolume] : tree) {
+            groups_.push_back(group);
+            std::vector<std::vector<int>> vols;
+            for (auto& [v, ts] : byVolume) vols.push_back(ts);
+            volumes_.push_back(std::move(vols));
+            const auto it = weights.find(group);
+            w.push_back(it == weights.end() ? 1.0 : it->second);
+        }
+        pickGroup_ = std::discrete_distribution<int>(w.begin(), w.end());
+    }
+    int pick(std::mt19937& rng) {
+        const auto g = static_cast<std::size_t>(pickGroup_(rng));
+        const auto& vols = volumes_[g];
+        const auto& ts = vols[std::uniform_int_distribution<std::size_t>(0, vols.size() - 1)(rng)];
+        return ts[std::uniform_int_distribution<std::size_t>(0, ts.size() - 1)(rng)];
+    }
+    const std::vector<std::string>& groups() const { return groups_; }
+
+  private:
+    std::vector<std::string> groups_;
+    std::vector<std::vector<std::vector<int>>> volumes_;
+    std::discrete_distribution<int> pickGroup_;
+};
+
+double uniform(std::mt19937& rng, double a, double b) {
+    return std::uniform_real_distribution<double>(a, b)(rng);
+}
+bool chance(std::mt19937& rng, double p) { return uniform(rng, 0, 1) < p; }
+
+// An augmented crop frame around `centre`: RAS axes, rotated, flipped, scaled.
+CropFrame augmentedFrame(const Point3& centre, std::int64_t size, double spacing,
+                         const ClickNetTrainOptions& o, std::mt19937& rng) {
+    const double s = spacing * std::exp(uniform(rng, -std::log1p(o.scaleRange), std::log1p(o.scaleRange)));
+    const double r = o.rotationDegrees * M_PI / 180;
+    const double a = uniform(rng, -r, r), b = uniform(rng, -r, r), c = uniform(rng, -r, r);
+    const double ca = std::cos(a), sa = std::sin(a), cb = std::cos(b), sb = std::sin(b), cc = std::cos(c),
+                 sc = std::sin(c);
+    // R = Rz(a) Ry(b) Rx(c)
+    const double R[9] = {ca * cb,
+                         ca * sb * sc - sa * cc,
+                         ca * sb * cc + sa * sc,
+                         sa * cb,
+                         sa * sb * sc + ca * cc,
+                         sa * sb * cc - ca * sc,
+                         -sb,
+                         cb * sc,
+                         cb * cc};
+    const double base[3] = {-1, -1, 1};  // RAS in LPS
+    CropFrame f;
+    f.size = {size, size, size};
+    for (int col = 0; col < 3; ++col) {
+        const double flip = chance(rng, 0.5) ? -1 : 1;
+        for (int row = 0; row < 3; ++row)
+            f.axes[std::size_t(row * 3 + col)] = R[row * 3 + col] * base[col] * flip * s;
+    }
+    f.origin = {0, 0, 0};
+    const Point3 mid = f.toWorld({double(size / 2), double(size / 2), double(size / 2)});
+    for (int k = 0; k < 3; ++k) f.origin[std::size_t(k)] = centre[std::size_t(k)] - mid[std::size_t(k)];
+    return f;
+}
+
+std::string tensorKey(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+
+struct Sample {
+    CropFrame frame;
+    torch::Tensor image;     // [3, S, S, S]
+    std::vector<float> raw;  // the crop's intensities (grow from seeds works on them)
+    std::vector<std::uint8_t> truth;
+    int target = 0;
+    bool seeds = true;
+    ClickRule rule = ClickRule::LargestErrorCentre;
+    std::optional<SeedGrower> grower;
+    std::vector<SimulatedClick> clicks;
+    std::vector<std::uint8_t> prediction;
+    torch::Tensor gfs, previous;  // [1, S, S, S]
+    struct Raw {
+        torch::Tensor bottleneck, probability;
+        Point3 click;
+        bool positive;
+    };
+    std::vector<Raw> bank;
+};
+
+}  // namespace
+
+ClickNetReport trainClickNet(const std::vector<LabelledVolume>& data, const ClickNetTrainOptions& o,
+                             const std::function<void(const ClickNetReport&)>& onReport) {
+    if (o.output.empty()) throw std::invalid_argument("no output file given");
+    if (o.steps < 1 || o.batch < 1 || o.maxClicks < 1 || o.longClicks < o.maxClicks)
+        throw std::invalid_argument("steps, batch and clicks must be at least 1 (long clicks >= clicks)");
+    std::vector<PreparedVolume> prepared;
+    const auto targets = findTargets(data, o.minTargetVoxels, prepared);
+    Sampler sampler(targets, prepared, o.groupWeights);
+    const auto device = training::deviceFor(o.device);
+
+    long startStep = 0;
+    ClickNetModel model;
+    std::unique_ptr<SafeTensorsFile> resumeFile;
+    if (!o.resume.empty()) {
+        model = ClickNetModel::load(o.resume);
+        resumeFile = std::make_unique<SafeTensorsFile>(o.resume);
+        const auto it = resumeFile->metadata().find("training");
+        if (it == resumeFile->metadata().end())
+            throw WeightsError(o.resume + " is a model file, not a clicknet training checkpoint");
+        startStep = nlohmann::json::parse(it->second).at("step").get<long>();
+    } else {
+        torch::manual_seed(o.seed);
+        model = ClickNetModel::create(o.config);
+    }
+    const auto& cfg = model.config;
+    model.net->to(device);
+    model.net->train();
+    torch::optim::Adam optimizer(model.net->parameters(),
+                                 torch::optim::AdamOptions(o.lr).weight_decay(o.weightDecay));
+    const auto named = model.net->named_parameters();
+    if (resumeFile)
+        for (const auto& p : named) {
+            const std::string prefix = "optimizer." + p.key() + ".";
+            if (!resumeFile->contains(prefix + "exp_avg")) continue;
+            auto state = std::make_unique<torch::optim::AdamParamState>();
+            state->step(resumeFile->load(prefix + "step").item<std::int64_t>());
+            state->exp_avg(resumeFile->load(prefix + "exp_avg").to(device));
+            state->exp_avg_sq(resumeFile->load(prefix + "exp_avg_sq").to(device));
+            optimizer.state()[tensorKey(p.value())] = std::move(state);
+        }
+    const std::string checkpoint = o.checkpoint.empty() ? o.output + ".ckpt" : o.checkpoint;
+    spdlog::info(
+        "clicknet training: {} targets in {} volumes ({} groups), steps {}..{} of {}, batch {}, on {}",
+        targets.size(), data.size(), sampler.groups().size(), startStep, o.steps, o.steps, o.batch,
+        device.str());
+
+    auto writeCheckpoint = [&](long step) {
+        std::map<std::string, torch::Tensor> extra;
+        for (const auto& p : named) {
+            const auto it = optimizer.state().find(tensorKey(p.value()));
+            if (it == optimizer.state().end()) continue;
+            const auto& s = static_cast<const torch::optim::AdamParamState&>(*it->second);
+            extra["optimizer." + p.key() + ".exp_avg"] = s.exp_avg().cpu();
+            extra["optimizer." + p.key() + ".exp_avg_sq"] = s.exp_avg_sq().cpu();
+            extra["optimizer." + p.key() + ".step"] = torch::tensor(s.step(), torch::kLong);
+        }
+        const nlohmann::json j{{"step", step}, {"steps", o.steps}, {"seed", o.seed}};
+        model.save(checkpoint, extra, {{"training", j.dump()}});
+        const nlohmann::json trained{
+            {"step", step}, {"batch", o.batch}, {"targets", targets.size()}, {"max_clicks", o.maxClicks}};
+        model.save(o.output, {}, {{"trained", trained.dump()}}, o.half);
+    };
+
+    ClickNetReport report;
+    report.steps = o.steps;
+    report.targets = static_cast<int>(targets.size());
+    double lossSum = 0, diceSum = 0;
+    std::map<std::string, std::pair<double, int>> groupSums;
+    int reported = 0;
+    auto window = training::Clock::now();
+    const auto flushReport = [&](long step) {
+        report.step = step;
+        report.loss = reported ? lossSum / reported : 0;
+        report.dice = diceSum / std::max(1, reported * o.batch);
+        report.groupDice.clear();
+        for (const auto& [g, s] : groupSums) report.groupDice[g] = s.first / std::max(1, s.second);
+        report.secondsPerStep =
+            std::chrono::duration<double>(training::Clock::now() - window).count() / std::max(1, reported);
+        report.learningRate = optimizer.param_groups()[0].options().get_lr();
+        if (onReport && reported) onReport(report);
+        lossSum = diceSum = 0;
+        groupSums.clear();
+        reported = 0;
+        window = training::Clock::now();
+    };
+
+    for (long step = startStep; step < o.steps; ++step) {
+        if (o.stop && o.stop()) {
+            writeCheckpoint(step);
+            throw TrainingStopped("training stopped at step " + std::to_string(step));
+        }
+        std::mt19937 rng(o.seed * 1000003u + static_cast<unsigned>(step));
+        torch::manual_seed(o.seed * 1000003u + static_cast<std::uint64_t>(step));
+        const double ramp = step < o.warmupSteps ? double(step + 1) / o.warmupSteps : 1.0;
+        const double progress = double(step) / double(o.steps);
+        const double lr = o.lr * ramp * (0.05 + 0.95 * 0.5 * (1 + std::cos(M_PI * progress)));
+        static_cast<torch::optim::AdamOptions&>(optimizer.param_groups()[0].options()).lr(lr);
+
+        const std::int64_t S = chance(rng, o.largeCropShare)
+                                   ? (cfg.cropSize * 4 / 3 + cfg.factor() - 1) / cfg.factor() * cfg.factor()
+                                   : cfg.cropSize;
+        const bool memoryOn = !chance(rng, o.memoryOffShare);
+        const int K = chance(rng, o.longShare) && o.longClicks > o.maxClicks
+                          ? std::uniform_int_distribution<int>(o.maxClicks + 1, o.longClicks)(rng)
+                          : std::uniform_int_distribution<int>(1, o.maxClicks)(rng);
+        const Dims3 dims{S, S, S};
+
+        std::vector<Sample> batch(static_cast<std::size_t>(o.batch));
+        for (auto& s : batch) {
+            s.target = sampler.pick(rng);
+            const auto& t = targets[static_cast<std::size_t>(s.target)];
+            const auto& d = data[static_cast<std::size_t>(t.volume)];
+            const auto& pv = prepared[static_cast<std::size_t>(t.volume)];
+            const auto off =
+                t.voxels[std::uniform_int_distribution<std::size_t>(0, t.voxels.size() - 1)(rng)];
+            const auto& n = d.grid.size;
+            Point3 centre = d.grid.indexToWorld(
+                {double(off % n[0]), double((off / n[0]) % n[1]), double(off / (n[0] * n[1]))});
+            const double shift = double(S) * cfg.spacing / 4;
+            for (auto& c : centre) c += uniform(rng, -shift, shift);
+            s.frame = augmentedFrame(centre, S, cfg.spacing, o, rng);
+            s.image = imageChannels(s.frame, d.grid, d.image.data(), pv.scale);
+            const float gain = float(uniform(rng, 0.9, 1.1)), bias = float(uniform(rng, -0.1, 0.1));
+            const auto valid = s.image[2].unsqueeze(0);
+            s.image.slice(0, 0, 2) =
+                (s.image.slice(0, 0, 2) * gain + bias + 0.03 * torch::randn({2, S, S, S})) * valid +
+                (valid - 1);
+            s.raw = sampleCrop(
+                s.frame, d.grid, [&](std::int64_t v) { return d.image[std::size_t(v)]; },
+                pv.scale.ct ? -1000.f : pv.scale.low);
+            const auto truth = sampleCrop(
+                s.frame, d.grid,
+                [&](std::int64_t v) {
+                    return d.labels[std::size_t(v)] == t.label &&
+                                   (t.component < 0 || pv.component[std::size_t(v)] == t.component)
+                               ? 1.f
+                               : 0.f;
+                },
+                0.f);
+            s.truth.resize(truth.size());
+            for (std::size_t i = 0; i < truth.size(); ++i) s.truth[i] = truth[i] > 0.5f;
+            s.seeds = !chance(rng, o.seedsOffShare);
+            s.rule = chance(rng, o.randomRuleShare) ? ClickRule::RandomError : ClickRule::LargestErrorCentre;
+            s.prediction.assign(s.truth.size(), 0);
+            s.previous = torch::zeros({1, S, S, S});
+            s.gfs = torch::zeros({1, S, S, S});
+            if (s.seeds) {
+                const double sp = std::hypot(s.frame.axes[0], s.frame.axes[3], s.frame.axes[6]);
+                s.grower.emplace(s.raw.data(), dims, Spacing3{sp, sp, sp});
+            }
+        }
+
+        torch::Tensor loss;
+        for (int k = 0; k < K; ++k) {
+            const bool last = k == K - 1;
+            std::vector<torch::Tensor> inputs;
+            std::vector<std::vector<ClickMemory>> memories(batch.size());
+            std::vector<CropFrame> frames;
+            for (std::size_t b = 0; b < batch.size(); ++b) {
+                auto& s = batch[b];
+                std::optional<SimulatedClick> click;
+                if (k == 0 && chance(rng, o.negativeFirstShare)) {
+                    for (int tries = 0; tries < 50 && !click; ++tries) {
+                        SimulatedClick c;
+                        for (auto& i : c.index)
+                            i = std::uniform_int_distribution<std::int64_t>(S / 4, S - 1 - S / 4)(rng);
+                        c.positive = false;
+                        if (!s.truth[std::size_t(c.index[0] + S * (c.index[1] + S * c.index[2]))]) click = c;
+                    }
+                }
+                if (!click)
+                    click = nextClick(s.prediction.data(), s.truth.data(), dims,
+                                      {cfg.spacing, cfg.spacing, cfg.spacing}, s.rule, rng);
+                if (click) s.clicks.push_back(*click);
+                if (s.grower && click) {
+                    const auto g = s.grower->grow(s.clicks).mask.toVolume(dims);
+                    s.gfs = torch::from_blob(const_cast<std::uint8_t*>(g.data()), {1, S, S, S}, torch::kUInt8)
+                                .to(torch::kFloat);
+                }
+                std::vector<std::pair<Point3, bool>> world;
+                for (const auto& c : s.clicks)
+                    world.emplace_back(
+                        s.frame.toWorld({double(c.index[0]), double(c.index[1]), double(c.index[2])}),
+                        c.positive);
+                inputs.push_back(
+                    torch::cat({s.image, clickChannels(s.frame, world, cfg.clickSigma), s.previous, s.gfs}));
+                frames.push_back(s.frame);
+                if (memoryOn)
+                    for (const auto& m : s.bank) {
+                        if (last) {
+                            memories[b].push_back(model.net->encodeMemory(m.bottleneck, m.probability,
+                                                                          s.frame, m.click, m.positive));
+                        } else {
+                            torch::NoGradGuard noGrad;
+                            memories[b].push_back(model.net->encodeMemory(m.bottleneck, m.probability,
+                                                                          s.frame, m.click, m.positive));
+                        }
+                    }
+            }
+            const auto input = torch::stack(inputs).to(device);
+            if (!last) {
+                torch::NoGradGuard noGrad;
+                const auto out = model.net->forward(input, memories, frames);
+                const auto prob = torch::sigmoid(out.logits).cpu();
+                for (std::size_t b = 0; b < batch.size(); ++b) {
+                    auto& s = batch[b];
+                    const auto bin = prob[std::int64_t(b)].gt(0.5).to(torch::kUInt8).contiguous();
+                    s.prediction.assign(bin.data_ptr<std::uint8_t>(),
+                                        bin.data_ptr<std::uint8_t>() + bin.numel());
+                    s.previous = bin.to(torch::kFloat);
+                    if (!s.clicks.empty()) {
+                        const auto& c = s.clicks.back();
+                        s.bank.push_back(
+                            {out.bottleneck[std::int64_t(b)].detach(), prob[std::int64_t(b)][0].to(device),
+                             s.frame.toWorld({double(c.index[0]), double(c.index[1]), double(c.index[2])}),
+                             c.positive});
+                    }
+                }
+                continue;
+            }
+            const auto out = model.net->forward(input, memories, frames);
+            std::vector<torch::Tensor> truths;
+            for (const auto& s : batch)
+                truths.push_back(
+                    torch::from_blob(const_cast<std::uint8_t*>(s.truth.data()), {1, S, S, S}, torch::kUInt8)
+                        .to(torch::kFloat));
+            const auto truth = torch::stack(truths).to(device);
+            loss = F::binary_cross_entropy_with_logits(out.logits, truth);
+            for (std::int64_t b = 0; b < out.logits.size(0); ++b)
+                loss = loss + training::diceLoss(out.logits[b], truth[b]) / double(out.logits.size(0));
+            const auto pred = out.logits.detach().gt(0).cpu();
+            for (std::size_t b = 0; b < batch.size(); ++b) {
+                const auto p = pred[std::int64_t(b)].to(torch::kUInt8).contiguous();
+                const double di = dice(p.data_ptr<std::uint8_t>(), batch[b].truth.data(), p.numel());
+                diceSum += di;
+                auto& g =
+                    groupSums[prepared[std::size_t(targets[std::size_t(batch[b].target)].volume)].group];
+                g.first += di;
+                g.second += 1;
+            }
+        }
+        optimizer.zero_grad();
+        loss.backward();
+        torch::nn::utils::clip_grad_norm_(model.net->parameters(), 1.0);
+        optimizer.step();
+        lossSum += loss.item<double>();
+        ++reported;
+        if ((step + 1) % o.reportEvery == 0 || step + 1 == o.steps) flushReport(step + 1);
+        if ((step + 1) % o.checkpointEvery == 0 || step + 1 == o.steps) writeCheckpoint(step + 1);
+    }
+    if (startStep >= o.steps) writeCheckpoint(startStep);
+    return report;
+}
+
+}  // namespace engram::model
