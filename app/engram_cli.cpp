@@ -56,10 +56,10 @@ const char* kUsageText =
     "      [--no-augment] [--half] [--min-size <mL>] [--keep last|best]\n"
     "                                   train MAIS from scratch, or fine-tune --init (frozen encoder)\n"
     "  train-clicknet (--data <list> | --image <f> --labels <f>) --out <model.safetensors>\n"
-    "      [--resume <checkpoint>] [--steps 20000] [--batch 2] [--clicks 12] [--long-clicks 20]\n"
-    "      [--lr 1e-3] [--warmup 200] [--crop 48] [--large-crop <share>] [--widths 16,32,64,128]\n"
-    "      [--memory-off 0.3] [--seeds-off 0.25] [--groups name=weight,...] [--checkpoint-every 100] [--seed "
-    "1] [--device cpu|cuda] [--half]\n"
+    "      [--resume <checkpoint> | --init <model>] [--steps 20000] [--batch 2] [--clicks 12]\n"
+    "      [--long-clicks 20] [--lr 1e-3] [--warmup 200] [--crop 48] [--large-crop <share>]\n"
+    "      [--widths 16,32,64,128] [--single-click 0.25] [--memory-off 0.3] [--seeds-off 0.25]\n"
+    "      [--groups name=weight,...] [--checkpoint-every 100] [--seed 1] [--device cpu|cuda] [--half]\n"
     "                                   train the compact default MAIS model (clicknet family)\n"
     "  evaluate [--model <model>] (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
     "      [--clicks 50] [--rule random|centre] [--methods mais,none,grow-from-seeds,region-growing]\n"
@@ -386,6 +386,7 @@ int trainClickNet(const Args& a) {
     model::ClickNetTrainOptions o;
     o.output = a.option("out", true);
     o.resume = a.option("resume");
+    o.initialWeights = a.option("init");
     o.steps = number(a, "steps", o.steps);
     o.batch = number(a, "batch", o.batch);
     o.maxClicks = number(a, "clicks", o.maxClicks);
@@ -394,6 +395,7 @@ int trainClickNet(const Args& a) {
     o.warmupSteps = number(a, "warmup", o.warmupSteps);
     o.largeCropShare = number(a, "large-crop", o.largeCropShare);
     o.memoryOffShare = number(a, "memory-off", o.memoryOffShare);
+    o.singleClickShare = number(a, "single-click", o.singleClickShare);
     o.seedsOffShare = number(a, "seeds-off", o.seedsOffShare);
     o.checkpointEvery = std::max(1, number(a, "checkpoint-every", o.checkpointEvery));
     o.seed = number(a, "seed", o.seed);

@@ -1,6 +1,7 @@
 #include <engram/annotation/FineTuner.h>
 
 #include <engram/annotation/TrainingData.h>
+#include <engram/model/ClickNetTraining.h>
 
 #include <spdlog/spdlog.h>
 
@@ -36,20 +37,26 @@ bool FineTuner::start(Request request, QString* why) {
                 data.push_back(loadSessionForTraining(s));
             }
             spdlog::info("fine-tuning {} on {} volumes", r.options.initialWeights, data.size());
-            const auto summary = model::trainMais(data, r.options, [this](const model::TrainProgress& p) {
-                QMetaObject::invokeMethod(
-                    this,
-                    [this, p] { Q_EMIT epochFinished(p.epoch, p.epochs, p.loss, p.dice, p.etaSeconds); },
-                    Qt::QueuedConnection);
-            });
-            ok = true;
-            message = tr("Fine-tuned on %1 targets, %2 epochs (training Dice %3 in the last, model of epoch "
-                         "%4); wrote %5.")
-                          .arg(summary.targets)
-                          .arg(summary.epochs)
-                          .arg(summary.lastDice, 0, 'f', 3)
-                          .arg(summary.keptEpoch)
-                          .arg(QString::fromStdString(r.options.output));
+            if (model::isClickNetFile(r.options.initialWeights)) {
+                message = fineTuneClickNet(data, r.options);
+                ok = true;
+            } else {
+                const auto summary = model::trainMais(data, r.options, [this](const model::TrainProgress& p) {
+                    QMetaObject::invokeMethod(
+                        this,
+                        [this, p] { Q_EMIT epochFinished(p.epoch, p.epochs, p.loss, p.dice, p.etaSeconds); },
+                        Qt::QueuedConnection);
+                });
+                ok = true;
+                message =
+                    tr("Fine-tuned on %1 targets, %2 epochs (training Dice %3 in the last, model of epoch "
+                       "%4); wrote %5.")
+                        .arg(summary.targets)
+                        .arg(summary.epochs)
+                        .arg(summary.lastDice, 0, 'f', 3)
+                        .arg(summary.keptEpoch)
+                        .arg(QString::fromStdString(r.options.output));
+            }
         } catch (const model::TrainingStopped&) {
             message = tr("Fine-tuning stopped; the model in use is unchanged.");
         } catch (const std::exception& e) {  // unreadable sessions, unusable data or weights: reported
@@ -63,6 +70,39 @@ bool FineTuner::start(Request request, QString* why) {
             Qt::QueuedConnection);
     });
     return true;
+}
+
+// The default model's family: the same request as steps of two samples at a fine-tuning rate, reported
+// per "epoch" of samples.
+QString FineTuner::fineTuneClickNet(const std::vector<model::LabelledVolume>& data,
+                                    const model::TrainOptions& request) {
+    model::ClickNetTrainOptions o;
+    o.initialWeights = request.initialWeights;
+    o.output = request.output;
+    o.checkpoint = request.checkpoint;
+    o.seed = request.seed;
+    o.device = request.device;
+    o.stop = request.stop;
+    o.lr = 2e-4;
+    o.warmupSteps = 10;
+    o.minTargetVoxels = request.minTargetVoxels;
+    const int samples = request.samplesPerEpoch > 0 ? request.samplesPerEpoch : 20;
+    const int perEpoch = std::max(1, samples / o.batch);
+    o.steps = static_cast<long>(perEpoch) * std::max(1, request.epochs);
+    o.reportEvery = o.checkpointEvery = perEpoch;
+    const int epochs = std::max(1, request.epochs);
+    const auto last = model::trainClickNet(data, o, [this, perEpoch, epochs](const model::ClickNetReport& r) {
+        const int epoch = static_cast<int>(r.step / perEpoch);
+        const double eta = r.secondsPerStep * double(r.steps - r.step);
+        QMetaObject::invokeMethod(
+            this, [this, epoch, epochs, r, eta] { Q_EMIT epochFinished(epoch, epochs, r.loss, r.dice, eta); },
+            Qt::QueuedConnection);
+    });
+    return tr("Fine-tuned on %1 targets, %2 steps (training Dice %3 at the end); wrote %4.")
+        .arg(last.targets)
+        .arg(last.step)
+        .arg(last.dice, 0, 'f', 3)
+        .arg(QString::fromStdString(o.output));
 }
 
 void FineTuner::stop() { stop_ = true; }

@@ -156,7 +156,9 @@ torch::Tensor clickChannels(const CropFrame& frame, const std::vector<std::pair<
     const auto n = frame.count();
     const auto reach = static_cast<std::int64_t>(std::ceil(3 * sigma));
     for (const auto& [world, positive] : clicks) {
-        const Point3 c = frame.toIndex(world);
+        // Centred on the crop voxel nearest the click, as the simulated clicks of training are.
+        Point3 c = frame.toIndex(world);
+        for (auto& v : c) v = std::round(v);
         float* channel = data + (positive ? 0 : n);
         std::array<std::int64_t, 3> lo, hi;
         for (int a = 0; a < 3; ++a) {
@@ -576,7 +578,7 @@ ClickNetStep runClickNetInteraction(ClickNetImpl& net, const Grid& grid, const f
 
 // ------------------------------------------------------------------------------------------ model files
 
-bool ClickNetModel::isClickNetFile(const std::string& path) {
+bool isClickNetFile(const std::string& path) {
     const SafeTensorsFile file(path);
     const auto it = file.metadata().find("family");
     return it != file.metadata().end() && it->second == "clicknet";

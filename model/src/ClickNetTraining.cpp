@@ -1,3 +1,4 @@
+#include <engram/model/ClickNet.h>
 #include <engram/model/ClickNetTraining.h>
 #include <engram/model/GrowFromSeeds.h>
 #include <engram/model/SafeTensors.h>
@@ -13,6 +14,7 @@
 
 #include <cmath>
 #include <deque>
+#include <optional>
 #include <random>
 
 namespace engram::model {
@@ -33,7 +35,7 @@ struct PreparedVolume {
     std::string group;
 };
 
-// 26-connected components of every label value with more than one; returns the number of components.
+// The 26-connected components of label `label` (`voxels`: its voxels' offsets).
 std::vector<std::vector<std::int32_t>> componentsOf(const LabelledVolume& d, int label,
                                                     const std::vector<std::int32_t>& voxels) {
     const auto& n = d.grid.size;
@@ -220,6 +222,8 @@ ClickNetReport trainClickNet(const std::vector<LabelledVolume>& data, const Clic
         if (it == resumeFile->metadata().end())
             throw WeightsError(o.resume + " is a model file, not a clicknet training checkpoint");
         startStep = nlohmann::json::parse(it->second).at("step").get<long>();
+    } else if (!o.initialWeights.empty()) {
+        model = ClickNetModel::load(o.initialWeights);
     } else {
         torch::manual_seed(o.seed);
         model = ClickNetModel::create(o.config);
@@ -302,7 +306,9 @@ ClickNetReport trainClickNet(const std::vector<LabelledVolume>& data, const Clic
                                    ? (cfg.cropSize * 4 / 3 + cfg.factor() - 1) / cfg.factor() * cfg.factor()
                                    : cfg.cropSize;
         const bool memoryOn = !chance(rng, o.memoryOffShare);
-        const int K = chance(rng, o.longShare) && o.longClicks > o.maxClicks
+        const bool single = chance(rng, o.singleClickShare);
+        const int K = single ? 1
+                      : chance(rng, o.longShare) && o.longClicks > o.maxClicks
                           ? std::uniform_int_distribution<int>(o.maxClicks + 1, o.longClicks)(rng)
                           : std::uniform_int_distribution<int>(1, o.maxClicks)(rng);
         const Dims3 dims{S, S, S};
@@ -387,17 +393,15 @@ ClickNetReport trainClickNet(const std::vector<LabelledVolume>& data, const Clic
                 inputs.push_back(
                     torch::cat({s.image, clickChannels(s.frame, world, cfg.clickSigma), s.previous, s.gfs}));
                 frames.push_back(s.frame);
-                if (memoryOn)
-                    for (const auto& m : s.bank) {
-                        if (last) {
-                            memories[b].push_back(model.net->encodeMemory(m.bottleneck, m.probability,
-                                                                          s.frame, m.click, m.positive));
-                        } else {
-                            torch::NoGradGuard noGrad;
-                            memories[b].push_back(model.net->encodeMemory(m.bottleneck, m.probability,
-                                                                          s.frame, m.click, m.positive));
-                        }
-                    }
+                if (memoryOn) {
+                    // Encoded again at every step; with gradients at the trained one, so that the memory
+                    // encoder learns.
+                    std::optional<torch::NoGradGuard> noGrad;
+                    if (!last) noGrad.emplace();
+                    for (const auto& m : s.bank)
+                        memories[b].push_back(model.net->encodeMemory(m.bottleneck, m.probability, s.frame,
+                                                                      m.click, m.positive));
+                }
             }
             const auto input = torch::stack(inputs).to(device);
             if (!last) {

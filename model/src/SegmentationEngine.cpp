@@ -86,7 +86,7 @@ SegmentationEngine::SegmentationEngine(const EngineOptions& options) : impl_(std
     impl_->options = options;
     impl_->cancelRequested =
         options.cancelFlag ? options.cancelFlag : std::make_shared<std::atomic<bool>>(false);
-    if (ClickNetModel::isClickNetFile(options.weights)) {
+    if (isClickNetFile(options.weights)) {
         impl_->clicknet = ClickNetModel::load(options.weights);
         impl_->mode = options.memoryMode;
     } else {

@@ -4,7 +4,9 @@
 #include <engram/annotation/FineTuner.h>
 #include <engram/annotation/SegmentationWorker.h>
 #include <engram/annotation/Session.h>
+#include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>
+#include <engram/model/ClickNetTraining.h>
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -306,4 +308,54 @@ TEST(FineTuner, TrainsOnTheDocumentAndSessionsReportsEpochsAndStops) {
     r.sessions.clear();
     EXPECT_FALSE(tuner.start(r, &why));
     EXPECT_TRUE(why.contains("finished volume")) << why.toStdString();
+}
+
+// The default model's family (clicknet) is fine-tuned by its own trainer, reported per epoch of samples.
+TEST(FineTuner, FineTunesAClickNetModelWithItsOwnTrainer) {
+    namespace fs = std::filesystem;
+    const auto volume = phantom();
+    LabelMap labels(volume->geometry());
+    for (std::size_t n = 0; n < labels.labels().size(); ++n) labels.labels()[n] = volume->voxels()[n] > 200;
+    const fs::path dir = fs::path(ENGRAM_TEST_OUT) / "fine-tuner-clicknet";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    // A small clicknet file to start from.
+    model::ClickNetTrainOptions base;
+    base.config.widths = {4, 8, 16};
+    base.config.heads = 2;
+    base.config.memoryCells = 2;
+    base.config.cropSize = 16;
+    base.config.maxCropSize = 32;
+    base.config.spacing = 4;
+    base.steps = 2;
+    base.maxClicks = 2;
+    base.longClicks = 2;
+    base.output = (dir / "start.safetensors").string();
+    model::trainClickNet({labelledVolumeOf(*volume, labels, "phantom")}, base);
+    ASSERT_TRUE(model::isClickNetFile(base.output));
+
+    FineTuner tuner;
+    std::vector<int> epochs;
+    bool done = false, ok = false;
+    QString message;
+    QObject::connect(&tuner, &FineTuner::epochFinished,
+                     [&](int epoch, int, double, double, double) { epochs.push_back(epoch); });
+    QObject::connect(&tuner, &FineTuner::finished, [&](bool good, const QString& m, const QString&) {
+        done = true;
+        ok = good;
+        message = m;
+    });
+    FineTuner::Request r;
+    r.volume = volume;
+    r.labels = labels;
+    r.options.initialWeights = base.output;
+    r.options.output = (dir / "tuned.safetensors").string();
+    r.options.epochs = 2;
+    r.options.samplesPerEpoch = 4;
+    ASSERT_TRUE(tuner.start(r));
+    spinUntil([&] { return done; });
+    ASSERT_TRUE(ok) << message.toStdString();
+    EXPECT_EQ(epochs, (std::vector<int>{1, 2}));
+    EXPECT_TRUE(message.contains("4 steps")) << message.toStdString();
+    EXPECT_TRUE(model::isClickNetFile(r.options.output));
 }

@@ -105,7 +105,7 @@ TEST(ClickNetTraining, LossFallsAndTheFileLoadsIntoTheEngine) {
     ASSERT_EQ(reports.size(), 6u);
     EXPECT_LT(reports.back().loss, reports.front().loss);
     EXPECT_EQ(reports.back().step, 60);
-    ASSERT_TRUE(ClickNetModel::isClickNetFile(o.output));
+    ASSERT_TRUE(isClickNetFile(o.output));
 
     // The engine runs the file: every click a step, undo restores mask and memory, a click far away keeps
     // the earlier clicks and memories (the crop grows or moves; nothing is dropped).

@@ -48,6 +48,9 @@ class FineTuner : public QObject {
 
   private:
     void finish(bool ok, const QString& message, const QString& model);  // on the GUI thread
+    // A clicknet model file (the default model) is fine-tuned by its own trainer (ClickNetTraining.h).
+    QString fineTuneClickNet(const std::vector<model::LabelledVolume>& data,
+                             const model::TrainOptions& request);
     std::thread thread_;
     std::atomic<bool> stop_{false};
 };

@@ -20,6 +20,7 @@
 // A model file is safetensors with metadata "family" = "clicknet" and "clicknet" (this configuration as
 // JSON); training checkpoints add "optimizer." tensors and "training" metadata.
 
+#include <engram/model/ClickNetConfig.h>
 #include <engram/model/Types.h>
 
 #include <torch/nn/module.h>
@@ -37,22 +38,6 @@
 #include <vector>
 
 namespace engram::model {
-
-struct ClickNetConfig {
-    std::vector<int> widths{16, 32, 64, 128};  // per level; the bottleneck is widths.back() wide
-    int heads = 4;
-    int memoryCells = 4;  // a memory's mask embedding: memoryCells^3 tokens
-    int maxAge = 16;      // memories older than this share the last age embedding
-    double spacing = 3.0;
-    int cropSize = 48;
-    int maxCropSize = 96;
-    double clickSigma = 1.5;
-
-    int factor() const { return 1 << (widths.size() - 1); }  // crop sides are multiples of this
-    std::string toJson() const;
-    // Throws std::invalid_argument for malformed JSON or values out of range.
-    static ClickNetConfig fromJson(const std::string& json);
-};
 
 inline constexpr int kClickNetChannels = 7;
 
@@ -155,7 +140,6 @@ ClickNetStep runClickNetInteraction(ClickNetImpl& net, const Grid& grid, const f
 struct ClickNetModel {
     ClickNetConfig config;
     ClickNet net{nullptr};
-    static bool isClickNetFile(const std::string& path);  // false for other families; throws WeightsError
     static ClickNetModel load(const std::string& path);
     static ClickNetModel create(const ClickNetConfig& config);
     void save(const std::string& path, const std::map<std::string, torch::Tensor>& extraTensors = {},
