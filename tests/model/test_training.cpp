@@ -8,6 +8,8 @@
 #include <engram/model/SegmentationEngine.h>
 #include <engram/model/Training.h>
 
+#include "../support/EllipsoidPhantom.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -30,30 +32,7 @@ std::vector<std::uint8_t> box(const Dims3& n, const Dims3& lo, const Dims3& hi) 
     return m;
 }
 
-// Two bright ellipsoids (labels 1 and 2) in noisy dark tissue, 4 mm voxels.
-LabelledVolume phantom(unsigned seed) {
-    LabelledVolume v;
-    v.name = "phantom" + std::to_string(seed);
-    v.grid.size = {40, 36, 30};
-    v.grid.spacing = {4, 4, 4};
-    const std::int64_t count = 40 * 36 * 30;
-    v.image.resize(count);
-    v.labels.resize(count);
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> noise(0, 15);
-    for (std::int64_t k = 0, o = 0; k < 30; ++k)
-        for (std::int64_t j = 0; j < 36; ++j)
-            for (std::int64_t i = 0; i < 40; ++i, ++o) {
-                const double a =
-                    std::pow((i - 14) / 7.0, 2) + std::pow((j - 18) / 9.0, 2) + std::pow((k - 15) / 8.0, 2);
-                const double b =
-                    std::pow((i - 30) / 5.0, 2) + std::pow((j - 14) / 5.0, 2) + std::pow((k - 12) / 6.0, 2);
-                std::uint8_t l = a <= 1 ? 1 : b <= 1 ? 2 : 0;
-                v.labels[static_cast<std::size_t>(o)] = l;
-                v.image[static_cast<std::size_t>(o)] = (l == 1 ? 160.f : l == 2 ? 260.f : 40.f) + noise(rng);
-            }
-    return v;
-}
+LabelledVolume phantom(unsigned seed) { return engram::test::ellipsoidPhantom(seed); }
 
 fs::path outDir(const std::string& name) {
     const fs::path d = fs::path(ENGRAM_TEST_OUT) / "training" / name;
