@@ -88,9 +88,9 @@ QString FineTuner::fineTuneClickNet(const std::vector<model::LabelledVolume>& da
     o.minTargetVoxels = request.minTargetVoxels;
     const int samples = request.samplesPerEpoch > 0 ? request.samplesPerEpoch : 20;
     const int perEpoch = std::max(1, samples / o.batch);
-    o.steps = static_cast<long>(perEpoch) * std::max(1, request.epochs);
-    o.reportEvery = o.checkpointEvery = perEpoch;
     const int epochs = std::max(1, request.epochs);
+    o.steps = static_cast<long>(perEpoch) * epochs;
+    o.reportEvery = o.checkpointEvery = perEpoch;
     const auto last = model::trainClickNet(data, o, [this, perEpoch, epochs](const model::ClickNetReport& r) {
         const int epoch = static_cast<int>(r.step / perEpoch);
         const double eta = r.secondsPerStep * double(r.steps - r.step);

@@ -514,48 +514,33 @@ ClickNetStep runClickNetInteraction(ClickNetImpl& net, const Grid& grid, const f
         m.size[std::size_t(a)] = std::max<std::int64_t>(0, hi[std::size_t(a)] - lo[std::size_t(a)] + 1);
     }
     m.mask.assign(static_cast<std::size_t>(m.size[0] * m.size[1] * m.size[2]), 0);
-    // crop index = c0 + M * grid index (affine)
-    const Point3 c0 = frame.toIndex(grid.indexToWorld({0, 0, 0}));
-    std::array<Point3, 3> M;
-    for (int a = 0; a < 3; ++a) {
-        Point3 unit{0, 0, 0};
-        unit[std::size_t(a)] = 1;
-        const Point3 ci = frame.toIndex(grid.indexToWorld(unit));
-        for (int b = 0; b < 3; ++b)
-            M[std::size_t(a)][std::size_t(b)] = ci[std::size_t(b)] - c0[std::size_t(b)];
+    // The crop's logits sampled at the box's voxels (sampleCrop with the roles swapped: the crop as the
+    // grid, the box as the lattice); voxels beyond the crop keep the previous mask.
+    Grid cropGrid;
+    cropGrid.size = S;
+    cropGrid.origin = frame.origin;
+    CropFrame box;
+    box.size = m.size;
+    box.origin = grid.indexToWorld({double(lo[0]), double(lo[1]), double(lo[2])});
+    for (int col = 0; col < 3; ++col) {
+        const double sp = std::hypot(frame.axes[std::size_t(col)], frame.axes[std::size_t(3 + col)],
+                                     frame.axes[std::size_t(6 + col)]);
+        cropGrid.spacing[std::size_t(col)] = sp;
+        for (int r = 0; r < 3; ++r) {
+            cropGrid.direction[std::size_t(r * 3 + col)] = frame.axes[std::size_t(r * 3 + col)] / sp;
+            box.axes[std::size_t(r * 3 + col)] =
+                grid.direction[std::size_t(r * 3 + col)] * grid.spacing[std::size_t(col)];
+        }
     }
+    std::vector<std::uint8_t> inCrop;
+    const auto sampled = sampleCrop(
+        box, cropGrid, [L](std::int64_t v) { return L[v]; }, 0.f, &inCrop);
     std::array<std::int64_t, 3> plo{m.size[0], m.size[1], m.size[2]}, phi{-1, -1, -1};
     std::size_t o = 0;
     for (std::int64_t z = lo[2]; z < lo[2] + m.size[2]; ++z)
         for (std::int64_t y = lo[1]; y < lo[1] + m.size[1]; ++y)
             for (std::int64_t x = lo[0]; x < lo[0] + m.size[0]; ++x, ++o) {
-                double p[3];
-                bool inside = true;
-                for (int b = 0; b < 3; ++b) {
-                    p[b] = c0[std::size_t(b)] + M[0][std::size_t(b)] * double(x) +
-                           M[1][std::size_t(b)] * double(y) + M[2][std::size_t(b)] * double(z);
-                    inside = inside && p[b] >= -0.5 && p[b] <= double(S[std::size_t(b)]) - 0.5;
-                }
-                std::uint8_t v;
-                if (inside) {
-                    std::int64_t i0[3];
-                    double w[3];
-                    for (int b = 0; b < 3; ++b) {
-                        const double q = std::clamp(p[b], 0.0, double(S[std::size_t(b)] - 1));
-                        i0[b] = std::min<std::int64_t>(static_cast<std::int64_t>(q), S[std::size_t(b)] - 2);
-                        w[b] = q - double(i0[b]);
-                    }
-                    double acc = 0;
-                    for (int k = 0; k < 8; ++k) {
-                        const std::int64_t xi = i0[0] + (k & 1), yi = i0[1] + ((k >> 1) & 1),
-                                           zi = i0[2] + ((k >> 2) & 1);
-                        acc += ((k & 1) ? w[0] : 1 - w[0]) * (((k >> 1) & 1) ? w[1] : 1 - w[1]) *
-                               (((k >> 2) & 1) ? w[2] : 1 - w[2]) * L[xi + S[0] * (yi + S[1] * zi)];
-                    }
-                    v = acc > 0;
-                } else {
-                    v = maskAt(previous, x, y, z);
-                }
+                const std::uint8_t v = inCrop[o] ? sampled[o] > 0 : maskAt(previous, x, y, z);
                 m.mask[o] = v;
                 if (v) {
                     const std::int64_t idx[3] = {x - lo[0], y - lo[1], z - lo[2]};
