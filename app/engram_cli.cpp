@@ -13,6 +13,7 @@
 #include <engram/model/Propagation.h>
 #include <engram/model/PropagationTraining.h>
 #include <engram/model/SafeTensors.h>
+#include <engram/model/SliceNetTraining.h>
 
 #include "DiceCurvePlot.h"
 
@@ -65,14 +66,21 @@ const char* kUsageText =
     "      [--clicks 50] [--rule random|centre] [--methods mais,none,grow-from-seeds,region-growing]\n"
     "      [--capacity 60] [--csv <out.csv>] [--plot <out.png>] [--seed 1] [--device cpu|cuda]\n"
     "                                   simulated-click evaluation: Dice/NSD/ASSD per click and method\n"
-    "  propagate --model <sam2> --image <f> --labels <f> --label N --slice K --out <labels>\n"
+    "  propagate [--model <model>] --image <f> --labels <f> --label N --slice K --out <labels>\n"
     "      [--axis axial|coronal|sagittal] [--memory slm|plain] [--self-sorting] [--device cpu|cuda]\n"
-    "                                   carry label N's mask on slice K through the volume (SAM 2)\n"
+    "                                   carry label N's mask on slice K through the volume (default:\n"
+    "                                   the bundled slicenet propagator)\n"
     "  train-propagator (--data <list> | --image <f> --labels <f> [--targets 1,2]) --out <sam2>\n"
     "      [--architecture mini|tiny|<json>] [--init <sam2>] [--plain] [--epochs 10] [--samples <n>]\n"
     "      [--sequence 8] [--axis axial|coronal|sagittal] [--lr 1e-4] [--warmup <samples>] [--seed 1]\n"
     "      [--device cpu|cuda] [--half]\n"
     "                                   train the slice propagator (from scratch or fine-tuning --init)\n"
+    "  train-slicenet (--data <list> | --image <f> --labels <f>) --out <model.safetensors>\n"
+    "      [--resume <checkpoint> | --init <model>] [--steps 4000] [--batch 8] [--sequence 8]\n"
+    "      [--lr 1e-3] [--warmup 100] [--crop 64] [--widths 16,32,64,128] [--plain-share 0.4]\n"
+    "      [--end-share 0.3] [--groups name=weight,...] [--checkpoint-every 100] [--seed 1]\n"
+    "      [--device cpu|cuda] [--half]\n"
+    "                                   train the compact default slice propagator (slicenet family)\n"
     "  evaluate-propagation [--model <sam2>] (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
     "      [--methods slm,plain,self-sorting,copy,grow-from-seeds] [--axis axial|coronal|sagittal]\n"
     "      [--csv <out.csv>]\n"
@@ -421,6 +429,42 @@ int trainClickNet(const Args& a) {
     return kOk;
 }
 
+int trainSliceNet(const Args& a) {
+    model::SliceNetTrainOptions o;
+    o.output = a.option("out", true);
+    o.resume = a.option("resume");
+    o.initialWeights = a.option("init");
+    o.steps = number(a, "steps", o.steps);
+    o.batch = number(a, "batch", o.batch);
+    o.sequence = number(a, "sequence", o.sequence);
+    o.lr = number(a, "lr", o.lr);
+    o.warmupSteps = number(a, "warmup", o.warmupSteps);
+    o.plainShare = number(a, "plain-share", o.plainShare);
+    o.endShare = number(a, "end-share", o.endShare);
+    o.checkpointEvery = std::max(1, number(a, "checkpoint-every", o.checkpointEvery));
+    o.seed = number(a, "seed", o.seed);
+    o.config.cropSize = number(a, "crop", o.config.cropSize);
+    if (const auto w = a.option("widths"); !w.empty()) o.config.widths = intList(w);
+    try {
+        o.config = model::SliceNetConfig::fromJson(o.config.toJson());
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+    o.groupWeights = groupWeights(a.option("groups"));
+    if (const auto d = a.option("device"); !d.empty()) o.device = d;
+    o.half = a.flag("half");
+    const auto data = loadData(a);
+    const auto last = model::trainSliceNet(data, o, [](const model::SliceNetReport& r) {
+        std::printf("step %6ld/%ld  loss %.4f  Dice %.3f  absent-clean %.3f  lr %.1e  %.2f s/step ", r.step,
+                    r.steps, r.loss, r.dice, r.absentClean, r.learningRate, r.secondsPerStep);
+        for (const auto& [group, dice] : r.groupDice) std::printf(" %s %.3f", group.c_str(), dice);
+        std::printf("\n");
+        std::fflush(stdout);
+    });
+    std::printf("trained %ld steps on %d targets; wrote %s\n", last.step, last.targets, o.output.c_str());
+    return kOk;
+}
+
 int axisOption(const Args& a) {
     const auto name = a.option("axis");
     if (name.empty() || name == "axial") return 2;
@@ -436,6 +480,21 @@ void writeText(const std::string& path, const std::string& text) {
         if (!out.flush()) throw OutputError("Cannot write " + temporary.string() + ".");
     });
     std::cout << "wrote " << path << "\n";
+}
+
+#ifndef ENGRAM_DEFAULT_PROPAGATOR
+#define ENGRAM_DEFAULT_PROPAGATOR ""
+#endif
+
+// --model, else the bundled default propagator (next to an installed engram-cli, else the build's).
+std::string propagationModel(const Args& a) {
+    if (auto m = a.option("model"); !m.empty()) return m;
+    const auto installed = std::filesystem::read_symlink("/proc/self/exe").parent_path() /
+                           "../share/engram/models" /
+                           std::filesystem::path(ENGRAM_DEFAULT_PROPAGATOR).filename();
+    if (std::filesystem::exists(installed)) return installed.string();
+    if (std::filesystem::exists(ENGRAM_DEFAULT_PROPAGATOR)) return ENGRAM_DEFAULT_PROPAGATOR;
+    throw UsageError("no --model given and no default propagation model is installed");
 }
 
 int propagate(const Args& a) {
@@ -465,9 +524,10 @@ int propagate(const Args& a) {
         std::printf("\r%d/%d slices", done, total);
         std::fflush(stdout);
     };
-    model::SlicePropagator propagator(a.option("model", true),
+    model::SlicePropagator propagator(propagationModel(a),
                                       a.option("device").empty() ? "cpu" : a.option("device"));
-    const auto r = propagator.propagate({size, image.voxels().data()}, {prompt}, o);
+    const auto r = propagator.propagate(
+        {size, image.voxels().data(), {g.spacing[0], g.spacing[1], g.spacing[2]}}, {prompt}, o);
     std::printf("\n");
     if (!r.notice.empty()) std::cout << r.notice << "\n";
     LabelMap result(g);
@@ -641,6 +701,7 @@ int main(int argc, char** argv) {
         if (command == "train")
             return train(parse(argc, argv, {"freeze-encoder", "train-encoder", "no-augment", "half"}));
         if (command == "train-clicknet") return trainClickNet(parse(argc, argv, {"half"}));
+        if (command == "train-slicenet") return trainSliceNet(parse(argc, argv, {"half"}));
         if (command == "evaluate") return evaluate(parse(argc, argv, {}));
         if (command == "propagate") return propagate(parse(argc, argv, {"self-sorting"}));
         if (command == "train-propagator") return trainPropagator(parse(argc, argv, {"plain", "half"}));

@@ -303,7 +303,9 @@ class SegmentationService::Worker {
             o.cancelFlag = cancelFlag_;
             o.progress = [&](int done, int total) { post(PropagationProgress{id, done, total}); };
             const auto& g = volume_->geometry();
-            const model::VolumeView view{{g.size[0], g.size[1], g.size[2]}, volume_->voxels().data()};
+            const model::VolumeView view{{g.size[0], g.size[1], g.size[2]},
+                                         volume_->voxels().data(),
+                                         {g.spacing[0], g.spacing[1], g.spacing[2]}};
             post(slab(id, request, propagator_->propagate(view, request.prompts, o)));
         });
     }

@@ -70,7 +70,8 @@ std::vector<LabelledVolumeSpec> readDatasetList(const std::filesystem::path& lis
         const std::string where = list.string() + " line " + std::to_string(lineNo);
         if (!(fields >> labels)) throw InputError(where + ": expected '<image> <labels> [options]'.");
         LabelledVolumeSpec spec;
-        spec.image = folder / image;
+        spec.synthetic = image == "synthetic";
+        spec.image = spec.synthetic ? std::filesystem::path(image) : folder / image;
         spec.labels = folder / labels;
         while (fields >> option) {
             const auto eq = option.find('=');
@@ -100,8 +101,15 @@ std::vector<LabelledVolumeSpec> readDatasetList(const std::filesystem::path& lis
 }
 
 model::LabelledVolume loadLabelledVolume(const LabelledVolumeSpec& spec) {
-    const Volume image = readVolume(spec.image);
-    const LabelMap labels = readLabelFile(spec.labels, image.geometry()).labels;
+    Volume image;
+    LabelMap labels;
+    if (spec.synthetic) {  // the labels alone, on their own grid
+        labels = readLabelFile(spec.labels).labels;
+        image = Volume(labels.geometry(), std::vector<float>(labels.labels().size(), 0.f));
+    } else {
+        image = readVolume(spec.image);
+        labels = readLabelFile(spec.labels, image.geometry()).labels;
+    }
     ImageGeometry g = image.geometry();
     const int last = spec.lastSlice < 0 ? int(g.size[2]) - 1 : spec.lastSlice;
     if (spec.firstSlice >= g.size[2] || last >= g.size[2])
@@ -110,7 +118,9 @@ model::LabelledVolume loadLabelledVolume(const LabelledVolumeSpec& spec) {
     const std::int64_t plane = g.size[0] * g.size[1];
     const std::int64_t begin = spec.firstSlice * plane, end = (last + 1) * plane;
     model::LabelledVolume v;
-    v.name = spec.image.filename().string();
+    v.name =
+        spec.synthetic ? "synthetic from " + spec.labels.filename().string() : spec.image.filename().string();
+    v.synthetic = spec.synthetic;
     if (spec.firstSlice != 0 || last != g.size[2] - 1) {
         v.name += " [slices " + std::to_string(spec.firstSlice) + ":" + std::to_string(last) + "]";
         g.origin = g.indexToWorld({0.0, 0.0, double(spec.firstSlice)});

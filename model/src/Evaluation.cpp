@@ -4,6 +4,8 @@
 #include <engram/model/RegionGrowing.h>
 #include <engram/model/SegmentationEngine.h>
 
+#include "TrainingSupport.h"
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -80,6 +82,7 @@ std::vector<Case> casesOf(const std::vector<LabelledVolume>& data, int minVoxels
 
 std::vector<EvalRow> evaluateInteractive(const std::vector<LabelledVolume>& data, const EvalOptions& o,
                                          const std::function<void(int, int)>& onTarget) {
+    training::requireImages(data, "evaluate");
     if (o.methods.empty()) throw std::invalid_argument("no evaluation method given");
     if (o.clicks < 1) throw std::invalid_argument("at least one click is needed");
     const auto cases = casesOf(data, o.minTargetVoxels);

@@ -1,5 +1,6 @@
 #include <engram/model/Propagation.h>
 #include <engram/model/Sam2.h>
+#include <engram/model/SliceNet.h>
 #include <engram/model/SliceTracking.h>
 
 #include <spdlog/spdlog.h>
@@ -42,22 +43,30 @@ std::vector<std::uint8_t> SlicePlane::maskOf(const std::uint8_t* labels,
 }
 
 struct SlicePropagator::Impl {
-    Sam2 net{nullptr};
+    Sam2 net{nullptr};           // the SAM 2 family
+    SliceNet sliceNet{nullptr};  // or the slicenet family
     torch::Device device{torch::kCPU};
     std::string notice;
 };
 
 SlicePropagator::SlicePropagator(const std::string& modelPath, const std::string& device)
     : impl_(std::make_unique<Impl>()) {
-    impl_->net = loadSam2(modelPath);
-    const auto& config = impl_->net->config;
-    impl_->net->eval();
     if (device == "cuda") {
         if (torch::cuda::is_available())
             impl_->device = torch::Device(torch::kCUDA);
         else
             impl_->notice = "No CUDA GPU is available; propagation runs on the CPU.";
     }
+    if (isSliceNetFile(modelPath)) {
+        impl_->sliceNet = SliceNetModel::load(modelPath).net;
+        impl_->sliceNet->to(impl_->device);
+        spdlog::info("slice propagator: {} (slicenet, {} px crops) on {}", modelPath,
+                     impl_->sliceNet->config.cropSize, impl_->device.str());
+        return;
+    }
+    impl_->net = loadSam2(modelPath);
+    const auto& config = impl_->net->config;
+    impl_->net->eval();
     impl_->net->to(impl_->device);
     spdlog::info("slice propagator: {} ({} px, short-term memory {}) on {}", modelPath, config.imageSize,
                  config.slm ? "yes" : "no", impl_->device.str());
@@ -65,16 +74,16 @@ SlicePropagator::SlicePropagator(const std::string& modelPath, const std::string
 
 SlicePropagator::~SlicePropagator() = default;
 
-bool SlicePropagator::hasShortTermMemory() const { return impl_->net->config.slm; }
-int SlicePropagator::imageSize() const { return impl_->net->config.imageSize; }
+bool SlicePropagator::hasShortTermMemory() const { return impl_->sliceNet || impl_->net->config.slm; }
+int SlicePropagator::imageSize() const {
+    return impl_->sliceNet ? impl_->sliceNet->config.cropSize : impl_->net->config.imageSize;
+}
 std::string SlicePropagator::device() const { return impl_->device.str(); }
 
 PropagationResult SlicePropagator::propagate(const VolumeView& volume,
                                              const std::vector<SlicePrompt>& prompts,
                                              const PropagationOptions& o) {
     const auto start = std::chrono::steady_clock::now();
-    auto& net = impl_->net;
-    const auto& c = net->config;
     if (!volume.voxels || volume.size[0] < 1 || volume.size[1] < 1 || volume.size[2] < 1)
         throw std::invalid_argument("No volume to propagate in.");
     const auto plane = SlicePlane::of(volume.size, o.axis);
@@ -93,6 +102,13 @@ PropagationResult SlicePropagator::propagate(const VolumeView& volume,
                                         " is empty: draw the structure on it first.");
         promptAt[p.slice] = &p;
     }
+    if (impl_->sliceNet) {
+        auto result = propagateWithSliceNet(*impl_->sliceNet, volume, promptAt, o);
+        result.notice = impl_->notice;
+        return result;
+    }
+    auto& net = impl_->net;
+    const auto& c = net->config;
     const bool shortLong = o.memory == PropagationMemory::ShortLong && c.slm;
     PropagationResult result;
     if (o.memory == PropagationMemory::ShortLong && !c.slm)

@@ -88,6 +88,7 @@ torch::Tensor focalLoss(const torch::Tensor& logits, const torch::Tensor& target
 
 TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const PropagatorTrainOptions& o,
                              const std::function<void(const TrainProgress&)>& onEpoch) {
+    training::requireImages(data, "train-propagator");
     if (o.output.empty()) throw std::invalid_argument("no output file given");
     if (o.epochs < 1 || o.sequenceLength < 2 || o.samplesPerEpoch < 0 || o.warmupSamples < 0)
         throw std::invalid_argument("epochs must be at least 1 and sequences at least 2 slices long");
@@ -152,7 +153,7 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
             const auto first =
                 target.slices[std::uniform_int_distribution<std::size_t>(0, target.slices.size() - 1)(rng)];
             const int dir = std::bernoulli_distribution(0.5)(rng) ? 1 : -1;
-            const VolumeView view{d.grid.size, d.image.data()};
+            const VolumeView view{d.grid.size, d.image.data(), d.grid.spacing};
             const auto [lo, hi] = windows[std::size_t(v)];
 
             const long step = long(epoch) * samplesPerEpoch + sample;
@@ -247,6 +248,7 @@ TrainSummary trainPropagator(const std::vector<LabelledVolume>& data, const Prop
 std::vector<PropagationEvalRow> evaluatePropagation(
     const std::vector<LabelledVolume>& data, const PropagationEvalOptions& o,
     const std::function<void(const PropagationEvalRow&)>& onRow) {
+    training::requireImages(data, "evaluate-propagation");
     struct Method {
         std::string name;
         PropagationMemory memory;
@@ -302,7 +304,7 @@ std::vector<PropagationEvalRow> evaluatePropagation(
                 po.memory = m.memory;
                 po.selfSorting = m.selfSorting;
                 po.absentSlicesToStop = o.absentSlicesToStop;
-                r = propagator->propagate({d.grid.size, d.image.data()}, {prompt}, po);
+                r = propagator->propagate({d.grid.size, d.image.data(), d.grid.spacing}, {prompt}, po);
             }
             PropagationEvalRow row;
             row.scan = d.name;

@@ -162,6 +162,7 @@ std::string LabelledVolume::targetName(int label) const {
 
 TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptions& o,
                        const std::function<void(const TrainProgress&)>& onEpoch) {
+    training::requireImages(data, "train");
     if (o.output.empty()) throw std::invalid_argument("no output file given");
     if (o.epochs < 1 || o.clicks < 1 || o.samplesPerEpoch < 0 || o.warmupSamples < 0)
         throw std::invalid_argument("epochs and clicks must be at least 1, samples and warm-up not negative");

@@ -1,12 +1,18 @@
 #pragma once
-// What the two trainers share (Training.cpp: MAIS; PropagationTraining.cpp: the slice propagator): the
-// device, the volume-then-target sampling, the Dice loss, and the epoch and run records. Internal to model/.
+// What the trainers share (Training.cpp: MAIS; PropagationTraining.cpp: the SAM 2 propagator;
+// ClickNetTraining.cpp and SliceNetTraining.cpp: the compact default models): the device, the target lists
+// and their sampling, the Dice loss, Adam's state in checkpoints, and the epoch and run records. Internal to
+// model/.
 
+#include <engram/model/ClickNet.h>
+#include <engram/model/SafeTensors.h>
 #include <engram/model/Training.h>
 
+#include <torch/optim/adam.h>
 #include <torch/types.h>
 
 #include <chrono>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -29,6 +35,57 @@ class VolumeThenTarget {
   private:
     std::vector<std::vector<int>> targetsOfVolume_;  // only volumes that have targets
 };
+
+// A training target: one label value of one volume, or one connected component of it.
+struct Target {
+    int volume = 0;
+    int label = 0;
+    int component = -1;  // -1: the whole label
+    std::vector<std::int32_t> voxels;
+};
+
+struct PreparedVolume {
+    IntensityScale scale;
+    std::vector<std::int32_t> component;  // per voxel: its label's component id, when a label has several
+    std::string group;
+    // Whether voxel `offset` belongs to target `t` (of this volume).
+    bool inTarget(const LabelledVolume& d, const Target& t, std::size_t offset) const {
+        return d.labels[offset] == t.label && (t.component < 0 || component[offset] == t.component);
+    }
+};
+
+// Every used label value of every volume and, where a label falls apart, each of its 26-connected
+// components of at least `minVoxels`. Throws std::invalid_argument when there is none.
+std::vector<Target> findTargets(const std::vector<LabelledVolume>& data, int minVoxels,
+                                std::vector<PreparedVolume>& prepared);
+
+// Group (the dataset list's group=, weighted; default weight 1) -> volume -> target.
+class GroupSampler {
+  public:
+    GroupSampler(const std::vector<Target>& targets, const std::vector<PreparedVolume>& volumes,
+                 const std::map<std::string, double>& weights);
+    int pick(std::mt19937& rng);  // a target index
+    const std::vector<std::string>& groups() const { return groups_; }
+
+  private:
+    std::vector<std::string> groups_;
+    std::vector<std::vector<std::vector<int>>> volumes_;
+    std::discrete_distribution<int> pickGroup_;
+};
+
+// Throws std::invalid_argument naming the first synthetic (label-only) volume: `who` cannot use them.
+void requireImages(const std::vector<LabelledVolume>& data, const std::string& who);
+
+double uniform(std::mt19937& rng, double a, double b);
+bool chance(std::mt19937& rng, double p);
+
+// Adam's moments and step counts of `named` parameters as checkpoint tensors ("optimizer.<name>.*"), and
+// back from a checkpoint file.
+std::map<std::string, torch::Tensor> adamState(torch::optim::Adam& optimizer,
+                                               const torch::OrderedDict<std::string, torch::Tensor>& named);
+void restoreAdamState(torch::optim::Adam& optimizer,
+                      const torch::OrderedDict<std::string, torch::Tensor>& named,
+                      const SafeTensorsFile& file, const torch::Device& device);
 
 // The factor on every learning rate at optimiser step `step` (counted over the whole run, so a resumed run
 // continues it): a linear ramp from 1/warmupSamples to 1 over the first `warmupSamples` steps, then 1.

@@ -110,6 +110,17 @@ TEST(ClickNetTraining, LossFallsAndTheFileLoadsIntoTheEngine) {
     EXPECT_EQ(noMemory.memorySize(), 0);
 }
 
+TEST(ClickNetTraining, RefusesVolumesWithoutAnImage) {
+    auto synthetic = phantom(1);
+    synthetic.synthetic = true;  // a label map alone: only the slicenet trainer synthesises images
+    try {
+        trainClickNet({synthetic}, smallRun("synthetic", 2));
+        FAIL() << "trained on a volume without an image";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("train-slicenet"), std::string::npos) << e.what();
+    }
+}
+
 TEST(ClickNetTraining, ResumingFromACheckpointContinuesExactly) {
     const auto data = std::vector<LabelledVolume>{phantom(1), phantom(2)};
     auto whole = smallRun("whole", 10);

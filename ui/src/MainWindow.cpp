@@ -47,20 +47,24 @@
 #ifndef ENGRAM_DEFAULT_MODEL
 #define ENGRAM_DEFAULT_MODEL ""
 #endif
+#ifndef ENGRAM_DEFAULT_PROPAGATOR
+#define ENGRAM_DEFAULT_PROPAGATOR ""
+#endif
 
 namespace engram::ui {
 namespace {
 
-constexpr const char* kModelFile = "engram-mais-default.safetensors";
 constexpr int kMaxRecent = 8;
 
-// The bundled model: next to an installed executable (../share/engram/models), else the build's default.
-QString bundledModel() {
-    const QString installed =
-        QCoreApplication::applicationDirPath() + "/../share/engram/models/" + kModelFile;
+// A bundled model file: next to an installed executable (../share/engram/models), else the build's default.
+QString bundled(const QString& buildDefault) {
+    const QString installed = QCoreApplication::applicationDirPath() + "/../share/engram/models/" +
+                              QFileInfo(buildDefault).fileName();
     if (QFileInfo::exists(installed)) return QFileInfo(installed).canonicalFilePath();
-    return QString(ENGRAM_DEFAULT_MODEL);
+    return buildDefault;
 }
+QString bundledModel() { return bundled(QString(ENGRAM_DEFAULT_MODEL)); }
+QString bundledPropagator() { return bundled(QString(ENGRAM_DEFAULT_PROPAGATOR)); }
 
 QString settingString(const char* key, const QString& fallback = {}) {
     return QSettings().value(key, fallback).toString();
@@ -278,7 +282,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     });
     loadEngine();
 
-    // Slice propagation (a SAM 2 model, optional).
+    // Slice propagation (the default slicenet, or a SAM 2 model from the settings).
     connect(&service_, &SegmentationService::propagatorReady, this,
             [this](const QString& device, bool shortTerm, const QString&) {
                 propagatorReady_ = true;
@@ -906,9 +910,9 @@ void MainWindow::loadEngine() {
 
 void MainWindow::loadPropagator() {
     QString model = options_.propagationModelPath;
-    if (model.isEmpty()) model = settingString("ai/propagationModel");
+    if (model.isEmpty()) model = settingString("ai/propagationModel", bundledPropagator());
     propagatorReady_ = false;
-    if (model.isEmpty()) return;  // propagation is optional: no model configured
+    if (model.isEmpty()) return;  // a build without a default propagator, none configured
     if (!QFileInfo::exists(model)) {
         statusBar()->showMessage(
             tr("Propagation model %1 not found; choose one in File > Settings.").arg(model), 15000);
@@ -1288,8 +1292,8 @@ void MainWindow::openSettings() {
     modelRow->addWidget(model);
     modelRow->addWidget(browse);
     form->addRow(tr("AI model"), modelRow);
-    auto* propagation = new QLineEdit(settingString("ai/propagationModel"), &dialog);
-    propagation->setPlaceholderText(tr("SAM 2 model file for slice propagation (optional)"));
+    auto* propagation = new QLineEdit(settingString("ai/propagationModel", bundledPropagator()), &dialog);
+    propagation->setPlaceholderText(tr("Slice propagation model file (slicenet or SAM 2)"));
     form->addRow(tr("Propagation model"), propagation);
     auto* device = new QComboBox(&dialog);
     device->addItems({"cpu", "cuda"});
@@ -1313,7 +1317,8 @@ void MainWindow::openSettings() {
     const bool engineChanged = model->text() != settingString("ai/model", bundledModel()) ||
                                device->currentText() != settingString("ai/device", "cpu") ||
                                memory->value() != s.value("ai/memoryCapacity", 60).toInt();
-    const bool propagatorChanged = propagation->text() != settingString("ai/propagationModel");
+    const bool propagatorChanged =
+        propagation->text() != settingString("ai/propagationModel", bundledPropagator());
     s.setValue("ai/model", model->text());
     s.setValue("ai/propagationModel", propagation->text());
     s.setValue("ai/device", device->currentText());

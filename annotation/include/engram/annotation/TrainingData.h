@@ -7,8 +7,9 @@
 // image: any volume file or DICOM series folder; labels: a label file on the image's grid. `targets` picks
 // label values (default: all); `names` gives them names for reports (TotalSegmentator's labels_total.txt
 // format); `slices` keeps only index-k slices first..last (inclusive), e.g. to leave part of a scan out of
-// training; `group` names the sampling group of the clicknet trainer (ClickNetTraining.h). '#' starts a
-// comment.
+// training; `group` names the sampling group of the clicknet and slicenet trainers. The image "synthetic"
+// stands for none: a label map alone, on its own grid, from which the slicenet trainer synthesises images
+// (SliceNetTraining.h). '#' starts a comment.
 
 #include <engram/annotation/LabelMap.h>
 #include <engram/annotation/Volume.h>
@@ -26,6 +27,7 @@ struct LabelledVolumeSpec {
     std::vector<int> targets;
     std::string group;
     int firstSlice = 0, lastSlice = -1;  // -1: to the end
+    bool synthetic = false;              // image "synthetic": labels only
 };
 
 // Throws InputError (file, line, reason) for unreadable lists, files, mismatched grids or bad options.

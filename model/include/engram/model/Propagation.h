@@ -33,10 +33,11 @@
 
 namespace engram::model {
 
-// A volume as float voxels, i fastest.
+// A volume as float voxels, i fastest, and its voxel spacing in mm (slicenet crops are sized in mm).
 struct VolumeView {
     std::array<std::int64_t, 3> size{0, 0, 0};
     const float* voxels = nullptr;
+    Point3 spacing{1, 1, 1};
 };
 
 // The plane of slice `index` along `axis` (0: i, sagittal; 1: j, coronal; 2: k, axial): rows along the

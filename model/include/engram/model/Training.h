@@ -40,6 +40,9 @@ struct LabelledVolume {
     std::vector<int> targets;                 // label values to learn; empty: every value present
     std::map<int, std::string> labelNames;    // optional, for reports ("liver")
     std::string group;                        // optional: the sampling group (dataset list's group=)
+    // No image, only labels (dataset list image "synthetic"): `image` is zeros; the slicenet trainer draws a
+    // new SynthSeg-style image from the labels for every sample, the other trainers refuse such volumes.
+    bool synthetic = false;
     std::string targetName(int label) const;  // the name, or "label N"
     // Label values of `targets` (all present when empty) with at least `minVoxels` voxels, ascending. Throws
     // std::invalid_argument when image or labels do not match the grid.
