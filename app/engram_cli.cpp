@@ -81,7 +81,7 @@ const char* kUsageText =
     "      [--end-share 0.3] [--groups name=weight,...] [--checkpoint-every 100] [--seed 1]\n"
     "      [--device cpu|cuda] [--half]\n"
     "                                   train the compact default slice propagator (slicenet family)\n"
-    "  evaluate-propagation [--model <sam2>] (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
+    "  evaluate-propagation [--model <model>] (--data <list> | --image <f> --labels <f> [--targets 1,2])\n"
     "      [--methods slm,plain,self-sorting,copy,grow-from-seeds] [--axis axial|coronal|sagittal]\n"
     "      [--csv <out.csv>]\n"
     "                                   propagation from each structure's central slice: Dice, ASSD,\n"

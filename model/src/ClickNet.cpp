@@ -563,11 +563,7 @@ ClickNetStep runClickNetInteraction(ClickNetImpl& net, const Grid& grid, const f
 
 // ------------------------------------------------------------------------------------------ model files
 
-bool isClickNetFile(const std::string& path) {
-    const SafeTensorsFile file(path);
-    const auto it = file.metadata().find("family");
-    return it != file.metadata().end() && it->second == "clicknet";
-}
+bool isClickNetFile(const std::string& path) { return modelFamily(path) == "clicknet"; }
 
 ClickNetModel ClickNetModel::create(const ClickNetConfig& config) {
     ClickNetModel m;
@@ -578,14 +574,10 @@ ClickNetModel ClickNetModel::create(const ClickNetConfig& config) {
 
 ClickNetModel ClickNetModel::load(const std::string& path) {
     const SafeTensorsFile file(path);
-    const auto& meta = file.metadata();
-    const auto family = meta.find("family");
-    if (family == meta.end() || family->second != "clicknet")
-        throw WeightsError("Weights " + path + " are not a clicknet model file.");
     ClickNetConfig config;
     try {
-        if (const auto it = meta.find("clicknet"); it != meta.end())
-            config = ClickNetConfig::fromJson(it->second);
+        if (const auto json = familyConfig(file, path, "clicknet"); !json.empty())
+            config = ClickNetConfig::fromJson(json);
     } catch (const std::invalid_argument& e) {
         throw WeightsError("Weights " + path + ": " + e.what());
     }
@@ -597,17 +589,8 @@ ClickNetModel ClickNetModel::load(const std::string& path) {
 
 void ClickNetModel::save(const std::string& path, const std::map<std::string, torch::Tensor>& extraTensors,
                          const std::map<std::string, std::string>& extraMetadata, bool half) const {
-    std::map<std::string, torch::Tensor> tensors = extraTensors;
-    auto put = [&](const std::string& key, const torch::Tensor& t) {
-        tensors[key] = half && t.is_floating_point() ? t.detach().cpu().to(torch::kHalf) : t.detach().cpu();
-    };
-    for (const auto& p : net->named_parameters()) put(p.key(), p.value());
-    for (const auto& b : net->named_buffers()) put(b.key(), b.value());
-    std::map<std::string, std::string> meta = extraMetadata;
-    meta["format"] = "engram-mais/1";
-    meta["family"] = "clicknet";
-    meta["clicknet"] = config.toJson();
-    writeSafeTensors(path, tensors, meta);
+    saveFamilyFile(*net, path, "engram-mais/1", "clicknet", config.toJson(), extraTensors, extraMetadata,
+                   half);
 }
 
 }  // namespace engram::model

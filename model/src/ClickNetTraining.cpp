@@ -91,29 +91,16 @@ ClickNetReport trainClickNet(const std::vector<LabelledVolume>& data, const Clic
     training::GroupSampler sampler(targets, prepared, o.groupWeights);
     const auto device = training::deviceFor(o.device);
 
-    long startStep = 0;
-    ClickNetModel model;
-    std::unique_ptr<SafeTensorsFile> resumeFile;
-    if (!o.resume.empty()) {
-        model = ClickNetModel::load(o.resume);
-        resumeFile = std::make_unique<SafeTensorsFile>(o.resume);
-        const auto it = resumeFile->metadata().find("training");
-        if (it == resumeFile->metadata().end())
-            throw WeightsError(o.resume + " is a model file, not a clicknet training checkpoint");
-        startStep = nlohmann::json::parse(it->second).at("step").get<long>();
-    } else if (!o.initialWeights.empty()) {
-        model = ClickNetModel::load(o.initialWeights);
-    } else {
-        torch::manual_seed(o.seed);
-        model = ClickNetModel::create(o.config);
-    }
+    auto start = training::startRun<ClickNetModel>(o.resume, o.initialWeights, o.config, o.seed, "clicknet");
+    auto& model = start.model;
+    const long startStep = start.step;
     const auto& cfg = model.config;
     model.net->to(device);
     model.net->train();
     torch::optim::Adam optimizer(model.net->parameters(),
                                  torch::optim::AdamOptions(o.lr).weight_decay(o.weightDecay));
     const auto named = model.net->named_parameters();
-    if (resumeFile) training::restoreAdamState(optimizer, named, *resumeFile, device);
+    if (start.checkpoint) training::restoreAdamState(optimizer, named, *start.checkpoint, device);
     const std::string checkpoint = o.checkpoint.empty() ? o.output + ".ckpt" : o.checkpoint;
     spdlog::info(
         "clicknet training: {} targets in {} volumes ({} groups), steps {}..{} of {}, batch {}, on {}",
@@ -159,9 +146,7 @@ ClickNetReport trainClickNet(const std::vector<LabelledVolume>& data, const Clic
         }
         std::mt19937 rng(o.seed * 1000003u + static_cast<unsigned>(step));
         torch::manual_seed(o.seed * 1000003u + static_cast<std::uint64_t>(step));
-        const double ramp = step < o.warmupSteps ? double(step + 1) / o.warmupSteps : 1.0;
-        const double progress = double(step) / double(o.steps);
-        const double lr = o.lr * ramp * (0.05 + 0.95 * 0.5 * (1 + std::cos(M_PI * progress)));
+        const double lr = training::cosineRate(o.lr, step, o.steps, o.warmupSteps);
         static_cast<torch::optim::AdamOptions&>(optimizer.param_groups()[0].options()).lr(lr);
 
         const std::int64_t S = chance(rng, o.largeCropShare)

@@ -42,6 +42,28 @@ std::vector<std::uint8_t> SlicePlane::maskOf(const std::uint8_t* labels,
     return m;
 }
 
+namespace {
+
+// The slices with the target, the time since `start`, and the propagator's notice before the run's own.
+void finish(PropagationResult& result, const VolumeView& volume, const SlicePlane& plane,
+            std::chrono::steady_clock::time_point start, const std::string& notice) {
+    const auto slices = volume.size[std::size_t(plane.axis)];
+    for (std::int64_t s = 0; s < slices; ++s) {
+        bool any = false;
+        for (std::int64_t r = 0; r < plane.rows && !any; ++r)
+            for (std::int64_t col = 0; col < plane.columns && !any; ++col)
+                any = result.mask[std::size_t(plane.voxelIndex(volume.size, s, r, col))] != 0;
+        if (any) {
+            if (result.first < 0) result.first = s;
+            result.last = s;
+        }
+    }
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!notice.empty()) result.notice = result.notice.empty() ? notice : notice + " " + result.notice;
+}
+
+}  // namespace
+
 struct SlicePropagator::Impl {
     Sam2 net{nullptr};           // the SAM 2 family
     SliceNet sliceNet{nullptr};  // or the slicenet family
@@ -104,7 +126,7 @@ PropagationResult SlicePropagator::propagate(const VolumeView& volume,
     }
     if (impl_->sliceNet) {
         auto result = propagateWithSliceNet(*impl_->sliceNet, volume, promptAt, o);
-        result.notice = impl_->notice;
+        finish(result, volume, plane, start, impl_->notice);
         return result;
     }
     auto& net = impl_->net;
@@ -223,19 +245,7 @@ PropagationResult SlicePropagator::propagate(const VolumeView& volume,
     if (o.forward) pass(+1);
     if (o.backward) pass(-1);
 
-    for (std::int64_t s = 0; s < slices; ++s) {
-        bool any = false;
-        for (std::int64_t r = 0; r < plane.rows && !any; ++r)
-            for (std::int64_t col = 0; col < plane.columns && !any; ++col)
-                any = result.mask[std::size_t(plane.voxelIndex(volume.size, s, r, col))] != 0;
-        if (any) {
-            if (result.first < 0) result.first = s;
-            result.last = s;
-        }
-    }
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!impl_->notice.empty())
-        result.notice = result.notice.empty() ? impl_->notice : impl_->notice + " " + result.notice;
+    finish(result, volume, plane, start, impl_->notice);
     return result;
 }
 

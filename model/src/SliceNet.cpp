@@ -8,7 +8,6 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <deque>
 
 namespace engram::model {
@@ -25,7 +24,8 @@ std::string SliceNetConfig::toJson() const {
                           {"margin_mm", marginMm},
                           {"min_crop_mm", minCropMm},
                           {"recent_slices", recentSlices},
-                          {"max_distance", maxDistance}}
+                          {"max_distance", maxDistance},
+                          {"object_threshold", objectThreshold}}
         .dump();
 }
 
@@ -41,13 +41,15 @@ SliceNetConfig SliceNetConfig::fromJson(const std::string& json) {
         c.minCropMm = j.value("min_crop_mm", c.minCropMm);
         c.recentSlices = j.value("recent_slices", c.recentSlices);
         c.maxDistance = j.value("max_distance", c.maxDistance);
+        c.objectThreshold = j.value("object_threshold", c.objectThreshold);
     } catch (const nlohmann::json::exception& e) {
         throw std::invalid_argument(std::string("slicenet configuration: ") + e.what());
     }
     bool ok = c.widths.size() >= 2 && c.widths.size() <= 6 && c.heads >= 1 && c.cropSize >= c.factor() &&
               c.cropSize % c.factor() == 0 && c.cropSize <= 512 && c.context >= 1 && c.context <= 4 &&
               c.marginMm >= 0 && c.marginMm <= 100 && c.minCropMm > 1 && c.minCropMm <= 1000 &&
-              c.recentSlices >= 1 && c.recentSlices <= 32 && c.maxDistance >= 2 && c.maxDistance <= 256;
+              c.recentSlices >= 1 && c.recentSlices <= 32 && c.maxDistance >= 2 && c.maxDistance <= 256 &&
+              c.objectThreshold > 0 && c.objectThreshold < 1;
     for (int w : c.widths) ok = ok && w >= 4 && w <= 1024 && w % 4 == 0;
     ok = ok && c.widths.back() % c.heads == 0;
     if (!ok) throw std::invalid_argument("slicenet configuration out of range: " + json);
@@ -250,7 +252,10 @@ class MemoryReadImpl : public torch::nn::Module {
         for (const auto* m : memories) {
             tokens.push_back(m->tokens);
             positions.push_back(m->positions);
-            const auto d = std::min<std::int64_t>(std::abs(slice - m->slice), maxDistance_ - 1);
+            // As SAM 2's conditioning frames: a prompt is read at "distance 0" however far away it is, so
+            // that the distance from the prompt cannot stand in for the structure's end.
+            const auto d =
+                m->prompt ? 0 : std::min<std::int64_t>(std::abs(slice - m->slice), maxDistance_ - 1);
             distances.push_back(torch::full({m->tokens.size(0)}, d,
                                             torch::TensorOptions().dtype(torch::kLong).device(device)));
         }
@@ -389,11 +394,7 @@ SliceNetMemory SliceNetImpl::encodeMemory(const torch::Tensor& bottleneck, const
 
 // ------------------------------------------------------------------------------------------ model files
 
-bool isSliceNetFile(const std::string& path) {
-    const SafeTensorsFile file(path);
-    const auto it = file.metadata().find("family");
-    return it != file.metadata().end() && it->second == "slicenet";
-}
+bool isSliceNetFile(const std::string& path) { return modelFamily(path) == "slicenet"; }
 
 SliceNetModel SliceNetModel::create(const SliceNetConfig& config) {
     SliceNetModel m;
@@ -404,14 +405,10 @@ SliceNetModel SliceNetModel::create(const SliceNetConfig& config) {
 
 SliceNetModel SliceNetModel::load(const std::string& path) {
     const SafeTensorsFile file(path);
-    const auto& meta = file.metadata();
-    const auto family = meta.find("family");
-    if (family == meta.end() || family->second != "slicenet")
-        throw WeightsError("Weights " + path + " are not a slicenet model file.");
     SliceNetConfig config;
     try {
-        if (const auto it = meta.find("slicenet"); it != meta.end())
-            config = SliceNetConfig::fromJson(it->second);
+        if (const auto json = familyConfig(file, path, "slicenet"); !json.empty())
+            config = SliceNetConfig::fromJson(json);
     } catch (const std::invalid_argument& e) {
         throw WeightsError("Weights " + path + ": " + e.what());
     }
@@ -423,17 +420,8 @@ SliceNetModel SliceNetModel::load(const std::string& path) {
 
 void SliceNetModel::save(const std::string& path, const std::map<std::string, torch::Tensor>& extraTensors,
                          const std::map<std::string, std::string>& extraMetadata, bool half) const {
-    std::map<std::string, torch::Tensor> tensors = extraTensors;
-    auto put = [&](const std::string& key, const torch::Tensor& t) {
-        tensors[key] = half && t.is_floating_point() ? t.detach().cpu().to(torch::kHalf) : t.detach().cpu();
-    };
-    for (const auto& p : net->named_parameters()) put(p.key(), p.value());
-    for (const auto& b : net->named_buffers()) put(b.key(), b.value());
-    std::map<std::string, std::string> meta = extraMetadata;
-    meta["format"] = "engram-propagator/1";
-    meta["family"] = "slicenet";
-    meta["slicenet"] = config.toJson();
-    writeSafeTensors(path, tensors, meta);
+    saveFamilyFile(*net, path, "engram-propagator/1", "slicenet", config.toJson(), extraTensors,
+                   extraMetadata, half);
 }
 
 // ------------------------------------------------------------------------------------------ propagation
@@ -485,7 +473,6 @@ class SortedBank {
 PropagationResult propagateWithSliceNet(SliceNetImpl& net, const VolumeView& volume,
                                         const std::map<std::int64_t, const SlicePrompt*>& promptAt,
                                         const PropagationOptions& o) {
-    const auto start = std::chrono::steady_clock::now();
     const auto& c = net.config;
     const auto device = net.parameters().front().device();
     const auto plane = SlicePlane::of(volume.size, o.axis);
@@ -550,6 +537,7 @@ PropagationResult propagateWithSliceNet(SliceNetImpl& net, const VolumeView& vol
                                      torch::from_blob(st.mask.data(), {c.cropSize, c.cropSize}).to(device),
                                      st.crop, s);
         st.memory.descriptor = encoded.descriptor()[0];
+        st.memory.prompt = true;
         for (std::int64_t r = 0; r < plane.rows; ++r)
             for (std::int64_t col = 0; col < plane.columns; ++col)
                 result.mask[std::size_t(plane.voxelIndex(volume.size, s, r, col))] =
@@ -602,8 +590,8 @@ PropagationResult propagateWithSliceNet(SliceNetImpl& net, const VolumeView& vol
             ++result.slicesSegmented;
             const auto cpu = probability.to(torch::kCPU).contiguous();
             std::vector<float> prob(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
-            const bool present =
-                objectProbability >= 0.5f && !boxOf(crop, prob.data(), plane.rows, plane.columns).empty();
+            const bool present = objectProbability >= float(c.objectThreshold) &&
+                                 !boxOf(crop, prob.data(), plane.rows, plane.columns).empty();
 
             // The crop's probabilities on the plane (zero where the object score says absent).
             std::vector<float> onPlane(planeSize, 0.f);
@@ -659,18 +647,6 @@ PropagationResult propagateWithSliceNet(SliceNetImpl& net, const VolumeView& vol
     };
     if (o.forward) pass(+1);
     if (o.backward) pass(-1);
-
-    for (std::int64_t s = 0; s < slices; ++s) {
-        bool any = false;
-        for (std::int64_t r = 0; r < plane.rows && !any; ++r)
-            for (std::int64_t col = 0; col < plane.columns && !any; ++col)
-                any = result.mask[std::size_t(plane.voxelIndex(volume.size, s, r, col))] != 0;
-        if (any) {
-            if (result.first < 0) result.first = s;
-            result.last = s;
-        }
-    }
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;
 }
 

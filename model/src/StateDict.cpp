@@ -68,4 +68,36 @@ void loadStateDict(torch::nn::Module& module, const SafeTensorsFile& file, const
     spdlog::info("loaded {} tensors from {}", copies.size(), file.path());
 }
 
+std::string modelFamily(const std::string& path) {
+    const SafeTensorsFile file(path);
+    const auto it = file.metadata().find("family");
+    return it == file.metadata().end() ? std::string() : it->second;
+}
+
+std::string familyConfig(const SafeTensorsFile& file, const std::string& path, const std::string& family) {
+    const auto& meta = file.metadata();
+    const auto it = meta.find("family");
+    if (it == meta.end() || it->second != family)
+        throw WeightsError("Weights " + path + " are not a " + family + " model file.");
+    const auto config = meta.find(family);
+    return config == meta.end() ? std::string() : config->second;
+}
+
+void saveFamilyFile(const torch::nn::Module& module, const std::string& path, const std::string& format,
+                    const std::string& family, const std::string& configJson,
+                    const std::map<std::string, torch::Tensor>& extraTensors,
+                    const std::map<std::string, std::string>& extraMetadata, bool half) {
+    std::map<std::string, torch::Tensor> tensors = extraTensors;
+    auto put = [&](const std::string& key, const torch::Tensor& t) {
+        tensors[key] = half && t.is_floating_point() ? t.detach().cpu().to(torch::kHalf) : t.detach().cpu();
+    };
+    for (const auto& p : module.named_parameters()) put(p.key(), p.value());
+    for (const auto& b : module.named_buffers()) put(b.key(), b.value());
+    std::map<std::string, std::string> meta = extraMetadata;
+    meta["format"] = format;
+    meta["family"] = family;
+    meta[family] = configJson;
+    writeSafeTensors(path, tensors, meta);
+}
+
 }  // namespace engram::model

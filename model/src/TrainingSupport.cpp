@@ -5,7 +5,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <deque>
+
+#include <nlohmann/json.hpp>
 
 namespace engram::model::training {
 
@@ -177,6 +180,19 @@ void restoreAdamState(torch::optim::Adam& optimizer,
         state->exp_avg_sq(file.load(prefix + "exp_avg_sq").to(device));
         optimizer.state()[tensorKey(p.value())] = std::move(state);
     }
+}
+
+long checkpointStep(const SafeTensorsFile& file, const std::string& path, const std::string& family) {
+    const auto it = file.metadata().find("training");
+    if (it == file.metadata().end())
+        throw WeightsError(path + " is a model file, not a " + family + " training checkpoint");
+    return nlohmann::json::parse(it->second).at("step").get<long>();
+}
+
+double cosineRate(double lr, long step, long steps, int warmupSteps) {
+    const double ramp = step < warmupSteps ? double(step + 1) / warmupSteps : 1.0;
+    const double progress = double(step) / double(steps);
+    return lr * ramp * (0.05 + 0.95 * 0.5 * (1 + std::cos(M_PI * progress)));
 }
 
 double warmupScale(long step, int warmupSamples) {

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -86,6 +87,39 @@ std::map<std::string, torch::Tensor> adamState(torch::optim::Adam& optimizer,
 void restoreAdamState(torch::optim::Adam& optimizer,
                       const torch::OrderedDict<std::string, torch::Tensor>& named,
                       const SafeTensorsFile& file, const torch::Device& device);
+
+// The step a training checkpoint of `family` was written at. Throws WeightsError for a file without
+// "training" metadata (a model file, not a checkpoint).
+long checkpointStep(const SafeTensorsFile& file, const std::string& path, const std::string& family);
+
+// Where a step-based run (trainClickNet, trainSliceNet) starts: the checkpoint `resume` at its step (its
+// file kept for Adam's state), else the model file `initial` at step 0, else a new model of `config` drawn
+// from `seed`. Model: ClickNetModel or SliceNetModel.
+template <typename Model>
+struct RunStart {
+    Model model;
+    long step = 0;
+    std::unique_ptr<SafeTensorsFile> checkpoint;
+};
+template <typename Model, typename Config>
+RunStart<Model> startRun(const std::string& resume, const std::string& initial, const Config& config,
+                         unsigned seed, const std::string& family) {
+    RunStart<Model> r;
+    if (!resume.empty()) {
+        r.model = Model::load(resume);
+        r.checkpoint = std::make_unique<SafeTensorsFile>(resume);
+        r.step = checkpointStep(*r.checkpoint, resume, family);
+    } else if (!initial.empty()) {
+        r.model = Model::load(initial);
+    } else {
+        torch::manual_seed(seed);
+        r.model = Model::create(config);
+    }
+    return r;
+}
+
+// The learning rate at `step` of `steps`: a linear warm-up over `warmupSteps`, then a cosine decay to 5%.
+double cosineRate(double lr, long step, long steps, int warmupSteps);
 
 // The factor on every learning rate at optimiser step `step` (counted over the whole run, so a resumed run
 // continues it): a linear ramp from 1/warmupSamples to 1 over the first `warmupSamples` steps, then 1.

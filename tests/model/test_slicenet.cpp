@@ -175,10 +175,24 @@ TEST(SliceNet, ForwardShapesAndUntrainedMemoryIsIdentity) {
     std::vector<SliceNetReads> reads(2, SliceNetReads{{&memory}, {&memory}, crop, 5});
     EXPECT_TRUE(torch::allclose(net->forward(input, reads).logits, plain.logits));  // zero read-outs
 
-    // Once the read-out is not zero, the memory changes the answer.
+    // Once the read-outs are not zero, the memory changes the answer.
     for (auto& p : net->named_parameters())
-        if (p.key().find("reads.1.out.weight") != std::string::npos) p.value().normal_();
+        if (p.key().find(".out.weight") != std::string::npos) p.value().normal_();
     EXPECT_FALSE(torch::allclose(net->forward(input, reads).logits, plain.logits));
+
+    // A slice's memory is read with its distance; a prompt's is not (SAM 2's conditioning frames), so the
+    // distance from the prompt cannot stand in for the end of the structure.
+    auto near = memory, far = memory;
+    far.slice = 40;
+    const auto readNear =
+        net->forward(input, std::vector<SliceNetReads>(2, SliceNetReads{{&near}, {}, crop, 5})).logits;
+    const auto readFar =
+        net->forward(input, std::vector<SliceNetReads>(2, SliceNetReads{{&far}, {}, crop, 5})).logits;
+    EXPECT_FALSE(torch::allclose(readNear, readFar));
+    near.prompt = far.prompt = true;
+    EXPECT_TRUE(torch::equal(
+        net->forward(input, std::vector<SliceNetReads>(2, SliceNetReads{{&near}, {}, crop, 5})).logits,
+        net->forward(input, std::vector<SliceNetReads>(2, SliceNetReads{{&far}, {}, crop, 5})).logits));
 }
 
 TEST(SliceNet, ModelFilesRoundTripAndNameTheirFamily) {

@@ -114,9 +114,17 @@ JSON
 "$engram" --demo --model "$model" --propagation-model "$out/propagator.safetensors" --recovery-dir "$out/recovery" \
     --script "$out/propagate.json" --screenshot "$out/propagated.png" > "$out/propagate.txt" 2>&1 \
     || { cat "$out/propagate.txt"; echo "FAIL: propagation script"; exit 1; }
+# The bundled default propagator (no --propagation-model, no settings): the demo CT's liver drawn on one
+# axial slice with a threshold fill is carried through the liver (its ~38k voxels), as README's demo does.
+"$engram" --demo --model "$model" --recovery-dir "$out/recovery" --script "$scripts/../../../docs/images/propagate-script.json" \
+    > "$out/default-propagator.txt" 2>&1 || { cat "$out/default-propagator.txt"; echo "FAIL: default propagator"; exit 1; }
+grep -q "slice propagator: .*engram-propagator-default.safetensors (slicenet" "$out/default-propagator.txt" \
+    || { cat "$out/default-propagator.txt"; echo "FAIL: the default propagator was not loaded"; exit 1; }
+# A propagation model that cannot be found: a message, and the Propagate step is refused.
 echo '[{"do": "fill", "voxel": [81, 58, 101], "low": 10, "high": 80, "segment": "Liver"},
        {"do": "propagate", "segment": "Liver", "expectError": true}]' > "$out/no-propagator.json"
-"$engram" --demo --model "$model" --recovery-dir "$out/recovery" --script "$out/no-propagator.json" \
-    > "$out/no-propagator.txt" 2>&1 || { cat "$out/no-propagator.txt"; echo "FAIL: propagation without a model"; exit 1; }
+"$engram" --demo --model "$model" --propagation-model "$out/missing.safetensors" --recovery-dir "$out/recovery" \
+    --script "$out/no-propagator.json" > "$out/no-propagator.txt" 2>&1 \
+    || { cat "$out/no-propagator.txt"; echo "FAIL: propagation without a model"; exit 1; }
 grep -q "no propagation model is loaded" "$out/no-propagator.txt" || { cat "$out/no-propagator.txt"; echo "FAIL: no message"; exit 1; }
 echo "app script: OK"

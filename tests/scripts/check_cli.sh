@@ -108,6 +108,12 @@ expect 2 "unknown method 'best'" evaluate-propagation --model "$out/prop.safeten
 expect 0 "grow-from-seeds" evaluate-propagation $mr
 expect 2 "needs --model" evaluate-propagation $mr --methods slm,copy
 expect 3 "not a safetensors file" propagate --model "$out/bad-list.txt" $mr --label 5 --slice 10 --out "$out/y.nii.gz"
+# The slicenet family: a unit-sized run, its evaluation in every memory mode, and the bundled default
+# propagator when no --model is given.
+expect 0 "trained 2 steps" train-slicenet $mr --steps 2 --batch 2 --sequence 3 --crop 16 --widths 4,8,16 --out "$out/sn.safetensors"
+expect 0 "self-sorting" evaluate-propagation --model "$out/sn.safetensors" $mr --methods slm,plain,self-sorting
+expect 2 "out of range" train-slicenet $mr --crop 20 --out "$out/sn2.safetensors"
+expect 0 "label 5 on slices" propagate $mr --label 5 --slice 10 --out "$out/default-liver.nii.gz"
 [ ! -e "$out/y.nii.gz" ] || { echo "FAIL: a failed propagation left a file"; fail=$((fail+1)); }
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

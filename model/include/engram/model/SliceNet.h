@@ -10,7 +10,8 @@
 //   memory          every segmented slice, and each prompt slice, leaves the bottleneck features of its
 //                   crop with its mask pooled to the same cells, as tokens with their positions in the
 //                   plane's millimetres. Two memory attentions read them (positions relative to the current
-//                   crop, a learned embedding of the slice distance; output projections start at zero):
+//                   crop, a learned embedding of the slice distance, 0 for prompts as SAM 2 does for its
+//                   conditioning frames; output projections start at zero):
 //                   the long-term one and the short-term one. Memory modes (PropagationMemory):
 //                     Plain      SAM 2: one bank, the prompts and the `recentSlices` latest slices, read by
 //                     the
@@ -93,6 +94,7 @@ struct SliceNetMemory {
     torch::Tensor tokens, positions;
     torch::Tensor descriptor;  // [D]: the pooled bottleneck before the memory read (self-sorting similarity)
     std::int64_t slice = 0;
+    bool prompt = false;  // a prompt's memory: read at distance 0 (SliceNet.h)
     bool present = true;
     float iou = 1;
 };
@@ -149,7 +151,7 @@ struct SliceNetModel {
 
 // Propagation with a slicenet (SlicePropagator's engine for this family; prompts already validated, keyed
 // by slice). Directions, the mean between prompts and the stopping rule as in Propagation.h; a slice whose
-// object score is below 0.5 is left empty.
+// object score is below 0.5 is left empty. The result's extent (first, last) and time are SlicePropagator's.
 PropagationResult propagateWithSliceNet(SliceNetImpl& net, const VolumeView& volume,
                                         const std::map<std::int64_t, const SlicePrompt*>& prompts,
                                         const PropagationOptions& options);
