@@ -3,6 +3,8 @@
 #include <engram/model/SafeTensors.h>
 #include <engram/model/StateDict.h>
 
+#include "ResidualBlock.h"
+
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/pooling.h>
 #include <torch/torch.h>
@@ -133,20 +135,21 @@ torch::Tensor imageChannels(const CropFrame& frame, const Grid& grid, const floa
     std::vector<std::uint8_t> valid;
     const auto values = sampleCrop(
         frame, grid, [voxels](std::int64_t o) { return voxels[o]; }, 0.f, &valid);
-    const auto n = static_cast<std::size_t>(frame.count());
     auto out = torch::empty({3, frame.size[2], frame.size[1], frame.size[0]});
-    float* c0 = out.data_ptr<float>();
-    float* c1 = c0 + n;
-    float* c2 = c1 + n;
-    for (std::size_t i = 0; i < n; ++i) {
-        // CT below -1100 HU is outside the scanner's field of view (padding such as -3024): not scanned.
-        const bool scanned = valid[i] && !(scale.ct && values[i] < -1100.f);
-        const auto ch = scale.channels(values[i]);
-        c0[i] = scanned ? ch[0] : -1.f;
-        c1[i] = scanned ? ch[1] : -1.f;
-        c2[i] = scanned ? 1.f : 0.f;
-    }
+    fillImageChannels(values, valid, scale, out.data_ptr<float>());
     return out;
+}
+
+void fillImageChannels(const std::vector<float>& values, const std::vector<std::uint8_t>& inside,
+                       const IntensityScale& scale, float* out) {
+    const auto n = values.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const bool scanned = inside[i] && !(scale.ct && values[i] < -1100.f);
+        const auto ch = scale.channels(values[i]);
+        out[i] = scanned ? ch[0] : -1.f;
+        out[n + i] = scanned ? ch[1] : -1.f;
+        out[2 * n + i] = scanned ? 1.f : 0.f;
+    }
 }
 
 torch::Tensor clickChannels(const CropFrame& frame, const std::vector<std::pair<Point3, bool>>& clicks,
@@ -183,31 +186,6 @@ torch::Tensor clickChannels(const CropFrame& frame, const std::vector<std::pair<
 
 namespace {
 
-int groupsFor(int channels) { return channels % 8 == 0 ? 8 : 4; }
-
-class ResBlockImpl : public torch::nn::Module {
-  public:
-    ResBlockImpl(int in, int out) {
-        using namespace torch::nn;
-        conv1 = register_module("conv1", Conv3d(Conv3dOptions(in, out, 3).padding(1).bias(false)));
-        norm1 = register_module("norm1", GroupNorm(groupsFor(out), out));
-        conv2 = register_module("conv2", Conv3d(Conv3dOptions(out, out, 3).padding(1).bias(false)));
-        norm2 = register_module("norm2", GroupNorm(groupsFor(out), out));
-        if (in != out) skip = register_module("skip", Conv3d(Conv3dOptions(in, out, 1).bias(false)));
-    }
-    torch::Tensor forward(const torch::Tensor& x) {
-        const auto act = F::LeakyReLUFuncOptions().negative_slope(0.1);
-        auto y = F::leaky_relu(norm1(conv1(x)), act);
-        y = norm2(conv2(y));
-        return F::leaky_relu(y + (skip ? skip(x) : x), act);
-    }
-
-  private:
-    torch::nn::Conv3d conv1{nullptr}, conv2{nullptr}, skip{nullptr};
-    torch::nn::GroupNorm norm1{nullptr}, norm2{nullptr};
-};
-TORCH_MODULE(ResBlock);
-
 constexpr int kFrequencies = 4;  // position encoding: sin/cos at 1, 2, 4, 8 cycles per 200 mm
 constexpr double kPositionScaleMm = 100.0;
 
@@ -222,12 +200,12 @@ ClickNetImpl::ClickNetImpl(const ClickNetConfig& c) : config(c) {
     decode = register_module("decode", ModuleList());
     int in = kClickNetChannels;
     for (int width : w) {
-        down->push_back(ResBlock(in, width));
+        down->push_back(ResidualBlock<3>(in, width));
         in = width;
     }
     for (std::size_t l = w.size() - 1; l > 0; --l) {
         up->push_back(ConvTranspose3d(ConvTranspose3dOptions(w[l], w[l - 1], 2).stride(2)));
-        decode->push_back(ResBlock(2 * w[l - 1], w[l - 1]));
+        decode->push_back(ResidualBlock<3>(2 * w[l - 1], w[l - 1]));
     }
     head = register_module("head", Conv3d(Conv3dOptions(w[0], 1, 1)));
     memoryIn = register_module("memory_in", Linear(D + 1, D));
@@ -328,7 +306,7 @@ ClickNetImpl::Output ClickNetImpl::forward(const torch::Tensor& input,
     auto x = input;
     for (std::size_t l = 0; l < down->size(); ++l) {
         if (l > 0) x = F::max_pool3d(x, F::MaxPool3dFuncOptions(2));
-        x = down[l]->as<ResBlock>()->forward(x);
+        x = down[l]->as<ResidualBlockImpl<3>>()->forward(x);
         skips.push_back(x);
     }
     bool anyMemory = false;
@@ -345,7 +323,7 @@ ClickNetImpl::Output ClickNetImpl::forward(const torch::Tensor& input,
     const auto bottleneck = x;
     for (std::size_t i = 0; i < up->size(); ++i) {
         x = up[i]->as<torch::nn::ConvTranspose3d>()->forward(x);
-        x = decode[i]->as<ResBlock>()->forward(torch::cat({x, skips[skips.size() - 2 - i]}, 1));
+        x = decode[i]->as<ResidualBlockImpl<3>>()->forward(torch::cat({x, skips[skips.size() - 2 - i]}, 1));
     }
     return {head(x), bottleneck};
 }

@@ -2,6 +2,8 @@
 #include <engram/model/SliceNet.h>
 #include <engram/model/StateDict.h>
 
+#include "ResidualBlock.h"
+
 #include <spdlog/spdlog.h>
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/pooling.h>
@@ -167,50 +169,14 @@ torch::Tensor sliceChannels(const PlaneCrop& crop, const float* voxels,
         crop, plane.rows, plane.columns,
         [&](std::int64_t r, std::int64_t c) { return voxels[plane.voxelIndex(size, slice, r, c)]; }, 0.f,
         &valid);
-    const auto n = values.size();
     auto out = torch::empty({3, crop.size, crop.size});
-    float* c0 = out.data_ptr<float>();
-    float* c1 = c0 + n;
-    float* c2 = c1 + n;
-    for (std::size_t i = 0; i < n; ++i) {
-        // As ClickNet's imageChannels: CT below -1100 HU is not scanned.
-        const bool scanned = valid[i] && !(scale.ct && values[i] < -1100.f);
-        const auto ch = scale.channels(values[i]);
-        c0[i] = scanned ? ch[0] : -1.f;
-        c1[i] = scanned ? ch[1] : -1.f;
-        c2[i] = scanned ? 1.f : 0.f;
-    }
+    fillImageChannels(values, valid, scale, out.data_ptr<float>());
     return out;
 }
 
 // ------------------------------------------------------------------------------------------ the network
 
 namespace {
-
-int groupsFor(int channels) { return channels % 8 == 0 ? 8 : 4; }
-
-class ResBlock2dImpl : public torch::nn::Module {
-  public:
-    ResBlock2dImpl(int in, int out) {
-        using namespace torch::nn;
-        conv1 = register_module("conv1", Conv2d(Conv2dOptions(in, out, 3).padding(1).bias(false)));
-        norm1 = register_module("norm1", GroupNorm(groupsFor(out), out));
-        conv2 = register_module("conv2", Conv2d(Conv2dOptions(out, out, 3).padding(1).bias(false)));
-        norm2 = register_module("norm2", GroupNorm(groupsFor(out), out));
-        if (in != out) skip = register_module("skip", Conv2d(Conv2dOptions(in, out, 1).bias(false)));
-    }
-    torch::Tensor forward(const torch::Tensor& x) {
-        const auto act = F::LeakyReLUFuncOptions().negative_slope(0.1);
-        auto y = F::leaky_relu(norm1(conv1(x)), act);
-        y = norm2(conv2(y));
-        return F::leaky_relu(y + (skip ? skip(x) : x), act);
-    }
-
-  private:
-    torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, skip{nullptr};
-    torch::nn::GroupNorm norm1{nullptr}, norm2{nullptr};
-};
-TORCH_MODULE(ResBlock2d);
 
 constexpr int kFrequencies = 4;  // position encoding: sin/cos at 1, 2, 4, 8 half-cycles per 100 mm
 constexpr double kPositionScaleMm = 100.0;
@@ -304,16 +270,16 @@ SliceNetImpl::SliceNetImpl(const SliceNetConfig& c) : config(c) {
     mixer = register_module("mixer", ModuleList());
     int in = kSliceNetChannels;
     for (int width : w) {
-        down->push_back(ResBlock2d(in, width));
+        down->push_back(ResidualBlock<2>(in, width));
         in = width;
     }
     for (std::size_t l = w.size() - 1; l > 0; --l) {
         up->push_back(ConvTranspose2d(ConvTranspose2dOptions(w[l], w[l - 1], 2).stride(2)));
-        decoders->push_back(ResBlock2d(2 * w[l - 1], w[l - 1]));
+        decoders->push_back(ResidualBlock<2>(2 * w[l - 1], w[l - 1]));
     }
     memoryReads->push_back(MemoryRead(D, config.heads, config.maxDistance));  // long-term
     memoryReads->push_back(MemoryRead(D, config.heads, config.maxDistance));  // short-term
-    mixer->push_back(ResBlock2d(D, D));
+    mixer->push_back(ResidualBlock<2>(D, D));
     head = register_module("head", Conv2d(Conv2dOptions(w[0], 1, 1)));
     memoryIn = register_module("memory_in", Linear(D + 1, D));
     objectHidden = register_module("object_hidden", Linear(2 * D, D));
@@ -327,7 +293,7 @@ SliceNetImpl::Encoded SliceNetImpl::encode(const torch::Tensor& input) {
     auto x = input;
     for (std::size_t l = 0; l < down->size(); ++l) {
         if (l > 0) x = F::max_pool2d(x, F::MaxPool2dFuncOptions(2));
-        x = down[l]->as<ResBlock2d>()->forward(x);
+        x = down[l]->as<ResidualBlockImpl<2>>()->forward(x);
         e.skips.push_back(x);
     }
     return e;
@@ -354,7 +320,7 @@ SliceNetImpl::Output SliceNetImpl::decode(const Encoded& e, const std::vector<Sl
         }
         rows.push_back(row);
     }
-    x = mixer[0]->as<ResBlock2d>()->forward(torch::stack(rows));
+    x = mixer[0]->as<ResidualBlockImpl<2>>()->forward(torch::stack(rows));
     Output out;
     out.bottleneck = x;
     const auto pooled = torch::cat({x.mean({2, 3}), x.amax({2, 3})}, 1);
@@ -364,7 +330,8 @@ SliceNetImpl::Output SliceNetImpl::decode(const Encoded& e, const std::vector<Sl
     out.iou = torch::sigmoid(heads.select(1, 1));
     for (std::size_t i = 0; i < up->size(); ++i) {
         x = up[i]->as<torch::nn::ConvTranspose2d>()->forward(x);
-        x = decoders[i]->as<ResBlock2d>()->forward(torch::cat({x, e.skips[e.skips.size() - 2 - i]}, 1));
+        x = decoders[i]->as<ResidualBlockImpl<2>>()->forward(
+            torch::cat({x, e.skips[e.skips.size() - 2 - i]}, 1));
     }
     out.logits = head(x);
     return out;

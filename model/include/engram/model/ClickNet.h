@@ -73,6 +73,10 @@ template <typename ValueAt>
 std::vector<float> sampleCrop(const CropFrame& frame, const Grid& grid, ValueAt value, float outside,
                               std::vector<std::uint8_t>* valid = nullptr);
 
+// Image channels 0..2 from sampled intensities and whether each sample lies in the scan: the two windows
+// (-1 where not scanned: outside, or CT below -1100 HU, a scanner's padding) and valid. `out`: 3 x n floats.
+void fillImageChannels(const std::vector<float>& values, const std::vector<std::uint8_t>& inside,
+                       const IntensityScale& scale, float* out);
 // The network's image channels 0..2 for a crop: [3, S2, S1, S0] (tensor dims follow crop axes 2, 1, 0).
 torch::Tensor imageChannels(const CropFrame& frame, const Grid& grid, const float* voxels,
                             const IntensityScale& scale);
