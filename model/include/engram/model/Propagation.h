@@ -1,10 +1,10 @@
 #pragma once
-// Slice propagation with the SAM 2 network (issue 6, docs/MODELS.md section 3): the slices of a volume along
-// one axis are the frames of a video. The user's mask on one or more slices is the prompt; each other slice
-// is segmented from its own image features conditioned, through memory attention, on the memories of the
-// prompt slices and of the slices just segmented, and on their object pointers; the object score says
-// whether the target is still there, and propagation in a direction stops after `absentSlicesToStop`
-// consecutive slices without it.
+// Slice propagation with the SAM 2 network or the default slicenet (issues 6 and 17; docs/MODELS.md
+// section 3, model/SliceNet.h): the slices of a volume along one axis are the frames of a video. The
+// user's mask on one or more slices is the prompt; each other slice is segmented from its own image features
+// conditioned, through memory attention, on the memories of the prompt slices and of the slices just
+// segmented, and on their object pointers; the object score says whether the target is still there, and
+// propagation in a direction stops after `absentSlicesToStop` consecutive slices without it.
 //
 // Memory modes (switchable, for the ablation):
 //   - plain SAM 2: one bank, the prompt slices plus the (numMaskmem - 1) slices before the current one;
@@ -91,7 +91,8 @@ struct PropagationResult {
 
 class SlicePropagator {
   public:
-    // A SAM 2 model file (safetensors; `config` metadata; keys bare or under "model."). Throws WeightsError.
+    // A slicenet model file (SliceNet.h: the default propagator) or a SAM 2 one (safetensors; `config`
+    // metadata; keys bare or under "model."), told apart by the file's "family". Throws WeightsError.
     explicit SlicePropagator(const std::string& modelPath, const std::string& device = "cpu");
     ~SlicePropagator();
     SlicePropagator(const SlicePropagator&) = delete;
