@@ -485,6 +485,7 @@ PropagationResult propagateWithSliceNet(SliceNetImpl& net, const VolumeView& vol
     struct PromptState {
         PlaneCrop crop;
         std::vector<float> mask;
+        PlaneBox box;  // of `mask` on `crop`: the first tracked slice's crop comes from it
         SliceNetMemory memory;
     };
     std::map<std::int64_t, PromptState> prompts;
@@ -498,6 +499,7 @@ PropagationResult propagateWithSliceNet(SliceNetImpl& net, const VolumeView& vol
                 return p->mask[std::size_t(r * plane.columns + col)] ? 1.f : 0.f;
             },
             0.f);
+        st.box = boxOf(st.crop, st.mask.data(), plane.rows, plane.columns);
         const auto encoded = net.encode(input(st.crop, s, s, st.mask));
         const auto out = net.decode(encoded, {SliceNetReads{{}, {}, st.crop, s}});
         st.memory = net.encodeMemory(out.bottleneck[0],
@@ -521,6 +523,7 @@ PropagationResult propagateWithSliceNet(SliceNetImpl& net, const VolumeView& vol
         const auto begin = dir > 0 ? firstPrompt : lastPrompt;
         PlaneCrop previousCrop = prompts.at(begin).crop;
         std::vector<float> previous = prompts.at(begin).mask;
+        PlaneBox previousBox = prompts.at(begin).box;  // of `previous` above 0.5, on the plane
         std::deque<SliceNetMemory> recent;
         SortedBank bank(o.capacity, o.admissionIou);
         int absent = 0;
@@ -529,12 +532,13 @@ PropagationResult propagateWithSliceNet(SliceNetImpl& net, const VolumeView& vol
             if (const auto it = prompts.find(t); it != prompts.end()) {
                 previousCrop = it->second.crop;
                 previous = it->second.mask;
+                previousBox = it->second.box;
                 absent = 0;
                 advance();
                 continue;
             }
-            const auto box = boxOf(previousCrop, previous.data(), plane.rows, plane.columns);
-            const PlaneCrop crop = box.empty() ? previousCrop : cropAround(box, c, rowMm, columnMm);
+            const PlaneCrop crop =
+                previousBox.empty() ? previousCrop : cropAround(previousBox, c, rowMm, columnMm);
             const auto encoded =
                 net.encode(input(crop, t, t - dir, resampleCrop(previousCrop, previous.data(), crop)));
             SliceNetReads reads{promptMemories, {}, crop, t};
@@ -557,8 +561,8 @@ PropagationResult propagateWithSliceNet(SliceNetImpl& net, const VolumeView& vol
             ++result.slicesSegmented;
             const auto cpu = probability.to(torch::kCPU).contiguous();
             std::vector<float> prob(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
-            const bool present = objectProbability >= float(c.objectThreshold) &&
-                                 !boxOf(crop, prob.data(), plane.rows, plane.columns).empty();
+            const auto box = boxOf(crop, prob.data(), plane.rows, plane.columns);
+            const bool present = objectProbability >= float(c.objectThreshold) && !box.empty();
 
             // The crop's probabilities on the plane (zero where the object score says absent).
             std::vector<float> onPlane(planeSize, 0.f);
@@ -605,6 +609,7 @@ PropagationResult propagateWithSliceNet(SliceNetImpl& net, const VolumeView& vol
                 std::max(result.peakStoredMemories, int(recent.size() + bank.size() + prompts.size()));
             previousCrop = crop;
             previous = std::move(prob);
+            previousBox = box;
             advance();
 
             const bool beyond = dir > 0 ? t > lastPrompt : t < firstPrompt;
