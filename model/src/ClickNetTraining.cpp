@@ -7,7 +7,6 @@
 
 #include <spdlog/spdlog.h>
 #include <torch/nn/functional/loss.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adam.h>
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -108,12 +107,10 @@ ClickNetReport trainClickNet(const std::vector<LabelledVolume>& data, const Clic
         device.str());
 
     auto writeCheckpoint = [&](long step) {
-        const auto extra = training::adamState(optimizer, named);
-        const nlohmann::json j{{"step", step}, {"steps", o.steps}, {"seed", o.seed}};
-        model.save(checkpoint, extra, {{"training", j.dump()}});
         const nlohmann::json trained{
             {"step", step}, {"batch", o.batch}, {"targets", targets.size()}, {"max_clicks", o.maxClicks}};
-        model.save(o.output, {}, {{"trained", trained.dump()}}, o.half);
+        training::writeRunFiles(model, optimizer, named, checkpoint, o.output, step, o.steps, o.seed,
+                                trained.dump(), o.half);
     };
 
     ClickNetReport report;
@@ -286,10 +283,7 @@ ClickNetReport trainClickNet(const std::vector<LabelledVolume>& data, const Clic
                 g.second += 1;
             }
         }
-        optimizer.zero_grad();
-        loss.backward();
-        torch::nn::utils::clip_grad_norm_(model.net->parameters(), 1.0);
-        optimizer.step();
+        training::descend(optimizer, loss, model.net->parameters());
         lossSum += loss.item<double>();
         ++reported;
         if ((step + 1) % o.reportEvery == 0 || step + 1 == o.steps) flushReport(step + 1);

@@ -7,7 +7,6 @@
 
 #include <spdlog/spdlog.h>
 #include <torch/nn/functional/loss.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adam.h>
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -121,11 +120,10 @@ SliceNetReport trainSliceNet(const std::vector<LabelledVolume>& data, const Slic
         device.str());
 
     auto writeCheckpoint = [&](long step) {
-        const nlohmann::json j{{"step", step}, {"steps", o.steps}, {"seed", o.seed}};
-        model.save(checkpoint, training::adamState(optimizer, named), {{"training", j.dump()}});
         const nlohmann::json trained{
             {"step", step}, {"batch", o.batch}, {"sequence", o.sequence}, {"targets", targets.size()}};
-        model.save(o.output, {}, {{"trained", trained.dump()}}, o.half);
+        training::writeRunFiles(model, optimizer, named, checkpoint, o.output, step, o.steps, o.seed,
+                                trained.dump(), o.half);
     };
 
     SliceCounts counts;
@@ -353,10 +351,7 @@ SliceNetReport trainSliceNet(const std::vector<LabelledVolume>& data, const Slic
             }
         }
         loss = loss / double(std::max(1, terms));
-        optimizer.zero_grad();
-        loss.backward();
-        torch::nn::utils::clip_grad_norm_(model.net->parameters(), 1.0);
-        optimizer.step();
+        training::descend(optimizer, loss, model.net->parameters());
         lossSum += loss.item<double>();
         ++reported;
         if ((step + 1) % o.reportEvery == 0 || step + 1 == o.steps) flushReport(step + 1);

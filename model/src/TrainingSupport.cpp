@@ -1,6 +1,7 @@
 #include "TrainingSupport.h"
 
 #include <torch/cuda.h>
+#include <torch/nn/utils/clip_grad.h>
 #include <torch/torch.h>
 
 #include <spdlog/spdlog.h>
@@ -180,6 +181,18 @@ void restoreAdamState(torch::optim::Adam& optimizer,
         state->exp_avg_sq(file.load(prefix + "exp_avg_sq").to(device));
         optimizer.state()[tensorKey(p.value())] = std::move(state);
     }
+}
+
+std::string checkpointMetadata(long step, long steps, unsigned seed) {
+    return nlohmann::json{{"step", step}, {"steps", steps}, {"seed", seed}}.dump();
+}
+
+void descend(torch::optim::Adam& optimizer, const torch::Tensor& loss,
+             const std::vector<torch::Tensor>& parameters) {
+    optimizer.zero_grad();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(parameters, 1.0);
+    optimizer.step();
 }
 
 long checkpointStep(const SafeTensorsFile& file, const std::string& path, const std::string& family) {

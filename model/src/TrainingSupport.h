@@ -88,6 +88,8 @@ void restoreAdamState(torch::optim::Adam& optimizer,
                       const torch::OrderedDict<std::string, torch::Tensor>& named,
                       const SafeTensorsFile& file, const torch::Device& device);
 
+// A training checkpoint's "training" metadata (JSON: step, steps, seed), as checkpointStep reads it.
+std::string checkpointMetadata(long step, long steps, unsigned seed);
 // The step a training checkpoint of `family` was written at. Throws WeightsError for a file without
 // "training" metadata (a model file, not a checkpoint).
 long checkpointStep(const SafeTensorsFile& file, const std::string& path, const std::string& family);
@@ -117,6 +119,22 @@ RunStart<Model> startRun(const std::string& resume, const std::string& initial, 
     }
     return r;
 }
+
+// A step-based run's files at `step`: the checkpoint (the model, Adam's state, checkpointMetadata) and the
+// model file (float16 when `half`, with `trained`, JSON, as its "trained" metadata).
+template <typename Model>
+void writeRunFiles(const Model& model, torch::optim::Adam& optimizer,
+                   const torch::OrderedDict<std::string, torch::Tensor>& named, const std::string& checkpoint,
+                   const std::string& output, long step, long steps, unsigned seed,
+                   const std::string& trained, bool half) {
+    model.save(checkpoint, adamState(optimizer, named),
+               {{"training", checkpointMetadata(step, steps, seed)}});
+    model.save(output, {}, {{"trained", trained}}, half);
+}
+
+// One optimiser step on `loss`: gradients, clipped to norm 1 over `parameters`, then Adam.
+void descend(torch::optim::Adam& optimizer, const torch::Tensor& loss,
+             const std::vector<torch::Tensor>& parameters);
 
 // The learning rate at `step` of `steps`: a linear warm-up over `warmupSteps`, then a cosine decay to 5%.
 double cosineRate(double lr, long step, long steps, int warmupSteps);
