@@ -4,6 +4,7 @@
 #include <engram/annotation/DicomSeg.h>
 #include <engram/annotation/DicomSeries.h>
 #include <engram/annotation/Errors.h>
+#include <engram/annotation/LabelTable.h>
 #include <engram/annotation/SegmentStatistics.h>
 #include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>
@@ -40,13 +41,20 @@ const char* kUsageText =
     "  info <path> [--reference <dir>]  summary of a volume file, of the DICOM series in a folder, or of a\n"
     "                                   DICOM-SEG's segments on its series\n"
     "  convert <in> <out>               volume (file or single-series DICOM folder) to NIfTI/NRRD/MHA;\n"
-    "      [--reference <dicom dir>]    <in> is a DICOM-SEG: its segments as labels 1.. on that series\n"
+    "      [--reference <dicom dir>]    <in> is a DICOM-SEG: its segments as labels 1.. on that series, "
+    "with\n"
+    "                                   ITK-SNAP and Slicer label tables beside <out> (names, colours)\n"
+    "      [--overlaps separate|first]  a SEG whose segments overlap: overlaps as labels of their own, or\n"
+    "                                   each voxel in its first segment (refused without this)\n"
     "      [--labels]                   treat <in> as a label map (written as uint8)\n"
     "      [--series <key>]             pick a series of a DICOM folder (keys from 'info')\n"
     "  export-seg --image <dicom dir> --labels <labels file> --out <seg.dcm>\n"
     "      [--segment-names <file>]     lines 'value name' (e.g. '1 Liver'); known anatomy gets its SNOMED "
     "code\n"
     "      [--series <key>] [--description <text>]\n"
+    "      [--resample nearest]         labels on another grid: resample them onto the image's (also for\n"
+    "                                   propagate and stats; the same grid in another axis order needs "
+    "none)\n"
     "  check-parity <case.safetensors> [--literal]\n"
     "                                   run a SAM-Med3D parity case; exit 1 when a tensor differs > 1e-4\n"
     "  train (--data <list> | --image <f> --labels <f> [--targets 1,2]) --out <model.safetensors>\n"
@@ -144,8 +152,8 @@ void printVolume(const Volume& v) {
     for (const auto& w : v.metadata().warnings) std::cout << "  warning:   " << w << "\n";
 }
 
-// A DICOM-SEG on the grid of the series it segments (--reference, --series): segment i becomes label i + 1.
-DicomSegImport readSegOnReference(const Args& a, const fs::path& seg, LabelMap& labels) {
+// A DICOM-SEG on the grid of the series it segments (--reference, --series).
+DicomSegImport readSegOnReference(const Args& a, const fs::path& seg, ImageGeometry& grid) {
     const std::string reference = a.option("reference");
     if (reference.empty())
         throw UsageError(
@@ -159,20 +167,46 @@ DicomSegImport readSegOnReference(const Args& a, const fs::path& seg, LabelMap& 
         dicom->seriesInstanceUid != in.referencedSeriesUid)
         throw InputError(seg.string() + " segments the series " + in.referencedSeriesUid + ", not " + reference +
                          " (series " + dicom->seriesInstanceUid + ").");
-    std::int64_t overlapping = 0;
-    labels = in.toLabelMap(series.geometry(), &overlapping);
-    if (overlapping > 0)
-        std::cout << "note: " << overlapping
-                  << " voxels belong to more than one segment; each takes the later segment's label\n";
+    grid = series.geometry();
     return in;
+}
+
+// A DICOM-SEG's segments as labels 1.., with --overlaps deciding what voxels in several segments become.
+LabelMap segAsLabels(const Args& a, const fs::path& seg, DicomSegImport& in, const ImageGeometry& grid) {
+    const std::string rule = a.option("overlaps");
+    if (!rule.empty() && rule != "separate" && rule != "first")
+        throw UsageError("--overlaps takes separate or first, not '" + rule + "'");
+    if (const auto overlapping = in.overlappingVoxels(); overlapping > 0) {
+        if (rule.empty())
+            throw InputError(seg.string() + ": " + std::to_string(overlapping) +
+                             " voxels belong to more than one segment, which one label map cannot hold. "
+                             "--overlaps separate gives each overlap a label of its own; --overlaps first "
+                             "keeps each voxel in the first segment listed.");
+        if (rule == "separate") in.separateOverlaps();
+        std::cout << "note: " << overlapping << " voxels belong to more than one segment: "
+                  << (rule == "separate" ? "each overlap has a label of its own\n"
+                                         : "each keeps the first segment's label\n");
+    }
+    return in.toLabelMap(grid);
+}
+
+// The labels file of --labels on the image's grid; --resample nearest resamples one on another grid.
+LabelMap labelsOnImage(const Args& a, const ImageGeometry& grid) {
+    const std::string resample = a.option("resample");
+    if (!resample.empty() && resample != "nearest")
+        throw UsageError("--resample takes nearest, not '" + resample + "'");
+    const auto in = readLabelFile(a.option("labels", true), grid,
+                                  resample.empty() ? GridRule::Exact : GridRule::ResampleNearest);
+    if (!in.summary().empty()) std::cout << "note: " << in.summary() << "\n";
+    return in.labels;
 }
 
 int info(const Args& a) {
     if (a.positional.size() != 1) throw UsageError("info takes one path");
     const fs::path p = a.positional[0];
     if (isDicomFile(p)) {
-        LabelMap labels;
-        const auto seg = readSegOnReference(a, p, labels);
+        ImageGeometry grid;
+        const auto seg = readSegOnReference(a, p, grid);
         std::cout << p.string() << ": DICOM-SEG \"" << seg.seriesDescription << "\", " << seg.segments.size()
                   << " segments, referenced series " << seg.referencedSeriesUid << "\n";
         for (std::size_t i = 0; i < seg.segments.size(); ++i) {
@@ -180,6 +214,8 @@ int info(const Args& a) {
             std::cout << "  segment " << s.segmentNumber << " -> label " << i + 1 << ": " << s.segment.name
                       << ", " << s.voxelCount << " voxels\n";
         }
+        if (const auto overlapping = seg.overlappingVoxels(); overlapping > 0)
+            std::cout << "  " << overlapping << " voxels belong to more than one segment\n";
         return kOk;
     }
     if (fs::is_directory(p)) {
@@ -205,9 +241,14 @@ int info(const Args& a) {
 int convert(const Args& a) {
     if (a.positional.size() != 2) throw UsageError("convert takes <in> <out>");
     if (isDicomFile(a.positional[0])) {
-        LabelMap labels;
-        readSegOnReference(a, a.positional[0], labels);
+        ImageGeometry grid;
+        DicomSegImport seg = readSegOnReference(a, a.positional[0], grid);
+        const LabelMap labels = segAsLabels(a, a.positional[0], seg, grid);
         writeLabelFile(labels, a.positional[1]);
+        writeLabelTables(seg.segmentList(), labels, a.positional[1]);
+        const auto tables = labelTablePaths(a.positional[1]);
+        std::cout << "label tables (names, colours): " << tables.itkSnap.string() << ", "
+                  << tables.slicer.string() << "\n";
     } else if (a.flag("labels")) {
         writeLabelFile(readLabelFile(a.positional[0]).labels, a.positional[1]);
     } else {
@@ -257,7 +298,7 @@ int checkParity(const Args& a) {
 
 int exportSeg(const Args& a) {
     const Volume image = loadDicomFolder(a.option("image", true), a.option("series"));
-    const LabelMap labels = readLabelFile(a.option("labels", true), image.geometry()).labels;
+    const LabelMap labels = labelsOnImage(a, image.geometry());
     SegExportOptions options;
     if (const auto d = a.option("description"); !d.empty()) options.seriesDescription = d;
     const auto report = writeDicomSeg(image, labels, segmentsFor(labels, a.option("segment-names")),
@@ -499,7 +540,7 @@ std::string propagationModel(const Args& a) {
 
 int propagate(const Args& a) {
     const Volume image = readVolume(a.option("image", true));
-    const LabelMap labels = readLabelFile(a.option("labels", true), image.geometry()).labels;
+    const LabelMap labels = labelsOnImage(a, image.geometry());
     const int label = number(a, "label", -1);
     if (label < 1 || label > 255) throw UsageError("--label must be a label value 1..255");
     const auto slice = number<std::int64_t>(a, "slice", -1);
@@ -670,7 +711,7 @@ int stats(const Args& a) {
     const auto namesFile = a.option("names");
     const auto names = namesFile.empty() ? std::map<int, std::string>{} : readLabelNames(namesFile);
     const Volume image = readVolume(imageFile);
-    const LabelMap labels = readLabelFile(labelsFile, image.geometry()).labels;
+    const LabelMap labels = labelsOnImage(a, image.geometry());
     const auto statistics = segmentStatistics(labels, image);
     if (statistics.empty())
         std::cout << labelsFile << ": no segments (every voxel is 0)\n";

@@ -21,8 +21,10 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -431,17 +433,13 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
     return out;
 }
 
-LabelMap DicomSegImport::toLabelMap(const ImageGeometry& grid, std::int64_t* overlappingVoxels) const {
+LabelMap DicomSegImport::toLabelMap(const ImageGeometry& grid, std::int64_t* overlapping) const {
     LabelMap map(grid);
-    std::int64_t overlaps = 0;
     auto& l = map.labels();
     for (const auto& s : segments)
         for (std::size_t v = 0; v < s.mask.size(); ++v)
-            if (s.mask[v]) {
-                overlaps += l[v] != 0;
-                l[v] = s.segment.label;
-            }
-    if (overlappingVoxels) *overlappingVoxels = overlaps;
+            if (s.mask[v] && l[v] == 0) l[v] = s.segment.label;
+    if (overlapping) *overlapping = overlappingVoxels();
     return map;
 }
 
@@ -449,6 +447,75 @@ SegmentList DicomSegImport::segmentList() const {
     SegmentList list;
     for (const auto& s : segments) list.put(s.segment);
     return list;
+}
+
+std::int64_t DicomSegImport::overlappingVoxels() const {
+    if (segments.empty()) return 0;
+    std::int64_t overlapping = 0;
+    for (std::size_t v = 0; v < segments.front().mask.size(); ++v) {
+        int in = 0;
+        for (const auto& s : segments) in += s.mask[v];
+        overlapping += in > 1;
+    }
+    return overlapping;
+}
+
+void DicomSegImport::separateOverlaps() {
+    if (segments.empty()) return;
+    const std::size_t fileSegments = segments.size();
+    std::map<std::vector<std::size_t>, std::size_t> combination;  // segments sharing voxels -> new segment
+    std::vector<std::size_t> in;
+    for (std::size_t v = 0; v < segments.front().mask.size(); ++v) {
+        in.clear();
+        for (std::size_t i = 0; i < fileSegments; ++i)
+            if (segments[i].mask[v]) in.push_back(i);
+        if (in.size() < 2) continue;
+        auto it = combination.find(in);
+        if (it == combination.end()) {
+            if (segments.size() == 255)
+                throw InputError("The segments overlap in more than " + std::to_string(255 - fileSegments) +
+                                 " different combinations: that needs more than 255 segments.");
+            ImportedSegment shared;
+            shared.segment = segments[in.front()].segment;
+            shared.segment.label = static_cast<std::uint8_t>(segments.size() + 1);
+            shared.segment.name.clear();
+            int r = 0, g = 0, b = 0;
+            for (std::size_t i : in) {
+                const Segment& s = segments[i].segment;
+                shared.segment.name += (shared.segment.name.empty() ? "" : " + ") + s.name;
+                r += s.color.r;
+                g += s.color.g;
+                b += s.color.b;
+            }
+            const int n = static_cast<int>(in.size());
+            shared.segment.color = {static_cast<std::uint8_t>(r / n), static_cast<std::uint8_t>(g / n),
+                                    static_cast<std::uint8_t>(b / n)};
+            const AnatomyEntry generic = AnatomyCatalog::generic();
+            shared.segment.category = generic.category;
+            shared.segment.type = generic.type;
+            shared.mask.assign(segments.front().mask.size(), 0);
+            it = combination.emplace(in, segments.size()).first;
+            segments.push_back(std::move(shared));
+        }
+        segments[it->second].mask[v] = 1;
+        ++segments[it->second].voxelCount;
+        for (std::size_t i : in) {
+            segments[i].mask[v] = 0;
+            --segments[i].voxelCount;
+        }
+    }
+    if (!combination.empty())
+        spdlog::info("overlapping DICOM-SEG segments: {} combinations made segments of their own",
+                     combination.size());
+}
+
+bool isDicomSegFile(const std::filesystem::path& path) {
+    if (!isDicomFile(path)) return false;
+    DcmFileFormat ff;
+    if (ff.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_metaOnly).bad())
+        return false;
+    const std::string sopClass = detail::dicomString(*ff.getMetaInfo(), DCM_MediaStorageSOPClassUID);
+    return sopClass == kSegmentationStorage || sopClass == kLabelMapSegmentationStorage;
 }
 
 bool isDicomFile(const std::filesystem::path& path) {

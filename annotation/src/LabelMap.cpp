@@ -1,5 +1,6 @@
 #include <engram/annotation/LabelMap.h>
 
+#include <cmath>
 #include <stdexcept>
 
 namespace engram {
@@ -44,6 +45,61 @@ LabelMap LabelMap::mappedOnto(const ImageGeometry& grid, const GridMapping& m) c
             for (std::int64_t i = 0; i < grid.size[0]; ++i, ++o, from += step[0])
                 out[o] = labels_[static_cast<std::size_t>(from)];
         }
+    return LabelMap(grid, std::move(out));
+}
+
+namespace {
+
+// The affine map from `from`'s continuous index to `to`'s: to = base + sum_a step[a] * from[a].
+struct IndexMap {
+    Vec3 base;
+    std::array<Vec3, 3> step;
+    IndexMap(const ImageGeometry& from, const ImageGeometry& to) {
+        base = to.worldToIndex(from.indexToWorld({0, 0, 0}));
+        for (int a = 0; a < 3; ++a) {
+            Vec3 unit{0, 0, 0};
+            unit[a] = 1;
+            const Vec3 p = to.worldToIndex(from.indexToWorld(unit));
+            for (int c = 0; c < 3; ++c) step[a][c] = p[c] - base[c];
+        }
+    }
+    // Nearest voxel of `to` for voxel (i, j, k) of `from`; false when it lies outside `to`.
+    bool nearest(const ImageGeometry& to, std::int64_t i, std::int64_t j, std::int64_t k,
+                 std::int64_t& offset) const {
+        Index3 n;
+        for (int c = 0; c < 3; ++c) {
+            const double x = base[c] + step[0][c] * static_cast<double>(i) +
+                             step[1][c] * static_cast<double>(j) + step[2][c] * static_cast<double>(k);
+            n[c] = static_cast<std::int64_t>(std::floor(x + 0.5));
+        }
+        if (!to.contains(n)) return false;
+        offset = to.offset(n[0], n[1], n[2]);
+        return true;
+    }
+};
+
+}  // namespace
+
+LabelMap LabelMap::resampledNearest(const ImageGeometry& grid, std::int64_t* labelledOutside) const {
+    const IndexMap toSource(grid, geometry_);
+    std::vector<std::uint8_t> out(static_cast<std::size_t>(grid.voxelCount()), 0);
+    std::size_t o = 0;
+    std::int64_t from = 0;
+    for (std::int64_t k = 0; k < grid.size[2]; ++k)
+        for (std::int64_t j = 0; j < grid.size[1]; ++j)
+            for (std::int64_t i = 0; i < grid.size[0]; ++i, ++o)
+                if (toSource.nearest(geometry_, i, j, k, from))
+                    out[o] = labels_[static_cast<std::size_t>(from)];
+    if (labelledOutside) {
+        const IndexMap toTarget(geometry_, grid);
+        std::int64_t lost = 0, to = 0;
+        std::size_t s = 0;
+        for (std::int64_t k = 0; k < geometry_.size[2]; ++k)
+            for (std::int64_t j = 0; j < geometry_.size[1]; ++j)
+                for (std::int64_t i = 0; i < geometry_.size[0]; ++i, ++s)
+                    lost += labels_[s] != 0 && !toTarget.nearest(grid, i, j, k, to);
+        *labelledOutside = lost;
+    }
     return LabelMap(grid, std::move(out));
 }
 

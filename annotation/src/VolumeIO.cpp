@@ -216,20 +216,33 @@ LabelFileImport readLabelFile(const fs::path& path) {
     return out;
 }
 
-LabelFileImport readLabelFile(const fs::path& path, const ImageGeometry& grid) {
+LabelFileImport readLabelFile(const fs::path& path, const ImageGeometry& grid, GridRule rule) {
     LabelFileImport in = readLabelFile(path);
     const auto mapping = sameLattice(in.labels.geometry(), grid);
-    if (!mapping)
-        throw InputError("Cannot use " + path.string() +
-                         " as labels for this image: the grids differ.\n  labels: " +
-                         in.labels.geometry().describe() + "\n  image:  " + grid.describe());
-    if (!mapping->identity()) {
-        spdlog::info("{}: the image's grid stored in another axis order ({}); labels mapped exactly",
-                     path.string(), mapping->describe());
-        in.mapping = mapping->describe();
+    if (!mapping && rule == GridRule::Exact)
+        throw GridMismatch("Cannot use " + path.string() +
+                           " as labels for this image: the grids differ.\n  labels: " +
+                           in.labels.geometry().describe() + "\n  image:  " + grid.describe() +
+                           "\nTo use them, resample the labels onto the image's grid by nearest neighbour "
+                           "(engram-cli: --resample nearest; the app asks).");
+    if (!mapping) {
+        in.labels = in.labels.resampledNearest(grid, &in.labelledOutside);
+        in.resampled = true;
+    } else {
+        if (!mapping->identity()) in.mapping = mapping->describe();
+        in.labels = in.labels.mappedOnto(grid, *mapping);
     }
-    in.labels = in.labels.mappedOnto(grid, *mapping);
+    if (!in.summary().empty()) spdlog::info("{}: {}", path.string(), in.summary());
     return in;
+}
+
+std::string LabelFileImport::summary() const {
+    if (resampled)
+        return "labels on another grid, resampled by nearest neighbour onto the image's; " +
+               std::to_string(labelledOutside) + " labelled voxels lay outside it";
+    if (!mapping.empty())
+        return "the image's grid stored in another axis order (" + mapping + "); labels mapped exactly";
+    return {};
 }
 
 void writeLabelFile(const LabelMap& labels, const fs::path& path) {

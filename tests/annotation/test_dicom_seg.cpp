@@ -116,8 +116,35 @@ TEST(DicomSeg, DcmqiSegmentationsImport) {
         expectMaskEquals(s, ref, value);
     }
     std::int64_t overlapping = 0;
-    overlap.toLabelMap(ct.geometry(), &overlapping);
-    EXPECT_GT(overlapping, 0);
+    const LabelMap first = overlap.toLabelMap(ct.geometry(), &overlapping);
+    EXPECT_EQ(overlapping, overlap.overlappingVoxels());
+    EXPECT_GT(overlapping, 1000);
+    EXPECT_FALSE(isDicomSegFile(shared("dicom/dcmqi/ct-3slice/01.dcm")));  // an image, not a SEG
+    EXPECT_TRUE(isDicomSegFile(shared("dicom/dcmqi/partial_overlaps.dcm")));
+
+    // Overlaps as segments of their own: every voxel in exactly the segments it was in, none shared.
+    DicomSegImport separate = overlap;
+    separate.separateOverlaps();
+    EXPECT_EQ(separate.overlappingVoxels(), 0);
+    ASSERT_GT(separate.segments.size(), 5u);
+    const LabelMap parts = separate.toLabelMap(ct.geometry());
+    for (std::size_t v = 0; v < parts.labels().size(); ++v) {
+        std::string was;  // the names of the segments voxel v was in
+        for (const auto& s : overlap.segments)
+            if (s.mask[v]) was += (was.empty() ? "" : " + ") + s.segment.name;
+        const std::uint8_t now = parts.labels()[v];
+        ASSERT_EQ(now == 0, was.empty()) << v;
+        if (now == 0) continue;
+        ASSERT_EQ(separate.segments[now - 1u].segment.name, was) << v;
+        if (now <= 5) {
+            ASSERT_EQ(first.labels()[v], now) << v;  // voxels in one segment stay in it
+        }
+    }
+    for (const auto& s : separate.segments) {
+        std::int64_t n = 0;
+        for (auto m : s.mask) n += m;
+        EXPECT_EQ(n, s.voxelCount) << s.segment.name;
+    }
 }
 
 TEST(DicomSeg, TinySegAndLabelMapSegmentationStorage) {

@@ -195,6 +195,71 @@ TEST(VolumeIO, ALabelFileOfTheSameVoxelsInAnotherAxisOrderIsMappedExactly) {
                             {"grids differ", "labels:", "image:"});
 }
 
+TEST(VolumeIO, LabelsOnAnotherGridAreResampledByNearestNeighbourOnlyWhenAsked) {
+    const Volume ct = readVolumeFile(shared("ct-abdomen/example_ct_sm.nii.gz"));
+    const ImageGeometry& g = ct.geometry();
+    const LabelMap labels = readLabelFile(shared("ct-abdomen/example_seg.nii.gz"), g).labels;
+    const fs::path dir = freshDir("resample");
+
+    // The same voxels moved 5 columns along i (whole voxels: nearest neighbour is then an exact shift); the
+    // first 5 columns of the file fall outside the CT's grid.
+    ImageGeometry moved = g;
+    moved.origin = g.indexToWorld({-5, 0, 0});
+    writeLabelFile(LabelMap(moved, labels.labels()), dir / "moved.nii.gz");
+    expectError<GridMismatch>([&] { readLabelFile(dir / "moved.nii.gz", g); },
+                              {"grids differ", "--resample nearest"});
+    const LabelFileImport in = readLabelFile(dir / "moved.nii.gz", g, GridRule::ResampleNearest);
+    EXPECT_TRUE(in.resampled);
+    EXPECT_TRUE(in.labels.geometry().sameGrid(g));
+    std::int64_t outside = 0;
+    for (std::int64_t k = 0; k < g.size[2]; ++k)
+        for (std::int64_t j = 0; j < g.size[1]; ++j)
+            for (std::int64_t i = 0; i < g.size[0]; ++i) {
+                const std::uint8_t expected = i + 5 < g.size[0] ? labels.at(i + 5, j, k) : 0;
+                ASSERT_EQ(in.labels.at(i, j, k), expected) << i << " " << j << " " << k;
+                outside += i < 5 && labels.at(i, j, k) != 0;
+            }
+    EXPECT_EQ(in.labelledOutside, outside);
+    EXPECT_NE(in.summary().find("nearest neighbour"), std::string::npos);
+
+    // A grid of half the resolution, 45 degrees rotated about k: each CT voxel takes the file's voxel
+    // whose cell holds its centre.
+    ImageGeometry coarse = g;
+    coarse.size = {g.size[0] / 2, g.size[1] / 2, g.size[2]};
+    coarse.spacing = {g.spacing[0] * 2, g.spacing[1] * 2, g.spacing[2]};
+    const double c = std::sqrt(0.5);
+    const Mat3 turn{{{c, -c, 0}, {c, c, 0}, {0, 0, 1}}};
+    for (int r = 0; r < 3; ++r)
+        for (int col = 0; col < 3; ++col) {
+            coarse.direction[r][col] = 0;
+            for (int m = 0; m < 3; ++m) coarse.direction[r][col] += g.direction[r][m] * turn[m][col];
+        }
+    LabelMap coarseLabels(coarse);
+    for (std::int64_t k = 0; k < coarse.size[2]; ++k)
+        for (std::int64_t j = 0; j < coarse.size[1]; ++j)
+            for (std::int64_t i = 0; i < coarse.size[0]; ++i)
+                coarseLabels.set(i, j, k, static_cast<std::uint8_t>(1 + (i + 3 * j + 7 * k) % 200));
+    std::int64_t lost = -1;
+    const LabelMap back = coarseLabels.resampledNearest(g, &lost);
+    std::int64_t checked = 0;
+    for (std::int64_t k = 0; k < g.size[2]; ++k)
+        for (std::int64_t j = 0; j < g.size[1]; ++j)
+            for (std::int64_t i = 0; i < g.size[0]; ++i) {
+                const Vec3 x = coarse.worldToIndex(g.indexToWorld({double(i), double(j), double(k)}));
+                const Index3 n{std::llround(x[0]), std::llround(x[1]), std::llround(x[2])};
+                const std::uint8_t expected = coarse.contains(n) ? coarseLabels.at(n[0], n[1], n[2]) : 0;
+                // Centres exactly on a cell boundary may round either way.
+                const bool boundary = std::abs(std::abs(x[0] - std::floor(x[0])) - 0.5) < 1e-6 ||
+                                      std::abs(std::abs(x[1] - std::floor(x[1])) - 0.5) < 1e-6;
+                if (boundary) continue;
+                ASSERT_EQ(back.at(i, j, k), expected) << i << " " << j << " " << k;
+                ++checked;
+            }
+    EXPECT_GT(checked, g.voxelCount() / 2);
+    EXPECT_GT(lost, 0);  // the rotated corners lie outside the CT's grid
+    EXPECT_LT(lost, coarse.voxelCount());
+}
+
 TEST(VolumeIO, ValueTypesArePreservedOnConversion) {
     const Volume ct = readVolumeFile(shared("ct-abdomen/example_ct_sm.nii.gz"));
     EXPECT_EQ(ct.metadata().sourcePixelType, "int16");

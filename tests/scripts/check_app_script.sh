@@ -67,21 +67,34 @@ JSON
 "$engram" --demo --model "$out/damaged.safetensors" --recovery-dir "$out/recovery" --script "$out/no-ai.json" \
     > "$out/no-ai.txt" 2>&1 || { cat "$out/no-ai.txt"; echo "FAIL: damaged model"; exit 1; }
 grep -q "AI engine: .*damaged.safetensors" "$out/no-ai.txt" || { cat "$out/no-ai.txt"; echo "FAIL: no message for the damaged model"; exit 1; }
-# Segmentations made elsewhere open onto the volume: dcmqi's DICOM-SEGs on their CT (names from the SEG, the 5
-# overlapping segments reported), a label file on the demo CT; a SEG of another series is refused.
+# Segmentations made elsewhere open onto the volume (File > Open Segmentation, or dropped on the window):
+# dcmqi's DICOM-SEGs on their CT (names from the SEG; its overlapping segments kept first, refused, or each
+# overlap a segment of its own), label files on the demo CT (one on another grid only when resampled); a SEG
+# of another series is refused. A NIfTI export's label tables give the segments their names back.
 cat > "$out/open-seg.json" <<JSON
-[{"do": "open", "path": "$shared/data/dicom/dcmqi/ct-3slice"},
+[{"do": "drop", "path": "$shared/data/dicom/dcmqi/ct-3slice"},
  {"do": "open-segmentation", "path": "$shared/data/dicom/dcmqi/partial_overlaps.dcm"},
  {"do": "expect", "segment": "ORANGE", "minVoxels": 100, "historyEntries": 5},
  {"do": "undo"},
  {"do": "expect", "segment": "DARK_BLUE", "maxVoxels": 0},
- {"do": "open-segmentation", "path": "$shared/data/dicom/dcmqi/liver.dcm"},
+ {"do": "drop", "path": "$shared/data/dicom/dcmqi/liver.dcm"},
  {"do": "expect", "segment": "Liver", "minVoxels": 100},
+ {"do": "open", "path": "$shared/data/dicom/dcmqi/ct-3slice"},
+ {"do": "open-segmentation", "path": "$shared/data/dicom/dcmqi/partial_overlaps.dcm", "overlaps": "refuse", "expectError": true},
+ {"do": "expect", "historyEntries": 0},
+ {"do": "open-segmentation", "path": "$shared/data/dicom/dcmqi/partial_overlaps.dcm", "overlaps": "separate"},
+ {"do": "expect", "segment": "GREEN + ORANGE + PURPLE", "minVoxels": 1, "historyEntries": 9},
  {"do": "open", "path": "$shared/data/ct-abdomen/example_ct.nii.gz"},
  {"do": "open-segmentation", "path": "$shared/data/dicom/dcmqi/liver.dcm", "expectError": true},
- {"do": "open-segmentation", "path": "$shared/data/ct-abdomen/example_ct_totalseg_vertebrae.nii.gz"},
+ {"do": "drop", "path": "$shared/data/ct-abdomen/example_ct_totalseg_vertebrae.nii.gz"},
  {"do": "expect", "segment": "example_ct_totalseg_vertebrae.nii.gz 29", "minVoxels": 100},
- {"do": "open-segmentation", "path": "$shared/data/ct-abdomen/example_seg.nii.gz", "expectError": true}]
+ {"do": "export", "path": "$out/vertebrae.nii.gz"},
+ {"do": "open-segmentation", "path": "$shared/data/ct-abdomen/example_seg.nii.gz", "expectError": true},
+ {"do": "open-segmentation", "path": "$shared/data/ct-abdomen/example_seg.nii.gz", "resample": "nearest"},
+ {"do": "expect", "segment": "example_seg.nii.gz 5", "minVoxels": 1000},
+ {"do": "open", "path": "$shared/data/ct-abdomen/example_ct.nii.gz"},
+ {"do": "open-segmentation", "path": "$out/vertebrae.nii.gz"},
+ {"do": "expect", "segment": "example_ct_totalseg_vertebrae.nii.gz 29", "minVoxels": 100, "historyEntries": 8}]
 JSON
 "$engram" --recovery-dir "$out/recovery" --script "$out/open-seg.json" > "$out/open-seg.txt" 2>&1 \
     || { cat "$out/open-seg.txt"; echo "FAIL: open segmentation"; exit 1; }

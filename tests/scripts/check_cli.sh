@@ -29,7 +29,18 @@ assert np.allclose(a.affine, b.affine, atol=1e-3) and np.allclose(a.affine, c.af
 assert np.array_equal(np.asarray(a.dataobj) > 0, np.asarray(b.dataobj) > 0), "our SEG does not round-trip"
 assert np.asarray(c.dataobj).max() == 1 and (np.asarray(c.dataobj) > 0).sum() > 1000, "dcmqi's liver is missing"
 PY
-expect 0 "5 segments" info "$d/dicom/dcmqi/partial_overlaps.dcm" --reference "$d/dicom/dcmqi/ct-3slice"
+expect 0 "3106 voxels belong to more than one segment" info "$d/dicom/dcmqi/partial_overlaps.dcm" --reference "$d/dicom/dcmqi/ct-3slice"
+# A SEG whose segments overlap is refused plainly, or converted with each overlap a label of its own; the
+# label tables beside the NIfTI carry the SEG's names, colours and codes.
+po="$d/dicom/dcmqi/partial_overlaps.dcm --reference $d/dicom/dcmqi/ct-3slice"
+expect 3 "--overlaps separate" convert $po "$out/po.nii.gz"
+[ ! -e "$out/po.nii.gz" ] || { echo "FAIL: a refused SEG conversion left a file"; fail=$((fail+1)); }
+expect 2 "--overlaps takes separate or first" convert $po "$out/po.nii.gz" --overlaps last
+expect 0 "each overlap has a label of its own" convert $po "$out/po.nii.gz" --overlaps separate
+grep -q '"GREEN + ORANGE"' "$out/po_labels.txt" 2>/dev/null || { echo "FAIL: no ITK-SNAP label table"; fail=$((fail+1)); }
+grep -q '^2,ORANGE,216,101,79,255,SCT,85756007,Tissue,SCT,51114001,Artery$' "$out/po_ColorTable.csv" 2>/dev/null \
+    || { echo "FAIL: no Slicer colour table with the SEG's codes"; fail=$((fail+1)); }
+expect 0 "each keeps the first segment's label" convert $po "$out/po-first.nii.gz" --overlaps first
 expect 2 "needs --reference" convert "$d/dicom/dcmqi/liver.dcm" "$out/no.nii.gz"
 expect 3 "" convert "$d/dicom/dcmqi/liver.dcm" "$out/no.nii.gz" --reference "$d/dicom/ct-abdomen-20slice"
 expect 0 "10 passed, 0 failed" check-parity "$shared/parity/sam-med3d-tiny-seed1.safetensors"
@@ -54,6 +65,25 @@ assert nib.aff2axcodes(affine) != nib.aff2axcodes(img.affine)
 nib.save(out, sys.argv[2])
 PY
 expect 0 "1 segments" export-seg --image "$d/dicom/ct-abdomen-20slice" --labels "$out/ct20-las-labels.nii.gz" --out "$out/ct20-seg.dcm"
+# pydicom reads that SEG back: one frame per labelled slice, at that slice's position, holding its labels.
+/usr/bin/python3 - "$out/ct20.nii.gz" "$out/ct20-seg.dcm" <<'PY' || { echo "FAIL: pydicom read-back of the SEG"; fail=$((fail+1)); }
+import sys, nibabel as nib, numpy as np, pydicom
+img = nib.load(sys.argv[1])
+labels = np.asarray(img.dataobj) > 100
+seg = pydicom.dcmread(sys.argv[2])
+frames = seg.pixel_array.reshape(-1, seg.Rows, seg.Columns)
+inv = np.linalg.inv(img.affine)
+seen = set()
+for frame, item in zip(frames, seg.PerFrameFunctionalGroupsSequence):
+    lps = np.array(item.PlanePositionSequence[0].ImagePositionPatient, float)
+    ijk = inv @ np.array([-lps[0], -lps[1], lps[2], 1])
+    k = int(round(ijk[2]))
+    assert np.allclose(ijk[:3], [0, 0, k], atol=1e-3), f"frame at {lps} is not on a slice origin"
+    assert np.array_equal(frame.astype(bool), labels[:, :, k].T), f"frame of slice {k} differs"
+    seen.add(k)
+assert len(frames) == int(seg.NumberOfFrames)
+assert seen == {k for k in range(labels.shape[2]) if labels[:, :, k].any()}, "labelled slices without a frame"
+PY
 expect 4 "does not exist" convert "$d/ct-abdomen/example_ct_sm.nii.gz" "$out/no/such/dir/x.nii.gz"
 expect 4 "unsupported file type" convert "$d/ct-abdomen/example_ct_sm.nii.gz" "$out/x.png"
 [ ! -e "$out/x.dcm" ] || { echo "FAIL: a failed export left a file"; fail=$((fail+1)); }
@@ -67,6 +97,11 @@ head -1 "$out/stats.csv" 2>/dev/null | grep -q "^label,name,voxels,volume_ml," |
 lines=$(wc -l < "$out/stats.csv" 2>/dev/null || echo 0)
 [ "$lines" -eq 42 ] || { echo "FAIL: stats.csv has $lines lines, expected 1 + 41 segments"; fail=$((fail+1)); }
 expect 3 "grids differ" stats --image "$ct/example_ct_sm.nii.gz" --labels "$ct/example_ct_totalseg_vertebrae.nii.gz" --csv "$out/z.csv"
+# Labels on another grid (the 30-slice crop's on the 112-slice CT) only when asked, by nearest neighbour.
+expect 3 "--resample nearest" stats --image "$ct/example_ct.nii.gz" --labels "$ct/example_seg.nii.gz"
+expect 0 "0 labelled voxels lay outside" stats --image "$ct/example_ct.nii.gz" --labels "$ct/example_seg.nii.gz" --resample nearest
+expect 0 "liver" stats --image "$ct/example_ct.nii.gz" --labels "$ct/example_seg.nii.gz" --resample nearest --names "$ct/labels_total.txt"
+expect 2 "--resample takes nearest" stats --image "$ct/example_ct_sm.nii.gz" --labels "$ct/example_seg.nii.gz" --resample linear
 expect 3 "does not exist" stats --image "$out/nothing.nii.gz" --labels "$ct/example_seg.nii.gz"
 expect 2 "missing --labels" stats --image "$ct/example_ct_sm.nii.gz"
 [ ! -e "$out/z.csv" ] || { echo "FAIL: failed statistics left a CSV"; fail=$((fail+1)); }

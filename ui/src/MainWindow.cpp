@@ -1,5 +1,6 @@
 #include <engram/annotation/DicomSeg.h>
 #include <engram/annotation/Errors.h>
+#include <engram/annotation/LabelTable.h>
 #include <engram/annotation/VolumeIO.h>
 #include <engram/ui/HistoryPanel.h>
 #include <engram/ui/MainWindow.h>
@@ -699,7 +700,7 @@ bool MainWindow::runSegmentTool(SegmentTool tool, double value, bool inSlice, in
     return controller_.editSegment(segment, kind, op, false, inSlice ? views[axis] : "");
 }
 
-bool MainWindow::openSegmentation(const QString& path) {
+bool MainWindow::openSegmentation(const QString& path, std::optional<SegmentationChoices> choices) {
     const QString title = tr("Open segmentation");
     if (!volume()) {
         reportError(title, tr("Open the volume it segments first."));
@@ -714,6 +715,8 @@ bool MainWindow::openSegmentation(const QString& path) {
     };
     std::vector<Loaded> loaded;
     const std::string file = QFileInfo(path).fileName().toStdString();
+    const SegmentationChoices defaults = choices.value_or(SegmentationChoices{});
+    const bool ask = !choices && options_.interactive;
     try {
         if (isDicomFile(path.toStdString())) {
             DicomSegImport seg = readDicomSeg(path.toStdString(), grid);
@@ -722,19 +725,65 @@ bool MainWindow::openSegmentation(const QString& path) {
                 throw InputError(file + " segments the series " + seg.referencedSeriesUid +
                                  ", not the open one (" + (dicom ? dicom->seriesInstanceUid : "not DICOM") +
                                  ").");
+            if (const auto overlapping = seg.overlappingVoxels(); overlapping > 0) {
+                auto rule = defaults.overlaps;
+                if (ask) {
+                    QMessageBox box(QMessageBox::Question, title,
+                                    tr("%1 voxels of %2 belong to more than one of its segments.")
+                                        .arg(overlapping)
+                                        .arg(path),
+                                    QMessageBox::Cancel, this);
+                    auto* separate =
+                        box.addButton(tr("Overlaps as Segments of Their Own"), QMessageBox::AcceptRole);
+                    auto* first =
+                        box.addButton(tr("Keep Each Voxel in Its First Segment"), QMessageBox::AcceptRole);
+                    box.exec();
+                    rule = box.clickedButton() == separate ? SegmentationChoices::Overlaps::Separate
+                           : box.clickedButton() == first  ? SegmentationChoices::Overlaps::First
+                                                           : SegmentationChoices::Overlaps::Refuse;
+                }
+                if (rule == SegmentationChoices::Overlaps::Refuse)
+                    throw InputError(file + ": " + std::to_string(overlapping) +
+                                     " voxels belong to more than one segment; nothing was loaded.");
+                if (rule == SegmentationChoices::Overlaps::Separate) seg.separateOverlaps();
+            }
             for (auto& s : seg.segments)
                 loaded.push_back({s.segment, std::make_shared<LabelMap>(grid, std::move(s.mask)), 1});
         } else {
-            const LabelFileImport in = readLabelFile(path.toStdString(), grid);
-            if (!in.mapping.empty())
-                statusBar()->showMessage(
-                    tr("%1: the volume's grid in another axis order (%2), mapped exactly.")
-                        .arg(QString::fromStdString(file), QString::fromStdString(in.mapping)),
-                    10000);
+            LabelFileImport in;
+            try {
+                in = readLabelFile(path.toStdString(), grid,
+                                   defaults.resample ? GridRule::ResampleNearest : GridRule::Exact);
+            } catch (const GridMismatch& e) {
+                if (!ask || QMessageBox::question(this, title,
+                                                  QString::fromStdString(e.what()) +
+                                                      tr("\n\nResample the labels onto the volume's grid by "
+                                                         "nearest neighbour?")) != QMessageBox::Yes)
+                    throw;
+                in = readLabelFile(path.toStdString(), grid, GridRule::ResampleNearest);
+            }
+            if (!in.summary().empty())
+                statusBar()->showMessage(QString::fromStdString(file + ": " + in.summary()), 10000);
+            // Names and colours from a label table beside the file (keyed by the file's values).
+            SegmentList table;
+            if (const auto tableFile = findLabelTable(path.toStdString())) try {
+                    table = readLabelTable(*tableFile);
+                    spdlog::info("{}: names and colours from {}", file, tableFile->string());
+                } catch (const InputError& e) {
+                    spdlog::warn("{} (label table not used)", e.what());
+                }
+            std::map<std::uint8_t, std::int64_t> fileValue;
+            for (const auto& [original, label] : in.renumbered) fileValue[label] = original;
             auto map = std::make_shared<LabelMap>(in.labels);
             for (const auto value : map->labelsPresent()) {
+                const auto original = fileValue.count(value) ? fileValue[value] : value;
+                const Segment* named =
+                    original <= 255 ? table.find(static_cast<std::uint8_t>(original)) : nullptr;
                 Segment s;
-                s.name = file + " " + std::to_string(value);
+                if (named)
+                    s = *named;
+                else
+                    s.name = file + " " + std::to_string(original);
                 s.algorithm = SegmentAlgorithm::Manual;
                 s.algorithmName.clear();
                 loaded.push_back({s, map, value});
@@ -1160,6 +1209,7 @@ bool MainWindow::exportLabels(const QString& path) {
                 outcome.frames = report.frames;
             } else {
                 writeLabelFile(labels, file);
+                writeLabelTables(segments, labels, file);
             }
         } catch (const std::exception& e) {  // reported by the finished handler
             outcome.error = QString::fromStdString(e.what());
@@ -1183,11 +1233,14 @@ void MainWindow::finishExport() {
         Q_EMIT exportFinished(false, outcome.error);
         return;
     }
-    const QString message = outcome.segments >= 0 ? tr("Exported %1 segments (%2 frames) to %3")
-                                                        .arg(outcome.segments)
-                                                        .arg(outcome.frames)
-                                                        .arg(exportPath_)
-                                                  : tr("Exported labels to %1").arg(exportPath_);
+    const QString message = outcome.segments >= 0
+                                ? tr("Exported %1 segments (%2 frames) to %3")
+                                      .arg(outcome.segments)
+                                      .arg(outcome.frames)
+                                      .arg(exportPath_)
+                                : tr("Exported labels to %1, with ITK-SNAP and Slicer label "
+                                     "tables beside it")
+                                      .arg(exportPath_);
     statusBar()->showMessage(message, 8000);
     spdlog::info("exported labels to {}", exportPath_.toStdString());
     Q_EMIT exportFinished(true, message);
@@ -1269,12 +1322,33 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
 
 void MainWindow::dropEvent(QDropEvent* e) {
     const auto urls = e->mimeData()->urls();
-    if (urls.isEmpty() || !confirmDiscard()) return;
-    const QString p = urls.front().toLocalFile();
-    if (p.endsWith(".engram"))
-        openSession(p);
+    if (!urls.isEmpty()) openDropped(urls.front().toLocalFile());
+}
+
+bool MainWindow::openDropped(const QString& path) {
+    const std::string p = path.toStdString();
+    if (volume() && isDicomSegFile(p)) return openSegmentation(path);
+    if (volume() && isVolumeFile(p)) {
+        bool asSegmentation = true;
+        if (options_.interactive) {
+            QMessageBox box(QMessageBox::Question, tr("Open %1").arg(QFileInfo(path).fileName()),
+                            tr("Open %1 as a segmentation of the open volume, or as a new volume?").arg(path),
+                            QMessageBox::Cancel, this);
+            auto* segmentation = box.addButton(tr("As Segmentation"), QMessageBox::AcceptRole);
+            auto* image = box.addButton(tr("As New Volume"), QMessageBox::AcceptRole);
+            box.setDefaultButton(segmentation);
+            box.exec();
+            if (box.clickedButton() != segmentation && box.clickedButton() != image) return false;
+            asSegmentation = box.clickedButton() == segmentation;
+        }
+        if (asSegmentation) return openSegmentation(path);
+    }
+    if (!confirmDiscard()) return false;
+    if (path.endsWith(".engram"))
+        openSession(path);
     else
-        open(p);
+        open(path);
+    return true;
 }
 
 void MainWindow::openSettings() {

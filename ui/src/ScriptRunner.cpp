@@ -171,6 +171,7 @@ bool ScriptRunner::run(const QJsonObject& a) {
             window_.openSession(path);
         return true;
     }
+    if (what == "drop") return need(window_.openDropped(a["path"].toString()), window_.lastError());
     if (what == "save-session") return need(window_.saveSession(a["path"].toString()), window_.lastError());
     if (what == "export") return need(window_.exportLabels(a["path"].toString()), window_.lastError());
     if (what == "autosave") return need(window_.autosave(), "nothing to autosave");
@@ -260,8 +261,22 @@ bool ScriptRunner::run(const QJsonObject& a) {
         return need(window_.runSegmentTool(*tool, a["value"].toDouble(0), a["slice"].toBool(false), index),
                     window_.lastError());
     }
-    if (what == "open-segmentation")
-        return need(window_.openSegmentation(a["path"].toString()), window_.lastError());
+    if (what == "open-segmentation") {
+        SegmentationChoices choices;
+        const QString resample = a["resample"].toString("none"), overlaps = a["overlaps"].toString("first");
+        if (!need(resample == "none" || resample == "nearest",
+                  "resample is none or nearest, not " + resample))
+            return false;
+        choices.resample = resample == "nearest";
+        if (!need(overlaps == "first" || overlaps == "separate" || overlaps == "refuse",
+                  "overlaps is first, separate or refuse, not " + overlaps))
+            return false;
+        choices.overlaps = overlaps == "separate" ? SegmentationChoices::Overlaps::Separate
+                           : overlaps == "refuse" ? SegmentationChoices::Overlaps::Refuse
+                                                  : SegmentationChoices::Overlaps::First;
+        return need(window_.openSegmentation(a["path"].toString(), choices), window_.lastError());
+    }
+
     if (what == "combine") {
         const QString op = a["operation"].toString("union");
         const int index = op == "union" ? 0 : op == "intersect" ? 1 : op == "subtract" ? 2 : -1;

@@ -53,10 +53,17 @@ struct DicomSegImport {
     std::string referencedSeriesUid;
     std::vector<ImportedSegment> segments;
 
-    // One label map: segment i gets label i+1; where segments overlap the later one wins, and the number of
-    // such voxels is returned in `overlappingVoxels`.
+    // One label map: segment i gets label i+1; where segments overlap the first one keeps the voxel, and the
+    // number of such voxels is returned in `overlappingVoxels`.
     LabelMap toLabelMap(const ImageGeometry& grid, std::int64_t* overlappingVoxels = nullptr) const;
     SegmentList segmentList() const;
+    // Voxels that lie in more than one segment.
+    std::int64_t overlappingVoxels() const;
+    // Gives each combination of segments that share voxels a segment of its own ("Liver + Tumour", after the
+    // file's segments) holding exactly those voxels, and takes them out of the segments they came from, so
+    // that no two segments overlap and a label map holds them all. Throws InputError when that would make
+    // more than 255 segments.
+    void separateOverlaps();
 };
 
 DicomSegImport readDicomSeg(const std::filesystem::path& path, const ImageGeometry& grid);
@@ -64,5 +71,8 @@ DicomSegImport readDicomSeg(const std::filesystem::path& path, const ImageGeomet
 // True for a DICOM Part 10 file ("DICM" after the 128-byte preamble), which is how a SEG is told from a
 // label image before reading it.
 bool isDicomFile(const std::filesystem::path& path);
+// True for a DICOM file whose SOP class is Segmentation or Label Map Segmentation Storage (reads the file's
+// meta header only).
+bool isDicomSegFile(const std::filesystem::path& path);
 
 }  // namespace engram

@@ -34,6 +34,10 @@ class LabelMap {
     // The same labels on `grid`, a grid with the same voxel centres (sameLattice): an exact copy in the
     // other axis order, no interpolation.
     LabelMap mappedOnto(const ImageGeometry& grid, const GridMapping& mapping) const;
+    // The labels on any other grid by nearest neighbour: each voxel of `grid` takes the label of the voxel
+    // whose cell holds its centre (background outside this map). `labelledOutside`, when given, receives the
+    // number of labelled voxels of this map whose centres lie outside `grid` (labels that were lost).
+    LabelMap resampledNearest(const ImageGeometry& grid, std::int64_t* labelledOutside = nullptr) const;
 
   private:
     ImageGeometry geometry_;

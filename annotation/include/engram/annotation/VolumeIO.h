@@ -5,6 +5,7 @@
 // DICOM folders are read with DicomSeries.h. Every function throws InputError / OutputError with a message
 // naming the file; Cancelled when the reporter was cancelled.
 
+#include <engram/annotation/Errors.h>
 #include <engram/annotation/LabelMap.h>
 #include <engram/annotation/Progress.h>
 #include <engram/annotation/Volume.h>
@@ -37,14 +38,34 @@ struct LabelFileImport {
     // How the file's grid was mapped onto the image's (GridMapping::describe), when it differs from it only
     // in axis order or direction; empty otherwise.
     std::string mapping;
+    // Set when the labels were resampled by nearest neighbour (GridRule::ResampleNearest on a different
+    // grid): how many labelled voxels of the file lie outside the image's grid.
+    bool resampled = false;
+    std::int64_t labelledOutside = 0;
+    // One line for the log and the user: what was mapped or resampled; empty when the file was on the grid.
+    std::string summary() const;
+};
+
+// What to do with a label file on a genuinely different grid from the image's.
+enum class GridRule {
+    Exact,            // refuse it (GridMismatch)
+    ResampleNearest,  // resample it by nearest neighbour onto the image's grid
+};
+
+// A label file whose grid is not the image's (not even in another axis order). The message names both grids
+// and how to resample.
+class GridMismatch : public InputError {
+  public:
+    using InputError::InputError;
 };
 
 // Reads a label file. Values must be integers >= 0; at most 255 distinct non-zero values.
 LabelFileImport readLabelFile(const std::filesystem::path& path);
 // As above, on `grid`: a file storing the same voxel centres in another axis order or direction (sameLattice)
-// is mapped exactly (logged, and said in `mapping`); a genuinely different grid throws InputError describing
-// both grids.
-LabelFileImport readLabelFile(const std::filesystem::path& path, const ImageGeometry& grid);
+// is mapped exactly (logged, and said in `mapping`); a genuinely different grid throws GridMismatch, or with
+// GridRule::ResampleNearest is resampled (logged, and said in `resampled` / `labelledOutside`).
+LabelFileImport readLabelFile(const std::filesystem::path& path, const ImageGeometry& grid,
+                              GridRule rule = GridRule::Exact);
 
 // Writes an unsigned 8-bit label image atomically (NIfTI, NRRD or MetaImage by extension), on exactly the
 // label map's grid.

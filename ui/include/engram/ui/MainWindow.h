@@ -54,6 +54,18 @@ enum class SegmentTool {
 };
 enum class Layout { Grid, RowPlus3D, Single };
 
+// What Open Segmentation does with a file that needs a decision (when not given, an interactive window asks
+// and a scripted one takes the defaults here).
+struct SegmentationChoices {
+    bool resample =
+        false;  // labels on a genuinely different grid: resample by nearest neighbour (else refuse)
+    enum class Overlaps {
+        First,     // a voxel in several segments keeps the first (as voxels already labelled do)
+        Separate,  // each overlap becomes a segment of its own ("A + B")
+        Refuse,
+    } overlaps = Overlaps::First;
+};
+
 struct MainWindowOptions {
     bool interactive = true;       // false: no dialogs (scripted runs); questions take their safe default
     QString modelPath;             // empty: from the settings, else the bundled default model
@@ -117,11 +129,18 @@ class MainWindow : public QMainWindow {
     // Returns false, with the reason in lastError(), on bad input or when nothing changes.
     bool runSegmentTool(SegmentTool tool, double value, bool inSlice, int axis);
     // Opens a segmentation made elsewhere onto the open volume: a DICOM-SEG (its segments' names, colours and
-    // codes; one whose referenced series is not the open one is refused) or a label file on the volume's
-    // grid (any axis order of it; each label value a segment). Each loaded segment is a new segment and one
-    // undoable interaction; voxels already labelled keep their segment (overlaps are reported). Returns
-    // false, with the reason in lastError(), when nothing could be loaded.
-    bool openSegmentation(const QString& path);
+    // codes; one whose referenced series is not the open one is refused) or a label file (each label value a
+    // segment, named and coloured from an ITK-SNAP or Slicer label table beside it) on the volume's grid in
+    // any axis order, or on another grid resampled by nearest neighbour when `choices` (or the user) says so.
+    // Each loaded segment is a new segment and one undoable interaction; voxels already labelled keep their
+    // segment; segments of the file that overlap are handled as `choices` says. Returns false, with the
+    // reason in lastError(), when nothing was loaded.
+    bool openSegmentation(const QString& path, std::optional<SegmentationChoices> choices = {});
+    // What dropping a file on the window does: with a volume open, a DICOM-SEG opens as its segmentation and
+    // a volume file as a segmentation or as a new volume (asked; a scripted window takes segmentation);
+    // otherwise the file, folder or session opens as a volume. Returns false when a segmentation was not
+    // loaded or the user cancelled (the reason in lastError()).
+    bool openDropped(const QString& path);
     // Combines the active segment with label value `fileLabel` of a label file on the volume's grid (an
     // auto-segmentation, a colleague's mask): union, intersect or subtract, one undoable interaction.
     // Returns false, with the reason in lastError(), for an unreadable file, another grid, or no change.
