@@ -5,6 +5,7 @@
 #include <engram/annotation/DicomSeries.h>
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/LabelTable.h>
+#include <engram/annotation/Pacs.h>
 #include <engram/annotation/SegmentStatistics.h>
 #include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>
@@ -34,7 +35,7 @@ using namespace engram;
 
 namespace {
 
-constexpr int kOk = 0, kUsage = 2, kBadInput = 3, kWriteFailed = 4;
+constexpr int kOk = 0, kUsage = 2, kBadInput = 3, kWriteFailed = 4, kNetwork = 5;
 
 const char* kUsageText =
     "usage: engram-cli <command> [options]\n"
@@ -98,8 +99,16 @@ const char* kUsageText =
     "      [--names <file>] [--csv <out.csv>]\n"
     "                                   per segment: voxels, mL, mean/std/min/max intensity, bounding box;\n"
     "                                   --names: lines 'value<TAB>name' (TotalSegmentator labels_total.txt)\n"
+    "  pacs echo|find|get|store --node <AE@host:port> [--aet ENGRAM] [--timeout 10]\n"
+    "      echo                         check that the node answers (C-ECHO)\n"
+    "      find [--patient-name <n>] [--patient-id <id>] [--date <YYYYMMDD[-YYYYMMDD]>] [--modality CT]\n"
+    "           [--accession <n>]       list matching studies (C-FIND); with --study <uid>: its series\n"
+    "      get --study <uid> --series <uid> --cache <dir>\n"
+    "                                   retrieve one series (C-GET) into <dir>/<series uid>/ (complete or\n"
+    "                                   not kept)\n"
+    "      store <file or folder>...    send DICOM files (e.g. an exported SEG) to the node (C-STORE)\n"
     "  dataset lists: one '<image> <labels> [targets=1,2] [names=<file>] [slices=a:b]' per line\n"
-    "exit codes: 0 ok, 1 parity failure, 2 usage, 3 unusable input, 4 cannot write output\n";
+    "exit codes: 0 ok, 1 parity failure, 2 usage, 3 unusable input, 4 cannot write output, 5 network\n";
 
 struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -727,6 +736,70 @@ int stats(const Args& a) {
 
 }  // namespace
 
+int pacs(const Args& a) {
+    if (a.positional.empty()) throw UsageError("pacs needs echo, find, get or store");
+    const std::string verb = a.positional[0];
+    DicomNode node;
+    PacsOptions options;
+    try {
+        node = parseDicomNode(a.option("node", true));
+        if (const auto aet = a.option("aet"); !aet.empty()) options.callingAeTitle = aet;
+        checkNode({options.callingAeTitle, "localhost", 104});
+    } catch (const PacsError& e) {
+        throw UsageError(e.what());
+    }
+    options.timeoutSeconds = number(a, "timeout", 10);
+    if (verb == "echo") {
+        echo(node, options);
+        std::cout << node.describe() << " answers\n";
+        return kOk;
+    }
+    if (verb == "find" && a.option("study").empty()) {
+        StudyQuery q{a.option("patient-name"), a.option("patient-id"), a.option("date"), a.option("modality"),
+                     a.option("accession")};
+        const auto studies = findStudies(node, q, options);
+        std::cout << studies.size() << " studies\n";
+        for (const auto& s : studies)
+            std::cout << "study " << s.studyInstanceUid << "\n  " << s.patientName << " (" << s.patientId
+                      << "), " << s.studyDate << ", " << s.modalities << ", \"" << s.studyDescription
+                      << "\", accession " << s.accessionNumber << ", " << s.series << " series, "
+                      << s.instances << " images\n";
+        return kOk;
+    }
+    if (verb == "find") {
+        const auto series = findSeries(node, a.option("study"), options);
+        std::cout << series.size() << " series\n";
+        for (const auto& s : series)
+            std::cout << "series " << s.seriesInstanceUid << "\n  #" << s.seriesNumber << " " << s.modality
+                      << " \"" << s.seriesDescription << "\", " << s.instances << " images\n";
+        return kOk;
+    }
+    if (verb == "get") {
+        const auto folder = retrieveSeries(node, a.option("study", true), a.option("series", true),
+                                           a.option("cache", true), options);
+        std::cout << "retrieved into " << folder.string() << "\n";
+        return kOk;
+    }
+    if (verb == "store") {
+        std::vector<fs::path> files;
+        for (std::size_t i = 1; i < a.positional.size(); ++i) {
+            const fs::path p = a.positional[i];
+            if (fs::is_directory(p)) {
+                for (const auto& e : fs::recursive_directory_iterator(p))
+                    if (e.is_regular_file() && isDicomFile(e.path())) files.push_back(e.path());
+            } else {
+                files.push_back(p);
+            }
+        }
+        if (files.empty()) throw UsageError("pacs store needs DICOM files or folders holding them");
+        std::sort(files.begin(), files.end());
+        const auto report = storeFiles(node, files, options);
+        std::cout << "stored " << report.stored << " files on " << node.describe() << "\n";
+        return kOk;
+    }
+    throw UsageError("pacs takes echo, find, get or store, not '" + verb + "'");
+}
+
 int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::warn);
     if (argc < 2) {
@@ -748,6 +821,7 @@ int main(int argc, char** argv) {
         if (command == "train-propagator") return trainPropagator(parse(argc, argv, {"plain", "half"}));
         if (command == "evaluate-propagation") return evaluatePropagation(parse(argc, argv, {}));
         if (command == "stats") return stats(parse(argc, argv, {}));
+        if (command == "pacs") return pacs(parse(argc, argv, {}));
         if (command == "--help" || command == "-h" || command == "help") {
             std::cout << kUsageText;
             return kOk;
@@ -765,6 +839,9 @@ int main(int argc, char** argv) {
     } catch (const OutputError& e) {
         std::cerr << "engram-cli: " << e.what() << "\n";
         return kWriteFailed;
+    } catch (const PacsError& e) {
+        std::cerr << "engram-cli: " << e.what() << "\n";
+        return kNetwork;
     } catch (const std::invalid_argument& e) {  // training / evaluation options the data cannot satisfy
         std::cerr << "engram-cli: " << e.what() << "\n";
         return kBadInput;

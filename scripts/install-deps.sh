@@ -15,6 +15,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev xvfb xauth desktop-file-utils
   # reference tools used by the tests: dciodvfy, dcmdump, nibabel, pydicom
   dicom3tools dcmtk libgdcm-tools python3-nibabel python3-pydicom python3-numpy python3-torch
+  # a real PACS for the DICOM networking tests (started by the test itself on free loopback ports)
+  orthanc curl
 )
 
 missing=()

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# engram-cli pacs against a real PACS: Debian's Orthanc, started here on free loopback ports with a temporary
+# storage folder (stopped on exit), loaded through Engram's own C-STORE and checked through Orthanc's REST
+# API. Echo; store a CT series; find it by patient name, ID and modality and list its series; retrieve it
+# (C-GET) into a cache, voxel-identical to the folder it was stored from; store an exported DICOM-SEG and
+# find it again; a wrong AE title, an unknown series and a stopped server each get their plain message.
+# usage: check_pacs.sh <engram-cli> <shared-dir> <out-dir>
+set -u
+cli=$1; shared=$2; out=$3
+rm -rf "$out"; mkdir -p "$out/storage"
+orthanc=$(command -v Orthanc || echo /usr/sbin/Orthanc)
+[ -x "$orthanc" ] || { echo "FAIL: Orthanc is not installed (./test.sh installs Debian's orthanc package)"; exit 1; }
+free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+dicom=$(free_port); http=$(free_port)
+cat > "$out/orthanc.json" <<JSON
+{"Name": "engram-test", "StorageDirectory": "$out/storage", "IndexDirectory": "$out/storage",
+ "DicomAet": "ORTHANC", "DicomPort": $dicom, "HttpPort": $http, "RemoteAccessAllowed": false,
+ "AuthenticationEnabled": false, "DicomCheckCalledAet": true, "Plugins": [],
+ "DicomModalities": {"engram": {"AET": "ENGRAM", "Host": "127.0.0.1", "Port": 11112, "AllowEcho": true,
+                                "AllowFind": true, "AllowGet": true, "AllowMove": false, "AllowStore": true}}}
+JSON
+"$orthanc" "$out/orthanc.json" > "$out/orthanc.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
+node="ORTHANC@127.0.0.1:$dicom"
+for _ in $(seq 1 120); do "$cli" pacs echo --node "$node" > /dev/null 2>&1 && break; sleep 0.25; done
+
+fail=0; pass=0
+expect() {  # expect <code> <text in output> <args...>
+  local code=$1 text=$2; shift 2
+  local output; output=$("$cli" "$@" 2>&1); local rc=$?
+  if [ $rc -ne "$code" ] || ! grep -qF -- "$text" <<<"$output"; then
+    echo "FAIL: engram-cli $* -> exit $rc (expected $code, text '$text')"; echo "$output" | head -5; fail=$((fail+1))
+  else pass=$((pass+1)); fi
+}
+ct=$shared/data/dicom/ct-abdomen-20slice
+read -r patient pid_ study series < <(/usr/bin/python3 - "$ct" <<'PY'
+import os, sys, pydicom
+f = sorted(os.listdir(sys.argv[1]))[0]
+d = pydicom.dcmread(os.path.join(sys.argv[1], f), stop_before_pixels=True)
+print(str(d.PatientName).split("^")[0] or "x", d.PatientID, d.StudyInstanceUID, d.SeriesInstanceUID)
+PY
+)
+expect 0 "answers" pacs echo --node "$node"
+expect 0 "stored 20 files" pacs store --node "$node" "$ct"
+instances=$(curl -s "http://127.0.0.1:$http/instances" | /usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+[ "$instances" = 20 ] || { echo "FAIL: Orthanc holds $instances instances, expected 20"; fail=$((fail+1)); }
+expect 0 "$study" pacs find --node "$node" --patient-name "$patient*"
+expect 0 "$study" pacs find --node "$node" --patient-id "$pid_" --modality CT
+expect 0 "0 studies" pacs find --node "$node" --patient-name "NOBODY*"
+expect 0 "20 images" pacs find --node "$node" --study "$study"
+expect 0 "$series" pacs find --node "$node" --study "$study"
+expect 0 "retrieved into $out/cache/$series" pacs get --node "$node" --study "$study" --series "$series" --cache "$out/cache"
+[ "$(ls "$out/cache/$series" | wc -l)" = 20 ] || { echo "FAIL: the cache does not hold the 20 images"; fail=$((fail+1)); }
+ls -d "$out"/cache/*.partial 2> /dev/null && { echo "FAIL: a partial folder was left"; fail=$((fail+1)); }
+expect 0 "wrote" convert "$ct" "$out/original.nii.gz"
+expect 0 "wrote" convert "$out/cache/$series" "$out/retrieved.nii.gz"
+cmp -s "$out/original.nii.gz" "$out/retrieved.nii.gz" || { echo "FAIL: the retrieved series differs from the original"; fail=$((fail+1)); }
+# A segmentation of the retrieved series goes back as a DICOM-SEG and is found in the study.
+/usr/bin/python3 - "$out/retrieved.nii.gz" "$out/labels.nii.gz" <<'PY'
+import sys, nibabel as nib, numpy as np
+img = nib.load(sys.argv[1])
+nib.save(nib.Nifti1Image((np.asarray(img.dataobj) > 100).astype(np.uint8), img.affine), sys.argv[2])
+PY
+expect 0 "1 segments" export-seg --image "$out/cache/$series" --labels "$out/labels.nii.gz" --out "$out/seg.dcm"
+expect 0 "stored 1 files" pacs store --node "$node" "$out/seg.dcm"
+expect 0 "SEG" pacs find --node "$node" --study "$study"
+expect 0 "2 series" pacs find --node "$node" --study "$study"
+# Plain messages: a wrong AE title, an unknown series, a malformed node, a stopped server.
+expect 5 "refused the connection" pacs echo --node "WRONG@127.0.0.1:$dicom"
+expect 5 "has no images" pacs get --node "$node" --study "$study" --series 1.2.3.4 --cache "$out/cache"
+[ ! -e "$out/cache/1.2.3.4" ] || { echo "FAIL: a failed retrieval left a folder"; fail=$((fail+1)); }
+expect 2 "AE_TITLE@host:port" pacs echo --node "127.0.0.1:$dicom"
+expect 2 "pacs takes echo, find, get or store" pacs move --node "$node"
+kill $pid; wait $pid 2>/dev/null
+expect 5 "does not answer" pacs echo --node "$node" --timeout 2
+expect 5 "does not answer" pacs find --node "$node" --patient-name "*" --timeout 2
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
