@@ -52,6 +52,7 @@ class Association : public DcmSCU {
   public:
     Association(const DicomNode& node, const PacsOptions& options) : node_(node) {
         checkNode(node);
+        detail::ensureDicomLibrariesInitialised();
         setAETitle(options.callingAeTitle.c_str());
         setPeerHostName(node.host.c_str());
         setPeerPort(static_cast<Uint16>(node.port));
@@ -137,30 +138,27 @@ class SeriesRetrieval : public Association {
         setStorageDir(folder.c_str());
         setStorageMode(DCMSCU_STORAGE_DISK);
     }
-    std::set<std::string> received;
+    mutable std::set<std::string> received;  // SOP Instance UIDs, recorded by a const DCMTK hook
     bool cancelSent = false;
+    T_ASC_PresentationContextID getContext = 0;  // the C-GET's, for C-CANCEL
 
   protected:
     void notifyInstanceStored(const OFString& filename, const OFString&,
                               const OFString& sopInstanceUid) const override {
-        auto* self = const_cast<SeriesRetrieval*>(this);
-        self->received.insert(sopInstanceUid.c_str());
+        received.insert(sopInstanceUid.c_str());
         spdlog::debug("received {}", filename.c_str());
     }
     OFCondition handleSTORERequest(const T_ASC_PresentationContextID presID, DcmDataset* incoming,
                                    OFBool& continueSession, Uint16& status) override {
         const OFCondition c = DcmSCU::handleSTORERequest(presID, incoming, continueSession, status);
-        if (!progress_.isCancelled())
+        try {
             progress_.report(double(received.size()) / double(std::max<std::size_t>(1, expected_.size())),
                              "Retrieved " + std::to_string(received.size()) + " of " +
                                  std::to_string(expected_.size()) + " images");
-        return c;
-    }
-    OFCondition handleCGETResponse(const T_ASC_PresentationContextID presID, RetrieveResponse* response,
-                                   OFBool& continueSession) override {
-        const OFCondition c = DcmSCU::handleCGETResponse(presID, response, continueSession);
-        if (progress_.isCancelled() && continueSession && !cancelSent) {
-            sendCANCELRequest(presID);
+        } catch (const Cancelled&) {  // asked to stop: the server is told, the caller throws
+        }
+        if (progress_.isCancelled() && !cancelSent) {
+            sendCANCELRequest(getContext);
             cancelSent = true;
         }
         return c;
@@ -320,7 +318,8 @@ fs::path retrieveSeries(const DicomNode& node, const std::string& studyInstanceU
         keys.putAndInsertString(DCM_SeriesInstanceUID, seriesInstanceUid.c_str());
         progress.report(0, "Retrieving " + std::to_string(expected.size()) + " images");
         OFList<RetrieveResponse*> responses;
-        const OFCondition c = a.sendCGETRequest(a.context(kGet, "retrieval (C-GET)"), &keys, &responses);
+        a.getContext = a.context(kGet, "retrieval (C-GET)");
+        const OFCondition c = a.sendCGETRequest(a.getContext, &keys, &responses);
         Uint16 final = 0;
         for (auto* r : responses) {
             final = r->m_status;
@@ -367,16 +366,19 @@ StoreReport storeFiles(const DicomNode& node, const std::vector<fs::path>& files
                          detail::dicomString(*ff.getMetaInfo(), DCM_TransferSyntaxUID)});
         if (items.back().sopClass.empty()) throw InputError(f.string() + " names no SOP class.");
     }
+    // Per SOP class and transfer syntax a context of that syntax alone, so the file goes as it is, and per
+    // SOP class one of the uncompressed syntaxes, to which DCMTK converts when the first is refused.
     Association a(node, options);
     std::set<std::pair<std::string, std::string>> proposed;
-    for (const auto& i : items)
+    std::set<std::string> classes;
+    for (const auto& i : items) {
         if (proposed.insert({i.sopClass, i.syntax}).second) {
             OFList<OFString> ts;
             ts.push_back(i.syntax.c_str());
-            if (i.syntax != UID_LittleEndianExplicitTransferSyntax)
-                ts.push_back(UID_LittleEndianExplicitTransferSyntax);
             a.addPresentationContext(i.sopClass.c_str(), ts);
         }
+        if (classes.insert(i.sopClass).second) a.addPresentationContext(i.sopClass.c_str(), uncompressed());
+    }
     a.connect();
     StoreReport report;
     for (const auto& i : items) {

@@ -4,9 +4,11 @@
 # API. Echo; store a CT series; find it by patient name, ID and modality and list its series; retrieve it
 # (C-GET) into a cache, voxel-identical to the folder it was stored from; store an exported DICOM-SEG and
 # find it again; a wrong AE title, an unknown series and a stopped server each get their plain message.
-# usage: check_pacs.sh <engram-cli> <shared-dir> <out-dir>
+# Then engram_pacs_live interrupts retrievals of a 120-image MR series half way (cancel, a frozen server, a
+# killed one) and checks that the cache keeps nothing of them.
+# usage: check_pacs.sh <engram-cli> <shared-dir> <out-dir> <engram_pacs_live>
 set -u
-cli=$1; shared=$2; out=$3
+cli=$1; shared=$2; out=$3; live=$4
 rm -rf "$out"; mkdir -p "$out/storage"
 orthanc=$(command -v Orthanc || echo /usr/sbin/Orthanc)
 [ -x "$orthanc" ] || { echo "FAIL: Orthanc is not installed (./test.sh installs Debian's orthanc package)"; exit 1; }
@@ -72,7 +74,18 @@ expect 5 "has no images" pacs get --node "$node" --study "$study" --series 1.2.3
 [ ! -e "$out/cache/1.2.3.4" ] || { echo "FAIL: a failed retrieval left a folder"; fail=$((fail+1)); }
 expect 2 "AE_TITLE@host:port" pacs echo --node "127.0.0.1:$dicom"
 expect 2 "pacs takes echo, find, get or store" pacs move --node "$node"
-kill $pid; wait $pid 2>/dev/null
+mr=$shared/data/dicom/mr-brain-120slice
+expect 0 "stored 120 files" pacs store --node "$node" "$mr"
+read -r mrstudy mrseries < <(/usr/bin/python3 - "$mr" <<'PY'
+import os, sys, pydicom
+f = sorted(os.listdir(sys.argv[1]))[0]
+d = pydicom.dcmread(os.path.join(sys.argv[1], f), stop_before_pixels=True)
+print(d.StudyInstanceUID, d.SeriesInstanceUID)
+PY
+)
+ENGRAM_PACS_NODE=$node ENGRAM_PACS_PID=$pid ENGRAM_PACS_STUDY=$mrstudy ENGRAM_PACS_SERIES=$mrseries \
+    ENGRAM_PACS_CACHE=$out/cache "$live" > "$out/live.txt" 2>&1 || { cat "$out/live.txt"; echo "FAIL: interrupted retrievals"; fail=$((fail+1)); }
+kill -CONT $pid 2>/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null
 expect 5 "does not answer" pacs echo --node "$node" --timeout 2
 expect 5 "does not answer" pacs find --node "$node" --patient-name "*" --timeout 2
 echo "$pass passed, $fail failed"
