@@ -6,9 +6,11 @@
 # find it again; a wrong AE title, an unknown series and a stopped server each get their plain message.
 # Then engram_pacs_live interrupts retrievals of a 120-image MR series half way (cancel, a frozen server, a
 # killed one) and checks that the cache keeps nothing of them.
-# usage: check_pacs.sh <engram-cli> <shared-dir> <out-dir> <engram_pacs_live>
+# The app does the same from its window (engram --script): retrieve the series, open it, segment, send the
+# SEG back.
+# usage: check_pacs.sh <engram-cli> <shared-dir> <out-dir> <engram_pacs_live> <engram>
 set -u
-cli=$1; shared=$2; out=$3; live=$4
+cli=$1; shared=$2; out=$3; live=$4; engram=$5
 rm -rf "$out"; mkdir -p "$out/storage"
 orthanc=$(command -v Orthanc || echo /usr/sbin/Orthanc)
 [ -x "$orthanc" ] || { echo "FAIL: Orthanc is not installed (./test.sh installs Debian's orthanc package)"; exit 1; }
@@ -68,6 +70,23 @@ expect 0 "1 segments" export-seg --image "$out/cache/$series" --labels "$out/lab
 expect 0 "stored 1 files" pacs store --node "$node" "$out/seg.dcm"
 expect 0 "SEG" pacs find --node "$node" --study "$study"
 expect 0 "2 series" pacs find --node "$node" --study "$study"
+# From the app: retrieve and open the series, threshold-fill a segment, send it back as a SEG.
+cat > "$out/app.json" <<JSON
+[{"do": "pacs-retrieve", "node": "$node", "study": "$study", "series": "1.2.3.4", "expectError": true},
+ {"do": "pacs-send", "node": "$node", "expectError": true},
+ {"do": "pacs-retrieve", "node": "$node", "study": "$study", "series": "$series"},
+ {"do": "fill", "voxel": [256, 256, 10], "low": -2000, "high": 5000, "segment": "Slice"},
+ {"do": "expect", "segment": "Slice", "minVoxels": 262144},
+ {"do": "pacs-send", "node": "WRONG@127.0.0.1:$dicom", "expectError": true},
+ {"do": "pacs-send", "node": "$node"}]
+JSON
+XDG_CONFIG_HOME=$out/config XDG_DATA_HOME=$out/data XDG_CACHE_HOME=$out/app-cache \
+    "$engram" --recovery-dir "$out/recovery" --script "$out/app.json" > "$out/app.txt" 2>&1 \
+    || { cat "$out/app.txt"; echo "FAIL: the app's PACS round trip"; fail=$((fail+1)); }
+grep -q "has no images of the series 1.2.3.4" "$out/app.txt" || { echo "FAIL: no message for an unknown series"; fail=$((fail+1)); }
+[ -n "$(find "$out/app-cache" -type d -name "$series")" ] || { echo "FAIL: the app's cache holds no $series"; fail=$((fail+1)); }
+[ -z "$(find "$out/app-cache" -name "*.partial")" ] || { echo "FAIL: a partial series in the app's cache"; fail=$((fail+1)); }
+expect 0 "3 series" pacs find --node "$node" --study "$study"
 # Plain messages: a wrong AE title, an unknown series, a malformed node, a stopped server.
 expect 5 "refused the connection" pacs echo --node "WRONG@127.0.0.1:$dicom"
 expect 5 "has no images" pacs get --node "$node" --study "$study" --series 1.2.3.4 --cache "$out/cache"
@@ -85,7 +104,7 @@ PY
 )
 ENGRAM_PACS_NODE=$node ENGRAM_PACS_PID=$pid ENGRAM_PACS_STUDY=$mrstudy ENGRAM_PACS_SERIES=$mrseries \
     ENGRAM_PACS_CACHE=$out/cache "$live" > "$out/live.txt" 2>&1 || { cat "$out/live.txt"; echo "FAIL: interrupted retrievals"; fail=$((fail+1)); }
-kill -CONT $pid 2>/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null
+kill -CONT $pid 2>/dev/null; kill $pid 2>/dev/null; { wait $pid; } 2>/dev/null
 expect 5 "does not answer" pacs echo --node "$node" --timeout 2
 expect 5 "does not answer" pacs find --node "$node" --patient-name "*" --timeout 2
 echo "$pass passed, $fail failed"

@@ -4,12 +4,18 @@
 #include <engram/annotation/VolumeIO.h>
 #include <engram/ui/HistoryPanel.h>
 #include <engram/ui/MainWindow.h>
+#include <engram/ui/PacsBrowser.h>
 #include <engram/ui/SegmentPanel.h>
 #include <engram/viewers/SliceFrame.h>
 #include <engram/viewers/SliceView.h>
 #include <engram/viewers/SurfaceView.h>
 
+#include <QComboBox>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTreeWidget>
 #include <QtTest>
@@ -21,6 +27,9 @@
 
 using namespace engram;
 using namespace engram::viewers;
+using engram::ui::PacsBrowser;
+using engram::ui::PacsNodesDialog;
+using engram::ui::PacsSettings;
 
 namespace {
 
@@ -90,6 +99,42 @@ class ViewTests : public QObject {
     Q_OBJECT
   private Q_SLOTS:
     void initTestCase() { spdlog::set_level(spdlog::level::warn); }
+
+    // Settings > DICOM Nodes: rows are checked before they are kept, and kept across runs.
+    void pacsNodeListIsCheckedAndKept() {
+        QSettings().remove("pacs");
+        PacsNodesDialog dialog;
+        auto* table = dialog.findChild<QTableWidget*>();
+        QVERIFY(table);
+        QCOMPARE(table->rowCount(), 0);
+        for (auto* b : dialog.findChildren<QPushButton*>())
+            if (b->text() == "Add") b->click();
+        QCOMPARE(table->rowCount(), 1);
+        table->item(0, 0)->setText("Hospital PACS");
+        table->item(0, 1)->setText("ORTHANC");
+        table->item(0, 2)->setText("127.0.0.1");
+        table->item(0, 3)->setText("99999");
+        try {
+            dialog.settings();
+            QFAIL("a port of 99999 was accepted");
+        } catch (const PacsError& e) {
+            QVERIFY(QString(e.what()).contains("99999"));
+        }
+        table->item(0, 3)->setText("4242");
+        auto* ae = dialog.findChild<QLineEdit*>();
+        QVERIFY(ae);
+        ae->setText("READER1");
+        dialog.settings().save();
+        const PacsSettings kept = PacsSettings::load();
+        QCOMPARE(kept.aeTitle, QString("READER1"));
+        QCOMPARE(kept.nodes.size(), std::size_t(1));
+        QCOMPARE(QString::fromStdString(kept.find("Hospital PACS")->node.describe()),
+                 QString("ORTHANC@127.0.0.1:4242"));
+        QCOMPARE(kept.options().callingAeTitle, std::string("READER1"));
+        PacsBrowser browser;  // lists the kept node
+        QCOMPARE(browser.findChild<QComboBox*>()->count(), 1);
+        QSettings().remove("pacs");
+    }
 
     void sliceFrameFollowsTheRadiologicalConvention_data() {
         QTest::addColumn<QString>("kind");

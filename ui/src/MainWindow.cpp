@@ -4,6 +4,7 @@
 #include <engram/annotation/VolumeIO.h>
 #include <engram/ui/HistoryPanel.h>
 #include <engram/ui/MainWindow.h>
+#include <engram/ui/PacsBrowser.h>
 #include <engram/ui/SegmentPanel.h>
 #include <engram/ui/StatisticsDialog.h>
 
@@ -13,6 +14,7 @@
 #include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDateTime>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -186,6 +188,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(cancel_, &QPushButton::clicked, this, [this] {
         if (loading_) loader_.cancel();
         if (aiBusy_ || controller_.propagationRunning()) service_.cancel();
+        if (pacsBusy_) pacsProgress_.cancel();
     });
     connect(fineTuneStop_, &QPushButton::clicked, &fineTuner_, &FineTuner::stop);
     connect(&loader_, &AsyncVolumeLoader::progress, this, [this](double f, const QString& stage) {
@@ -316,6 +319,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
         spdlog::error("autosave is off: {}", e.what());
     }
     connect(&exportWatcher_, &QFutureWatcher<ExportOutcome>::finished, this, &MainWindow::finishExport);
+    connect(&pacsWatcher_, &QFutureWatcher<PacsOutcome>::finished, this, &MainWindow::finishPacs);
     connect(&fineTuner_, &FineTuner::epochFinished, this,
             [this](int epoch, int epochs, double, double dice, double eta) {
                 fineTuneProgress_->setRange(0, epochs);
@@ -549,7 +553,20 @@ void MainWindow::buildMenus() {
         if (!p.isEmpty()) exportLabels(p.endsWith(".dcm") ? p : p + ".dcm");
     });
     file->addSeparator();
+    connect(file->addAction(tr("Open from &PACS...")), &QAction::triggered, this, [this] {
+        PacsBrowser browser(this);
+        if (browser.exec() != QDialog::Accepted) return;
+        const auto chosen = browser.choice();
+        if (chosen && confirmDiscard()) retrieveFromPacs(chosen->node, chosen->study, chosen->series);
+    });
+    connect(file->addAction(tr("Send Segmentation to PACS...")), &QAction::triggered, this,
+            &MainWindow::chooseNodeAndSend);
+    file->addSeparator();
     connect(file->addAction(tr("Se&ttings...")), &QAction::triggered, this, &MainWindow::openSettings);
+    connect(file->addAction(tr("DICOM &Nodes...")), &QAction::triggered, this, [this] {
+        PacsNodesDialog dialog(this);
+        dialog.exec();
+    });
     QAction* quit = file->addAction(tr("&Quit"));
     quit->setShortcut(QKeySequence::Quit);
     connect(quit, &QAction::triggered, this, &QWidget::close);
@@ -930,7 +947,7 @@ ClickMethod MainWindow::clickMethod() const {
 bool MainWindow::isIdle() const {
     return !loading_ && !engineLoading_ && !propagatorLoading_ && !aiBusy_ &&
            controller_.pendingClicks() == 0 && !controller_.propagationRunning() && !exportRunning() &&
-           !fineTuner_.running() && !surface_->isUpdating();
+           !fineTuner_.running() && !surface_->isUpdating() && !pacsBusy_;
 }
 
 void MainWindow::loadEngine() {
@@ -1246,6 +1263,129 @@ void MainWindow::finishExport() {
     Q_EMIT exportFinished(true, message);
 }
 
+void MainWindow::startPacs(const QString& what, std::function<PacsOutcome(const ProgressReporter&)> job) {
+    QPointer<MainWindow> self(this);
+    pacsProgress_ = ProgressReporter([self](double f, const std::string& stage) {
+        QMetaObject::invokeMethod(
+            self,
+            [self, f, stage = QString::fromStdString(stage)] {
+                if (!self) return;
+                self->progress_->setRange(0, 1000);
+                self->progress_->setValue(static_cast<int>(f * 1000));
+                self->statusBar()->showMessage(stage);
+            },
+            Qt::QueuedConnection);
+    });
+    pacsBusy_ = true;
+    setBusy(true, what);
+    pacsWatcher_.setFuture(QtConcurrent::run([job = std::move(job), progress = pacsProgress_] {
+        PacsOutcome outcome;
+        try {
+            outcome = job(progress);
+        } catch (const Cancelled&) {
+            outcome.cancelled = true;
+        } catch (const std::exception& e) {  // PacsError, InputError, OutputError: reported by finishPacs
+            outcome.error = QString::fromStdString(e.what());
+        }
+        return outcome;
+    }));
+}
+
+bool MainWindow::retrieveFromPacs(const DicomNode& node, const QString& studyUid, const QString& seriesUid) {
+    if (pacsBusy_) {
+        reportError(tr("Open from PACS"), tr("A PACS transfer is still running."));
+        return false;
+    }
+    const std::filesystem::path cache =
+        QStandardPaths::writableLocation(QStandardPaths::CacheLocation).toStdString() + "/pacs";
+    startPacs(tr("Retrieving from %1...").arg(QString::fromStdString(node.describe())),
+              [node, study = studyUid.toStdString(), series = seriesUid.toStdString(), cache,
+               options = PacsSettings::load().options()](const ProgressReporter& progress) {
+                  PacsOutcome o;
+                  o.folder = QString::fromStdString(
+                      retrieveSeries(node, study, series, cache, options, progress).string());
+                  o.message = tr("Retrieved the series into %1").arg(o.folder);
+                  return o;
+              });
+    return true;
+}
+
+bool MainWindow::sendToPacs(const DicomNode& node) {
+    const QString title = tr("Send to PACS");
+    if (pacsBusy_) {
+        reportError(title, tr("A PACS transfer is still running."));
+        return false;
+    }
+    if (!volume() || !volume()->metadata().dicom) {
+        reportError(title,
+                    tr("The open volume did not come from DICOM: a DICOM-SEG needs the series it segments."));
+        return false;
+    }
+    controller_.acceptPreview();
+    if (controller_.labels().labelsPresent().empty()) {
+        reportError(title, tr("There is no segment to send."));
+        return false;
+    }
+    const std::filesystem::path outgoing =
+        QStandardPaths::writableLocation(QStandardPaths::CacheLocation).toStdString() + "/pacs-outgoing";
+    startPacs(tr("Sending the segmentation to %1...").arg(QString::fromStdString(node.describe())),
+              [node, outgoing, source = controller_.volumePointer(), labels = controller_.labels(),
+               segments = controller_.segments(),
+               options = PacsSettings::load().options()](const ProgressReporter& progress) {
+                  std::filesystem::create_directories(outgoing);
+                  const auto file =
+                      outgoing / ("seg-" + std::to_string(QDateTime::currentMSecsSinceEpoch()) + ".dcm");
+                  const auto report = writeDicomSeg(*source, labels, segments, file);
+                  PacsOutcome o;
+                  try {
+                      storeFiles(node, {file}, options, progress);
+                  } catch (...) {
+                      std::filesystem::remove(file);
+                      throw;
+                  }
+                  std::filesystem::remove(file);
+                  o.message = tr("Sent the segmentation (%1 segments) to %2")
+                                  .arg(report.segments)
+                                  .arg(QString::fromStdString(node.describe()));
+                  return o;
+              });
+    return true;
+}
+
+void MainWindow::chooseNodeAndSend() {
+    const PacsSettings settings = PacsSettings::load();
+    if (settings.nodes.empty()) {
+        reportError(tr("Send to PACS"), tr("No DICOM node yet: add one in File > DICOM Nodes."));
+        return;
+    }
+    QStringList names;
+    for (const auto& n : settings.nodes) names << n.name;
+    bool ok = false;
+    const QString name = QInputDialog::getItem(this, tr("Send to PACS"), tr("Send the segmentation to:"),
+                                               names, 0, false, &ok);
+    if (ok) sendToPacs(settings.find(name)->node);
+}
+
+void MainWindow::finishPacs() {
+    const PacsOutcome outcome = pacsWatcher_.result();
+    pacsBusy_ = false;
+    if (isIdle()) setBusy(false);
+    if (outcome.cancelled) {
+        statusBar()->showMessage(tr("PACS transfer cancelled; nothing of it was kept"), 8000);
+        Q_EMIT pacsFinished(false, tr("cancelled"));
+        return;
+    }
+    if (!outcome.error.isEmpty()) {
+        reportError(tr("PACS"), outcome.error);
+        Q_EMIT pacsFinished(false, outcome.error);
+        return;
+    }
+    statusBar()->showMessage(outcome.message, 8000);
+    spdlog::info("{}", outcome.message.toStdString());
+    if (!outcome.folder.isEmpty()) open(outcome.folder);
+    Q_EMIT pacsFinished(true, outcome.message);
+}
+
 void MainWindow::reportError(const QString& title, const QString& message) {
     lastError_ = message;
     spdlog::error("{}: {}", title.toStdString(), message.toStdString());
@@ -1311,6 +1451,8 @@ void MainWindow::closeEvent(QCloseEvent* e) {
         return;
     }
     exportWatcher_.waitForFinished();  // a started export is completed, not cut off
+    pacsProgress_.cancel();            // a transfer is cancelled (a retrieval keeps nothing of it)
+    pacsWatcher_.waitForFinished();
     fineTuner_.stop();                 // ends before its next sample; the destructor waits for it
     if (recovery_) recovery_->discard();
     e->accept();

@@ -53,6 +53,7 @@ ScriptRunner::ScriptRunner(MainWindow& window, QJsonArray actions, QObject* pare
     };
     connect(&window_, &MainWindow::exportFinished, this, failed);
     connect(&window_, &MainWindow::fineTuneFinished, this, failed);
+    connect(&window_, &MainWindow::pacsFinished, this, failed);
 }
 
 QJsonArray ScriptRunner::readScript(const QString& path) {
@@ -170,6 +171,18 @@ bool ScriptRunner::run(const QJsonObject& a) {
         else
             window_.openSession(path);
         return true;
+    }
+    if (what == "pacs-retrieve" || what == "pacs-send") {
+        std::optional<DicomNode> node;
+        try {
+            node = parseDicomNode(a["node"].toString().toStdString());
+        } catch (const PacsError& e) {
+            return need(false, QString::fromStdString(e.what()));
+        }
+        if (what == "pacs-retrieve")
+            return need(window_.retrieveFromPacs(*node, a["study"].toString(), a["series"].toString()),
+                        window_.lastError());
+        return need(window_.sendToPacs(*node), window_.lastError());
     }
     if (what == "drop") return need(window_.openDropped(a["path"].toString()), window_.lastError());
     if (what == "save-session") return need(window_.saveSession(a["path"].toString()), window_.lastError());

@@ -9,6 +9,7 @@
 #include <engram/annotation/AnnotationController.h>
 #include <engram/annotation/AsyncVolumeLoader.h>
 #include <engram/annotation/FineTuner.h>
+#include <engram/annotation/Pacs.h>
 #include <engram/annotation/Recovery.h>
 #include <engram/annotation/SegmentationWorker.h>
 #include <engram/annotation/Session.h>
@@ -156,6 +157,16 @@ class MainWindow : public QMainWindow {
     // lastError(), when it cannot start.
     bool fineTune(bool document, std::vector<std::filesystem::path> sessions, model::TrainOptions options);
     bool fineTuneRunning() const { return fineTuner_.running(); }
+    // Retrieves one series from a PACS (C-GET) into the app's cache folder in the background, with progress
+    // and Cancel in the status bar, then opens it as a DICOM folder; pacsFinished tells the outcome (a
+    // series that did not arrive whole is not kept, so it is never opened). Returns false, with the reason
+    // in lastError(), when it cannot start.
+    bool retrieveFromPacs(const DicomNode& node, const QString& studyUid, const QString& seriesUid);
+    // Writes the labels as a DICOM-SEG of the open DICOM series and sends it to the node (C-STORE) in the
+    // background; pacsFinished tells the outcome. Returns false, with the reason in lastError(), when it
+    // cannot start (no DICOM volume, no segment, a transfer already running).
+    bool sendToPacs(const DicomNode& node);
+    bool pacsRunning() const { return pacsBusy_; }
     // Busy with loading, AI work, an export, fine-tuning or surfaces: scripted runs wait for this to turn
     // false.
     bool isIdle() const;
@@ -170,6 +181,8 @@ class MainWindow : public QMainWindow {
     void exportFinished(bool ok, const QString& message);
     // A fine-tuning run started by fineTune has ended (ok: the model is written and being loaded).
     void fineTuneFinished(bool ok, const QString& message);
+    // A PACS retrieval or send started by retrieveFromPacs / sendToPacs has ended.
+    void pacsFinished(bool ok, const QString& message);
 
   protected:
     void closeEvent(QCloseEvent* e) override;
@@ -252,6 +265,17 @@ class MainWindow : public QMainWindow {
     };
     QFutureWatcher<ExportOutcome> exportWatcher_;
     bool exportBusy_ = false;
+    struct PacsOutcome {
+        QString folder;  // a retrieved series
+        QString message, error;
+        bool cancelled = false;
+    };
+    QFutureWatcher<PacsOutcome> pacsWatcher_;
+    ProgressReporter pacsProgress_;
+    bool pacsBusy_ = false;
+    void startPacs(const QString& what, std::function<PacsOutcome(const ProgressReporter&)> job);
+    void finishPacs();
+    void chooseNodeAndSend();
     FineTuner fineTuner_;
     QString enginePath_;  // the model file the AI engine was last asked to load
     QString exportPath_;
