@@ -135,6 +135,20 @@ TEST(VolumeIO, FreeSurferLabelValuesAreRenumbered) {
     EXPECT_EQ(in.renumbered.begin()->second, 1);
 }
 
+TEST(VolumeIO, FreeSurferLabelsOpenOnTheirT1) {
+    // The MGH pair FreeSurfer writes (LIA): the aseg labels lie on norm.mgz's grid as they are.
+    const Volume t1 = readVolumeFile(shared("brain-mr/norm.mgz"));
+    EXPECT_EQ(t1.geometry().orientationCode(), "LIA");
+    const LabelFileImport in = readLabelFile(shared("brain-mr/aparc.a2009s+aseg.mgz"), t1.geometry());
+    EXPECT_TRUE(in.mapping.empty());
+    EXPECT_FALSE(in.resampled);
+    EXPECT_TRUE(in.labels.geometry().sameGrid(t1.geometry()));
+    // Value 17 (left hippocampus in FreeSurfer's table) is kept under its renumbered label.
+    ASSERT_TRUE(in.renumbered.count(17));
+    const auto h = in.labels.histogram();
+    EXPECT_GT(h[in.renumbered.at(17)], 1000);
+}
+
 TEST(VolumeIO, LabelFileOnAnotherGridIsRejected) {
     const Volume full = readVolumeFile(shared("ct-abdomen/example_ct.nii.gz"));
     // example_seg belongs to example_ct_sm (30 slices), not to the 112-slice example_ct.

@@ -94,7 +94,11 @@ cat > "$out/open-seg.json" <<JSON
  {"do": "expect", "segment": "example_seg.nii.gz 5", "minVoxels": 1000},
  {"do": "open", "path": "$shared/data/ct-abdomen/example_ct.nii.gz"},
  {"do": "open-segmentation", "path": "$out/vertebrae.nii.gz"},
- {"do": "expect", "segment": "example_ct_totalseg_vertebrae.nii.gz 29", "minVoxels": 100, "historyEntries": 8}]
+ {"do": "expect", "segment": "example_ct_totalseg_vertebrae.nii.gz 29", "minVoxels": 100, "historyEntries": 8},
+ {"do": "open", "path": "$shared/data/brain-mr/norm.mgz"},
+ {"do": "drop", "path": "$shared/data/brain-mr/aparc.a2009s+aseg.mgz"},
+ {"do": "expect", "segment": "aparc.a2009s+aseg.mgz 17", "minVoxels": 1000},
+ {"do": "expect", "segment": "aparc.a2009s+aseg.mgz 12175", "minVoxels": 1}]
 JSON
 "$engram" --recovery-dir "$out/recovery" --script "$out/open-seg.json" > "$out/open-seg.txt" 2>&1 \
     || { cat "$out/open-seg.txt"; echo "FAIL: open segmentation"; exit 1; }
