@@ -5,6 +5,7 @@
 //                                      run actions in the real window, save a screenshot, exit with a status:
 //                                      0 success, 1 a step failed, 2 bad arguments or script, 3 demo missing
 #include <engram/ui/MainWindow.h>
+#include <engram/ui/ScriptFile.h>
 #include <engram/ui/ScriptRunner.h>
 
 #include <QApplication>
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
     QJsonArray actions;
     if (parser.isSet(script)) {
         try {
-            actions = engram::ui::ScriptRunner::readScript(parser.value(script));
+            actions = engram::ui::readScriptFile(parser.value(script));
         } catch (const std::runtime_error& e) {
             spdlog::error("{}", e.what());
             return 2;

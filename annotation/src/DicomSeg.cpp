@@ -250,10 +250,6 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
     if (sopClass != kSegmentationStorage && sopClass != kLabelMapSegmentationStorage)
         throw InputError("Cannot import " + name + ": it is not a DICOM segmentation (SOP class " + sopClass +
                          ").");
-    if (ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad())
-        throw InputError("Cannot import " + name +
-                         ": its pixel data uses a compression Engram cannot decode.");
-
     const std::string type = detail::dicomString(ds, DCM_SegmentationType);
     Uint16 rows = 0, cols = 0, bits = 0;
     ds.findAndGetUint16(DCM_Rows, rows);
@@ -263,6 +259,11 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
     ds.findAndGetSint32(DCM_NumberOfFrames, frames);
     if (rows == 0 || cols == 0 || frames <= 0)
         throw InputError("Cannot import " + name + ": it declares no frames.");
+    // Decompressing (RLE) makes the pixel data the size claimed: checked before.
+    requireVoxelCount({cols, rows, frames}, "Cannot import " + name + ": its frames");
+    if (ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad())
+        throw InputError("Cannot import " + name +
+                         ": its pixel data uses a compression Engram cannot decode.");
     if (!((type == "BINARY" && bits == 1) || (type == "FRACTIONAL" && bits == 8) ||
           (type == "LABELMAP" && (bits == 8 || bits == 16))))
         throw InputError("Cannot import " + name + ": unsupported segmentation type " + type + " with " +
@@ -284,6 +285,13 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
             Uint16 number = 0;
             it->findAndGetUint16(DCM_SegmentNumber, number);
             if (number == 0) continue;  // label map background
+            if (indexOf.count(number))
+                throw InputError("Cannot import " + name + ": segment number " + std::to_string(number) +
+                                 " is defined twice.");
+            if (indexOf.size() == 255)
+                throw InputError("Cannot import " + name +
+                                 ": it has more than 255 segments; Engram holds at "
+                                 "most 255.");
             ImportedSegment s;
             s.segmentNumber = number;
             s.segment.name = detail::dicomString(*it, DCM_SegmentLabel);
@@ -308,7 +316,6 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
                 s.segment.color =
                     SegmentList::defaultFor(static_cast<std::uint8_t>(std::min<int>(number, 255))).color;
             }
-            s.mask.assign(static_cast<std::size_t>(grid.voxelCount()), 0);
             indexOf[number] = out.segments.size();
             out.segments.push_back(std::move(s));
         }
@@ -317,8 +324,10 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
     if (out.segments.size() > 255)
         throw InputError("Cannot import " + name + ": it has " + std::to_string(out.segments.size()) +
                          " segments; Engram holds at most 255.");
-    for (std::size_t i = 0; i < out.segments.size(); ++i)
+    for (std::size_t i = 0; i < out.segments.size(); ++i) {
         out.segments[i].segment.label = static_cast<std::uint8_t>(i + 1);
+        out.segments[i].mask.assign(static_cast<std::size_t>(grid.voxelCount()), 0);
+    }
 
     // Pixel data.
     const std::size_t framePixels = std::size_t(rows) * cols;
@@ -394,7 +403,10 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
         const auto l1 = [](const std::int64_t* v) {
             return std::abs(v[0]) + std::abs(v[1]) + std::abs(v[2]);
         };
-        if (!aligned || l1(dc) != 1 || l1(dr) != 1)
+        // One index axis along the rows, another along the columns: then the frame's two opposite corners
+        // inside the grid put every pixel inside it.
+        const auto axisOf = [](const std::int64_t* v) { return v[0] != 0 ? 0 : v[1] != 0 ? 1 : 2; };
+        if (!aligned || l1(dc) != 1 || l1(dr) != 1 || axisOf(dc) == axisOf(dr))
             throw InputError(
                 "Cannot import " + name + " onto this image: frame " + std::to_string(f + 1) +
                 " is not sampled on the image's grid (its pixel spacing, orientation or position "

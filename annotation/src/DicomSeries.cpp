@@ -108,7 +108,9 @@ double norm(const Vec3& a) { return std::sqrt(dot(a, a)); }
 std::string fileName(const std::string& path) { return fs::path(path).filename().string(); }
 
 Volume loadMultiFrame(const DicomSeriesInfo& series, const ProgressReporter& progress) {
-    const std::string& file = series.images.front().file;
+    const auto& header = series.images.front();
+    const std::string& file = header.file;
+    requireVoxelCount({header.columns, header.rows, header.frames}, "Cannot read " + file + ": it");
     using Image = itk::Image<float, 3>;
     auto reader = itk::ImageFileReader<Image>::New();
     auto io = itk::GDCMImageIO::New();
@@ -123,6 +125,11 @@ Volume loadMultiFrame(const DicomSeriesInfo& series, const ProgressReporter& pro
     const ImageGeometry g = detail::geometryOf(reader->GetOutput());
     if (!g.hasOrthonormalDirection(1e-3))
         throw InputError("Cannot read " + file + ": its frames do not form an orthogonal grid.");
+    for (int a = 0; a < 3; ++a)
+        if (!(std::isfinite(g.spacing[a]) && g.spacing[a] > 0 && std::isfinite(g.origin[a])))
+            throw InputError("Cannot read " + file +
+                             ": its voxel spacing or position is not a positive, finite "
+                             "number.");
     const float* buf = reader->GetOutput()->GetBufferPointer();
     VolumeMetadata meta;
     meta.sourcePixelType = detail::componentTypeName(io->GetInternalComponentType());
@@ -168,7 +175,9 @@ std::vector<DicomSeriesInfo> scanDicomFolder(const fs::path& folder, const Progr
     for (std::size_t i = 0; i < files.size(); ++i) {
         if (i % 16 == 0) progress.report(double(i) / double(files.size()), "Scanning " + folder.string());
         auto scanned = readHeader(files[i]);
-        if (!scanned || (scanned->header.rows == 0 && !scanned->series.isSegmentation)) continue;
+        if (!scanned ||
+            ((scanned->header.rows == 0 || scanned->header.columns == 0) && !scanned->series.isSegmentation))
+            continue;
         const std::string key = seriesKey(*scanned);
         auto [it, inserted] = byKey.try_emplace(key, scanned->series);
         if (inserted) {
@@ -313,7 +322,13 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
             g.direction[r][2] = normal[r];
         }
 
-        // 5. Pixels, slice by slice (GDCM decodes compressed syntaxes and applies slope/intercept).
+        // 5. Pixels, slice by slice (GDCM decodes compressed syntaxes and applies slope/intercept), into a
+        // buffer of the size the headers claim: checked first.
+        requireVoxelCount(g.size, "Cannot read the series " + series.key + ": it");
+        for (int a = 0; a < 3; ++a)
+            if (!(std::isfinite(g.spacing[a]) && g.spacing[a] > 0 && std::isfinite(g.origin[a])))
+                throw InputError("Cannot read the series " + series.key +
+                                 ": its voxel spacing or position is not a positive, finite number.");
         using SliceImage = itk::Image<float, 2>;
         std::vector<float> voxels(static_cast<std::size_t>(g.voxelCount()));
         const std::size_t sliceVoxels = static_cast<std::size_t>(g.size[0] * g.size[1]);

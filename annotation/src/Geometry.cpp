@@ -1,3 +1,4 @@
+#include <engram/annotation/Errors.h>
 #include <engram/annotation/Geometry.h>
 
 #include <algorithm>
@@ -98,6 +99,19 @@ bool ImageGeometry::sameGrid(const ImageGeometry& other, double tolerance) const
             if (std::abs(direction[a][b] - other.direction[a][b]) > tolerance) return false;
     }
     return true;
+}
+
+void requireVoxelCount(const std::array<std::int64_t, 3>& size, const std::string& what) {
+    std::int64_t total = 1;
+    bool ok = true;
+    for (const auto n : size) {
+        ok &= n >= 1 && n <= (std::int64_t(1) << 20);
+        if (ok) total *= n;  // at most 2^60: no overflow
+    }
+    if (!ok || total > kMaxVoxels)
+        throw InputError(what + " claims " + std::to_string(size[0]) + " x " + std::to_string(size[1]) +
+                         " x " + std::to_string(size[2]) + " voxels; Engram opens volumes of 1 to " +
+                         std::to_string(kMaxVoxels) + " voxels.");
 }
 
 std::string ImageGeometry::describe() const {

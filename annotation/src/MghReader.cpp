@@ -4,6 +4,7 @@
 
 #include "GzFile.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -42,6 +43,7 @@ Volume readMgh(const std::filesystem::path& path) {
     if (frames != 1)
         throw InputError("Cannot read " + name + ": it holds " + std::to_string(frames) +
                          " frames; Engram reads single-frame (3D) MGH images.");
+    requireVoxelCount({dims[0], dims[1], dims[2]}, "Cannot read " + name + ": it");
 
     ImageGeometry g;
     // Default (goodRASflag <= 0): FreeSurfer's conformed LIA orientation, 1 mm, centred.
@@ -98,10 +100,17 @@ Volume readMgh(const std::filesystem::path& path) {
                              " is not supported.");
     }
     const auto n = static_cast<std::size_t>(g.voxelCount());
-    std::vector<unsigned char> raw(n * bytesPerVoxel);
-    if (!in.read(raw.data(), raw.size()))
-        throw InputError("Cannot read " + name +
-                         ": the file is truncated (fewer voxels than the header declares).");
+    // The buffer grows with the data that really arrives (64 MiB at a time), so a short file claiming a
+    // large grid is refused without first allocating the whole claim.
+    std::vector<unsigned char> raw;
+    for (std::size_t want = n * bytesPerVoxel; raw.size() < want;) {
+        const std::size_t chunk = std::min<std::size_t>(want - raw.size(), std::size_t(64) << 20);
+        const std::size_t at = raw.size();
+        raw.resize(at + chunk);
+        if (!in.read(raw.data() + at, chunk))
+            throw InputError("Cannot read " + name +
+                             ": the file is truncated (fewer voxels than the header declares).");
+    }
 
     std::vector<float> voxels(n);
     const unsigned char* p = raw.data();

@@ -1,9 +1,11 @@
 #include "NiftiCheck.h"
 
 #include <engram/annotation/Errors.h>
+#include <engram/annotation/Geometry.h>
 
 #include "GzFile.h"
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -16,6 +18,39 @@ namespace {
 template <typename T>
 T field(const unsigned char* h, std::size_t offset, bool swap) {
     return loadScalar<T>(h + offset, swap);
+}
+
+// Bytes per voxel of a NIfTI-1 datatype code; 0 for a code the standard does not define.
+int bytesOfDatatype(int code) {
+    switch (code) {
+        case 2:
+        case 256:
+            return 1;  // uint8, int8
+        case 4:
+        case 512:
+            return 2;  // int16, uint16
+        case 8:
+        case 16:
+        case 768:
+            return 4;  // int32, float32, uint32
+        case 64:
+        case 1024:
+        case 1280:
+            return 8;  // float64, int64, uint64
+        case 32:
+            return 8;  // complex64
+        case 128:
+            return 3;  // RGB24
+        case 2304:
+            return 4;  // RGBA32
+        case 1536:
+        case 1792:
+            return 16;  // float128, complex128
+        case 2048:
+            return 32;  // complex256
+        default:
+            return 0;
+    }
 }
 
 }  // namespace
@@ -38,14 +73,20 @@ void checkNifti(const std::filesystem::path& path) {
     if (ndim < 1 || ndim > 7)
         throw InputError("Cannot read " + name + ": the header declares " + std::to_string(ndim) +
                          " dimensions.");
-    std::uint64_t voxels = 1;
+    std::array<std::int64_t, 3> size{1, 1, 1};
     for (int d = 1; d <= ndim; ++d) {
         const auto n = field<std::int16_t>(h, 40 + 2 * d, swap);
         if (n < 1)
             throw InputError("Cannot read " + name + ": dimension " + std::to_string(d) + " has size " +
                              std::to_string(n) + ".");
-        voxels *= static_cast<std::uint64_t>(n);
+        if (d <= 3)
+            size[std::size_t(d - 1)] = n;
+        else if (n > 1)
+            throw InputError("Cannot read " + name + ": it is a " + std::to_string(ndim) +
+                             "D image with several volumes; Engram reads one 3D volume.");
     }
+    requireVoxelCount(size, "Cannot read " + name + ": it");
+    const std::uint64_t voxels = std::uint64_t(size[0] * size[1] * size[2]);
     for (int d = 1; d <= std::min<int>(ndim, 3); ++d) {
         const float p = field<float>(h, 76 + 4 * d, swap);
         if (!(std::isfinite(p) && p > 0)) {
@@ -55,12 +96,20 @@ void checkNifti(const std::filesystem::path& path) {
             throw InputError(s.str());
         }
     }
+    // The data's size follows from the datatype, which ITK reads by; bitpix must agree with it.
+    const auto datatype = field<std::int16_t>(h, 70, swap);
     const auto bitpix = field<std::int16_t>(h, 72, swap);
+    const int bytes = bytesOfDatatype(datatype);
+    if (bytes == 0)
+        throw InputError("Cannot read " + name + ": the header's data type " + std::to_string(datatype) +
+                         " is not a NIfTI data type.");
+    if (bitpix != 8 * bytes)
+        throw InputError("Cannot read " + name + ": the header is damaged (bitpix " + std::to_string(bitpix) +
+                         " for data type " + std::to_string(datatype) + ").");
     const float voxOffset = field<float>(h, 108, swap);
-    if (bitpix <= 0 || !(voxOffset >= 348))
-        throw InputError("Cannot read " + name + ": the header is damaged (bitpix or vox_offset).");
-    const std::uint64_t expected =
-        static_cast<std::uint64_t>(voxOffset) + voxels * static_cast<std::uint64_t>(bitpix) / 8;
+    if (!(voxOffset >= 348 && voxOffset < 1099511627776.0f))
+        throw InputError("Cannot read " + name + ": the header is damaged (vox_offset).");
+    const std::uint64_t expected = static_cast<std::uint64_t>(voxOffset) + voxels * std::uint64_t(bytes);
 
     std::uint64_t total = sizeof(h);
     std::vector<char> buf(1 << 20);

@@ -1,3 +1,4 @@
+#include <engram/annotation/AtomicFile.h>
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/Recovery.h>
 
@@ -23,6 +24,7 @@ RecoveryStore::RecoveryStore(std::filesystem::path dir) : dir_(std::move(dir)) {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec) throw OutputError("Cannot create the recovery folder " + dir_.string() + ": " + ec.message());
+    removeStaleTemporaries(dir_);  // autosaves cut off by a crash: never recovery files
     file_ = dir_ / ("session-" + std::to_string(QCoreApplication::applicationPid()) + ".engram");
     lock_ = std::make_unique<QLockFile>(QString::fromStdString(lockOf(file_).string()));
     lock_->setStaleLockTime(0);
@@ -41,7 +43,7 @@ std::vector<std::filesystem::path> RecoveryStore::orphans() const {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
         const auto& p = entry.path();
-        if (p.extension() != ".engram" || p == file_) continue;
+        if (p.extension() != ".engram" || p == file_ || isTemporaryFile(p)) continue;
         // A lock we can take is a lock nobody holds: its process is gone (QLockFile checks the PID).
         QLockFile probe(QString::fromStdString(lockOf(p).string()));
         probe.setStaleLockTime(0);

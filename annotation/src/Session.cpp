@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -65,6 +66,13 @@ QJsonObject gridJson(const ImageGeometry& g) {
             {"direction", direction}};
 }
 
+// A whole number stored as a JSON double; std::invalid_argument when it is not one within 2^53.
+std::int64_t wholeNumber(double x, const char* what) {
+    if (!(std::isfinite(x) && std::abs(x) <= 9007199254740992.0 && x == std::floor(x)))
+        throw std::invalid_argument(std::string("bad ") + what);
+    return static_cast<std::int64_t>(x);
+}
+
 ImageGeometry gridFrom(const QJsonObject& o) {
     ImageGeometry g;
     const Vec3 size = vec3(o["size"]);
@@ -72,14 +80,17 @@ ImageGeometry gridFrom(const QJsonObject& o) {
         if (!(size[a] >= 1 && size[a] <= 65536)) throw std::invalid_argument("bad grid size");
         g.size[a] = static_cast<std::int64_t>(size[a]);
     }
+    requireVoxelCount(g.size, "its grid");
     g.spacing = vec3(o["spacing"]);
     g.origin = vec3(o["origin"]);
     const QJsonArray d = o["direction"].toArray();
     if (d.size() != 9) throw std::invalid_argument("bad direction");
     for (int r = 0; r < 3; ++r)
         for (int c = 0; c < 3; ++c) g.direction[r][c] = d[r * 3 + c].toDouble();
-    if (!g.hasOrthonormalDirection() || g.spacing[0] <= 0 || g.spacing[1] <= 0 || g.spacing[2] <= 0)
-        throw std::invalid_argument("bad grid spacing or direction");
+    for (int a = 0; a < 3; ++a)
+        if (!(std::isfinite(g.spacing[a]) && g.spacing[a] > 0 && std::isfinite(g.origin[a])))
+            throw std::invalid_argument("bad grid spacing or origin");
+    if (!g.hasOrthonormalDirection()) throw std::invalid_argument("bad grid direction");
     return g;
 }
 
@@ -192,7 +203,7 @@ void writeSession(const PackedSession& s, const std::filesystem::path& path) {
         std::ofstream out(tmp, std::ios::binary);
         out.write(bytes.constData(), bytes.size());
         out.close();
-        if (!out) throw OutputError("could not write " + tmp.string());
+        if (!out) throw OutputError("only part of it reached the disk (is the disk full?)");
     });
 }
 
@@ -226,6 +237,14 @@ SessionDocument readSession(const std::filesystem::path& path) {
         if (labels["encoding"].toString() != "rle-leb128+qcompress+base64")
             throw std::invalid_argument("unknown label encoding");
         const QByteArray packed = QByteArray::fromBase64(labels["data"].toString().toLatin1());
+        // qUncompress allocates the size the data claims (4 bytes, big-endian) first; runs take at most
+        // 6 bytes per voxel (a value and a 5-byte LEB128 length each).
+        if (packed.size() >= 4) {
+            const auto* b = reinterpret_cast<const unsigned char*>(packed.constData());
+            const std::uint64_t claimed = (std::uint64_t(b[0]) << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
+            if (claimed > 6 * std::uint64_t(grid.voxelCount()) + 16)
+                throw std::invalid_argument("label data larger than the grid");
+        }
         const QByteArray raw = qUncompress(packed);
         if (raw.isEmpty() && grid.voxelCount() > 0)
             throw std::invalid_argument("label data does not decompress");
@@ -257,8 +276,8 @@ SessionDocument readSession(const std::filesystem::path& path) {
             h.view = o["view"].toString();
             h.segment = o["segment"].toInt();
             h.world = vec3(o["world"]);
-            h.changedVoxels = static_cast<std::int64_t>(o["changedVoxels"].toDouble());
-            h.segmentVoxels = static_cast<std::int64_t>(o["segmentVoxels"].toDouble());
+            h.changedVoxels = wholeNumber(o["changedVoxels"].toDouble(), "changedVoxels");
+            h.segmentVoxels = wholeNumber(o["segmentVoxels"].toDouble(), "segmentVoxels");
             h.confidence = static_cast<float>(o["confidence"].toDouble());
             h.milliseconds = o["milliseconds"].toDouble();
             h.time = QDateTime::fromString(o["time"].toString(), Qt::ISODateWithMs);
@@ -268,7 +287,9 @@ SessionDocument readSession(const std::filesystem::path& path) {
         const QJsonObject view = root["view"].toObject();
         if (view.contains("cursor")) {
             const Vec3 c = vec3(view["cursor"]);
-            s.cursor = Index3{std::int64_t(c[0]), std::int64_t(c[1]), std::int64_t(c[2])};
+            const Index3 cursor{wholeNumber(c[0], "cursor"), wholeNumber(c[1], "cursor"),
+                                wholeNumber(c[2], "cursor")};
+            if (grid.contains(cursor)) s.cursor = cursor;
         }
         if (view.contains("window"))
             s.windowLevel = std::array<double, 2>{view["window"].toDouble(), view["level"].toDouble()};

@@ -57,6 +57,26 @@ void validateGeometry(const fs::path& path, const ImageGeometry& g) {
                          "Engram cannot display without distorting it.");
 }
 
+// ITK's writers do not all notice a short write (the NIfTI writer only prints znzlib's "NWAD" on stderr
+// when the disk is full), so what was written is read back, whole, before it may replace the target.
+void verifyWritten(const fs::path& file) {
+    try {
+        if (detail::hasSuffix(file.string(), ".nii") || detail::hasSuffix(file.string(), ".nii.gz")) {
+            detail::checkNifti(file);  // streams all the data, checking its length
+            return;
+        }
+        auto io = detail::imageIOForReading(file.string());
+        if (!io) throw InputError("unreadable");
+        auto reader = itk::ImageFileReader<FloatImage>::New();
+        reader->SetImageIO(io);
+        reader->SetFileName(file.string());
+        reader->Update();
+    } catch (const std::exception& e) {  // InputError, or ITK's exception (an std::exception)
+        spdlog::error("reading back {}: {}", file.string(), e.what());
+        throw OutputError("only part of it reached the disk (is the disk full?)");
+    }
+}
+
 template <typename T>
 void writeAs(const Volume& volume, const fs::path& file, itk::ImageIOBase* io) {
     using Image = itk::Image<T, 3>;
@@ -100,6 +120,7 @@ Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
     progress.report(0.0, "Reading " + path.filename().string());
     if (isMgh(path)) {
         Volume v = detail::readMgh(path);
+        validateGeometry(path, v.geometry());
         progress.report(1.0, "Read " + path.filename().string());
         return v;
     }
@@ -123,6 +144,12 @@ Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
                 throw InputError("Cannot read " + path.string() + ": it is a " +
                                  std::to_string(io->GetNumberOfDimensions()) +
                                  "D image with several volumes; Engram reads one 3D volume.");
+        // ITK allocates the whole image before reading its data: the claimed size is checked first.
+        requireVoxelCount(
+            {static_cast<std::int64_t>(io->GetDimensions(0)),
+             io->GetNumberOfDimensions() > 1 ? static_cast<std::int64_t>(io->GetDimensions(1)) : 1,
+             io->GetNumberOfDimensions() > 2 ? static_cast<std::int64_t>(io->GetDimensions(2)) : 1},
+            "Cannot read " + path.string() + ": it");
         meta.sourcePixelType = detail::componentTypeName(io->GetComponentType());
         auto reader = itk::ImageFileReader<FloatImage>::New();
         reader->SetImageIO(io);
@@ -177,6 +204,7 @@ void writeVolumeFile(const Volume& volume, const fs::path& path) {
         } catch (const itk::ExceptionObject& e) {
             throw OutputError(detail::describe(e));
         }
+        verifyWritten(tmp);
     });
 }
 
@@ -186,18 +214,19 @@ LabelFileImport readLabelFile(const fs::path& path) {
     std::set<std::int64_t> distinct;
     for (std::size_t i = 0; i < values.size(); ++i) {
         const float x = values[i];
-        if (!(x >= 0 && x == std::nearbyint(x))) {
+        if (!(x >= 0 && x <= 2147483647.0f && x == std::nearbyint(x))) {
             std::ostringstream s;
             s << "Cannot use " << path.string() << " as labels: voxel " << i << " holds " << x
-              << "; label values must be whole numbers of 0 or more.";
+              << "; label values must be whole numbers from 0 to 2147483647.";
             throw InputError(s.str());
         }
         if (x != 0) distinct.insert(static_cast<std::int64_t>(x));
+        if (distinct.size() > 255) break;
     }
     if (distinct.size() > 255)
-        throw InputError("Cannot use " + path.string() + " as labels: it has " +
-                         std::to_string(distinct.size()) +
-                         " different label values; Engram holds at most 255 segments.");
+        throw InputError("Cannot use " + path.string() +
+                         " as labels: it has more than 255 different label values; Engram holds at most 255 "
+                         "segments.");
 
     LabelFileImport out;
     const bool renumber = !distinct.empty() && *distinct.rbegin() > 255;
@@ -260,6 +289,7 @@ void writeLabelFile(const LabelMap& labels, const fs::path& path) {
         } catch (const itk::ExceptionObject& e) {
             throw OutputError(detail::describe(e));
         }
+        verifyWritten(tmp);
     });
 }
 

@@ -136,7 +136,8 @@ PropagationResult SlicePropagator::propagate(const VolumeView& volume,
     if (o.memory == PropagationMemory::ShortLong && !c.slm)
         result.notice = "This propagation model has no short-term memory; plain SAM 2 memory is used.";
 
-    const auto [lo, hi] = o.window ? *o.window : percentileWindow(volume);
+    const auto window = o.window ? *o.window : percentileWindow(volume);
+    const auto lo = window.first, hi = window.second;  // not a structured binding: lambdas below use them
     const std::int64_t total = volume.size[0] * volume.size[1] * volume.size[2];
 
     torch::NoGradGuard noGrad;

@@ -492,11 +492,12 @@ PropagationResult propagateWithSliceNet(SliceNetImpl& net, const VolumeView& vol
     for (const auto& [s, p] : promptAt) {
         checkCancel();
         PromptState st;
-        st.crop = cropAround(boxOf(p->mask, plane.columns), c, rowMm, columnMm);
+        const auto& promptMask = p->mask;  // a lambda cannot capture a structured binding in C++17 (clang)
+        st.crop = cropAround(boxOf(promptMask, plane.columns), c, rowMm, columnMm);
         st.mask = samplePlane(
             st.crop, plane.rows, plane.columns,
             [&](std::int64_t r, std::int64_t col) {
-                return p->mask[std::size_t(r * plane.columns + col)] ? 1.f : 0.f;
+                return promptMask[std::size_t(r * plane.columns + col)] ? 1.f : 0.f;
             },
             0.f);
         st.box = boxOf(st.crop, st.mask.data(), plane.rows, plane.columns);

@@ -50,12 +50,14 @@ void loadStateDict(torch::nn::Module& module, const SafeTensorsFile& file, const
         copies.emplace_back(target, t);
     }
     if (strict)
-        for (const auto& [key, entry] : file.entries())
+        for (const auto& item : file.entries()) {
+            const std::string& key = item.first;
             if (key.compare(0, prefix.size(), prefix) == 0 && !used.count(key) &&
                 std::none_of(otherPrefixes.begin(), otherPrefixes.end(), [&](const std::string& other) {
                     return key.compare(prefix.size(), other.size(), other) == 0;
                 }))
-                problems.push_back("unexpected '" + key + "' " + shapeOf(entry.shape));
+                problems.push_back("unexpected '" + key + "' " + shapeOf(item.second.shape));
+        }
     if (!problems.empty()) {
         std::string message = "Weights " + file.path() + " do not fit the network (" +
                               std::to_string(problems.size()) + " problems):";

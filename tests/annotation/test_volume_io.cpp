@@ -6,6 +6,8 @@
 #include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <cmath>
 #include <cstring>
@@ -348,6 +350,54 @@ TEST(AtomicWrite, FailuresLeaveTargetsIntactAndNoTemporaries) {
 
 // A dataset list's slices= option keeps exactly those slices with their true position: slices 82..111 of
 // example_ct are example_ct_sm's voxels (the shared data's manifest), placed where those slices lie.
+TEST(AtomicWrite, TemporariesOfDeadWritersAreRecognisedAndRemoved) {
+    const fs::path dir = freshDir("atomic-stale");
+    // A process that has ended: its pid no longer runs.
+    const pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, nullptr, 0);
+    const fs::path dead = dir / (".engram-" + std::to_string(child) + "-0-session-1.engram");
+    const fs::path alive = dir / (".engram-" + std::to_string(getpid()) + "-3-labels.nii.gz");
+    writeFile(dead, "half");
+    writeFile(alive, "being written");
+    writeFile(dir / "session-2.engram", "{}");
+    EXPECT_TRUE(isTemporaryFile(dead));
+    EXPECT_TRUE(isTemporaryFile(alive));
+    EXPECT_FALSE(isTemporaryFile(dir / "session-2.engram"));
+    EXPECT_FALSE(isTemporaryFile(dir / ".engram-x-0-a.nii"));
+    EXPECT_EQ(removeStaleTemporaries(dir), 1u);
+    EXPECT_FALSE(fs::exists(dead));
+    EXPECT_TRUE(fs::exists(alive));
+    EXPECT_TRUE(fs::exists(dir / "session-2.engram"));
+}
+
+TEST(Limits, ClaimedSizesAreCheckedBeforeAnythingIsAllocated) {
+    const fs::path dir = freshDir("limits");
+    // Tiny headers claiming huge grids: refused with the claim, before any buffer of that size exists.
+    writeFile(dir / "huge.mha",
+              "ObjectType = Image\nNDims = 3\nDimSize = 100000 100000 100000\nElementType = MET_SHORT\n"
+              "ElementDataFile = LOCAL\n");
+    expectError<InputError>([&] { readVolumeFile(dir / "huge.mha"); },
+                            {"huge.mha", "100000 x 100000 x 100000"});
+    std::string mgh(284, '\0');
+    auto be32 = [&](std::size_t at, std::uint32_t v) {
+        for (int b = 0; b < 4; ++b) mgh[at + std::size_t(b)] = char((v >> (24 - 8 * b)) & 0xff);
+    };
+    be32(0, 1);  // version
+    for (std::size_t a = 0; a < 3; ++a) be32(4 + 4 * a, 60000);
+    be32(16, 1);  // frames
+    writeFile(dir / "huge.mgh", mgh);
+    expectError<InputError>([&] { readVolumeFile(dir / "huge.mgh"); }, {"huge.mgh", "60000 x 60000 x 60000"});
+    be32(4, 1024);
+    be32(8, 1024);
+    be32(12, 512);  // 2^29 voxels: allowed, but the data is not there
+    writeFile(dir / "short.mgh", mgh + std::string(1000, '\0'));
+    expectError<InputError>([&] { readVolumeFile(dir / "short.mgh"); }, {"short.mgh", "truncated"});
+    expectError<InputError>([] { requireVoxelCount({2048, 2048, 512}, "x"); }, {"2048 x 2048 x 512"});
+    EXPECT_NO_THROW(requireVoxelCount({512, 512, 4096}, "x"));
+    expectError<InputError>([] { requireVoxelCount({0, 5, 5}, "x"); }, {"0 x 5 x 5"});
+}
+
 TEST(TrainingData, SliceRangeKeepsTheVoxelsAndTheirPosition) {
     const fs::path dir = fs::path(ENGRAM_TEST_OUT) / "training-data";
     fs::create_directories(dir);

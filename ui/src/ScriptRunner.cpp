@@ -5,7 +5,6 @@
 
 #include <QApplication>
 #include <QDateTime>
-#include <QFile>
 #include <QJsonDocument>
 #include <QMouseEvent>
 
@@ -54,21 +53,6 @@ ScriptRunner::ScriptRunner(MainWindow& window, QJsonArray actions, QObject* pare
     connect(&window_, &MainWindow::exportFinished, this, failed);
     connect(&window_, &MainWindow::fineTuneFinished, this, failed);
     connect(&window_, &MainWindow::pacsFinished, this, failed);
-}
-
-QJsonArray ScriptRunner::readScript(const QString& path) {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        throw std::runtime_error("Cannot read the script " + path.toStdString() + ": " +
-                                 f.errorString().toStdString());
-    QJsonParseError err;
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &err);
-    if (doc.isNull())
-        throw std::runtime_error("The script " + path.toStdString() +
-                                 " is not valid JSON: " + err.errorString().toStdString());
-    if (doc.isArray()) return doc.array();
-    if (doc.object()["actions"].isArray()) return doc.object()["actions"].toArray();
-    throw std::runtime_error("The script " + path.toStdString() + " holds no list of actions.");
 }
 
 void ScriptRunner::start() { QTimer::singleShot(0, this, &ScriptRunner::next); }

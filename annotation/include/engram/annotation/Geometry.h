@@ -14,6 +14,14 @@ using Vec3 = std::array<double, 3>;
 using Index3 = std::array<std::int64_t, 3>;
 using Mat3 = std::array<std::array<double, 3>, 3>;  // [row][column]
 
+// The most voxels a volume Engram opens may have (2^30: a 512 x 512 x 4096 CT; 4 GiB as float). Every reader
+// checks a claimed size against it (requireVoxelCount) before allocating, so a small file cannot ask for
+// more memory than that.
+constexpr std::int64_t kMaxVoxels = std::int64_t(1) << 30;
+// Throws InputError ("<what> claims ... voxels") when a size has an axis below 1 or above 2^20, or more than
+// kMaxVoxels voxels in all.
+void requireVoxelCount(const std::array<std::int64_t, 3>& size, const std::string& what);
+
 struct ImageGeometry {
     Index3 size{0, 0, 0};
     Vec3 spacing{1.0, 1.0, 1.0};

@@ -19,8 +19,6 @@ class ScriptRunner : public QObject {
     Q_OBJECT
   public:
     ScriptRunner(MainWindow& window, QJsonArray actions, QObject* parent = nullptr);
-    // Reads a script file; throws std::runtime_error with a plain message when it cannot.
-    static QJsonArray readScript(const QString& path);
     void start();
 
   Q_SIGNALS:
