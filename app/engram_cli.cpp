@@ -734,8 +734,6 @@ int stats(const Args& a) {
     return kOk;
 }
 
-}  // namespace
-
 int pacs(const Args& a) {
     if (a.positional.empty()) throw UsageError("pacs needs echo, find, get or store");
     const std::string verb = a.positional[0];
@@ -744,11 +742,14 @@ int pacs(const Args& a) {
     try {
         node = parseDicomNode(a.option("node", true));
         if (const auto aet = a.option("aet"); !aet.empty()) options.callingAeTitle = aet;
-        checkNode({options.callingAeTitle, "localhost", 104});
+        checkAeTitle(options.callingAeTitle);
     } catch (const PacsError& e) {
         throw UsageError(e.what());
     }
     options.timeoutSeconds = number(a, "timeout", 10);
+    if (options.timeoutSeconds < 1 || options.timeoutSeconds > 3600)
+        throw UsageError("--timeout takes 1 to 3600 seconds");
+    options.transferTimeoutSeconds = std::max(options.transferTimeoutSeconds, options.timeoutSeconds);
     if (verb == "echo") {
         echo(node, options);
         std::cout << node.describe() << " answers\n";
@@ -800,6 +801,8 @@ int pacs(const Args& a) {
     throw UsageError("pacs takes echo, find, get or store, not '" + verb + "'");
 }
 
+}  // namespace
+
 int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::warn);
     if (argc < 2) {
@@ -842,6 +845,9 @@ int main(int argc, char** argv) {
     } catch (const PacsError& e) {
         std::cerr << "engram-cli: " << e.what() << "\n";
         return kNetwork;
+    } catch (const std::filesystem::filesystem_error& e) {  // a folder that cannot be listed, say
+        std::cerr << "engram-cli: " << e.what() << "\n";
+        return kBadInput;
     } catch (const std::invalid_argument& e) {  // training / evaluation options the data cannot satisfy
         std::cerr << "engram-cli: " << e.what() << "\n";
         return kBadInput;

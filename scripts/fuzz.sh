@@ -14,8 +14,7 @@ build=build/fuzz
 shared=${ENGRAM_SHARED_DIR:-../shared}/data
 all=(fuzz_nifti fuzz_nrrd fuzz_mha fuzz_mgh fuzz_dicom fuzz_dicom_seg fuzz_session fuzz_safetensors
      fuzz_dataset_list fuzz_script)
-targets=("${@:-${all[@]}}")
-[ $# -gt 0 ] || targets=("${all[@]}")
+if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
 seed() {  # seed <target> <file> [bytes]: a whole file, or its first bytes (decompressed when gzip)
   local dir=$build/corpus/$1 name; name=$(basename "$2")
@@ -76,6 +75,7 @@ printf '%-20s %12s %10s %8s %s\n' target executions exec/s corpus findings
 for t in "${targets[@]}"; do
   bin=$build/tests/fuzz/$t
   [ -x "$bin" ] || { echo "$t: not built (cmake --preset fuzz && cmake --build --preset fuzz)"; status=1; continue; }
+  rm -rf "$build/findings/$t"
   mkdir -p "$build/findings/$t" "$build/runs/$t"
   log=$build/runs/$t/log.txt
   ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

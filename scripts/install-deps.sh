@@ -17,6 +17,8 @@ PACKAGES=(
   dicom3tools dcmtk libgdcm-tools python3-nibabel python3-pydicom python3-numpy python3-torch
   # a real PACS for the DICOM networking tests (started by the test itself on free loopback ports)
   orthanc curl
+  # libFuzzer targets (preset fuzz, scripts/fuzz.sh): clang with its sanitizer and fuzzer runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -522,7 +522,8 @@ void AnnotationController::deleteSegment(std::uint8_t label) {
     const Segment removed = *s;
     LabelDelta delta;
     if (const auto it = extent_.find(label); it != extent_.end()) {
-        const auto& [lo, end] = it->second;
+        const auto& lo = it->second.first;  // not a structured binding: the lambda below uses them
+        const auto& end = it->second.second;
         delta = LabelDelta::over(lo, {end[0] - 1, end[1] - 1, end[2] - 1}, label,
                                  [&](std::int64_t j, std::int64_t k, std::uint8_t* b, std::uint8_t* a) {
                                      const std::uint8_t* row =

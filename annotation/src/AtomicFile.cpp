@@ -37,7 +37,8 @@ pid_t ownerOf(const fs::path& temporary) {
     if (name.rfind(kPrefix, 0) != 0) return 0;
     const std::string rest = name.substr(std::strlen(kPrefix));
     const auto dash = rest.find('-');
-    if (dash == std::string::npos || dash == 0 || rest.find_first_not_of("0123456789") < dash) return 0;
+    if (dash == std::string::npos || dash == 0 || dash > 9 || rest.find_first_not_of("0123456789") < dash)
+        return 0;
     return static_cast<pid_t>(std::stol(rest.substr(0, dash)));
 }
 

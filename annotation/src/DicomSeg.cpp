@@ -321,9 +321,6 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
         }
     }
     if (out.segments.empty()) throw InputError("Cannot import " + name + ": it defines no segments.");
-    if (out.segments.size() > 255)
-        throw InputError("Cannot import " + name + ": it has " + std::to_string(out.segments.size()) +
-                         " segments; Engram holds at most 255.");
     for (std::size_t i = 0; i < out.segments.size(); ++i) {
         out.segments[i].segment.label = static_cast<std::uint8_t>(i + 1);
         out.segments[i].mask.assign(static_cast<std::size_t>(grid.voxelCount()), 0);
@@ -463,13 +460,12 @@ SegmentList DicomSegImport::segmentList() const {
 
 std::int64_t DicomSegImport::overlappingVoxels() const {
     if (segments.empty()) return 0;
-    std::int64_t overlapping = 0;
-    for (std::size_t v = 0; v < segments.front().mask.size(); ++v) {
-        int in = 0;
-        for (const auto& s : segments) in += s.mask[v];
-        overlapping += in > 1;
-    }
-    return overlapping;
+    // Segment by segment through memory (not voxel by voxel across the masks): how many segments hold each
+    // voxel, up to 2.
+    std::vector<std::uint8_t> holders(segments.front().mask.size(), 0);
+    for (const auto& s : segments)
+        for (std::size_t v = 0; v < holders.size(); ++v) holders[v] += s.mask[v] & (holders[v] < 2);
+    return std::count(holders.begin(), holders.end(), std::uint8_t(2));
 }
 
 void DicomSegImport::separateOverlaps() {
@@ -523,11 +519,8 @@ void DicomSegImport::separateOverlaps() {
 
 bool isDicomSegFile(const std::filesystem::path& path) {
     if (!isDicomFile(path)) return false;
-    DcmFileFormat ff;
-    if (ff.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_metaOnly).bad())
-        return false;
-    const std::string sopClass = detail::dicomString(*ff.getMetaInfo(), DCM_MediaStorageSOPClassUID);
-    return sopClass == kSegmentationStorage || sopClass == kLabelMapSegmentationStorage;
+    const auto meta = detail::readMetaHeader(path);
+    return meta && (meta->sopClass == kSegmentationStorage || meta->sopClass == kLabelMapSegmentationStorage);
 }
 
 bool isDicomFile(const std::filesystem::path& path) {

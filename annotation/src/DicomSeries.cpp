@@ -125,11 +125,7 @@ Volume loadMultiFrame(const DicomSeriesInfo& series, const ProgressReporter& pro
     const ImageGeometry g = detail::geometryOf(reader->GetOutput());
     if (!g.hasOrthonormalDirection(1e-3))
         throw InputError("Cannot read " + file + ": its frames do not form an orthogonal grid.");
-    for (int a = 0; a < 3; ++a)
-        if (!(std::isfinite(g.spacing[a]) && g.spacing[a] > 0 && std::isfinite(g.origin[a])))
-            throw InputError("Cannot read " + file +
-                             ": its voxel spacing or position is not a positive, finite "
-                             "number.");
+    requireUsableGeometry(g, "Cannot read " + file);
     const float* buf = reader->GetOutput()->GetBufferPointer();
     VolumeMetadata meta;
     meta.sourcePixelType = detail::componentTypeName(io->GetInternalComponentType());
@@ -325,10 +321,7 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
         // 5. Pixels, slice by slice (GDCM decodes compressed syntaxes and applies slope/intercept), into a
         // buffer of the size the headers claim: checked first.
         requireVoxelCount(g.size, "Cannot read the series " + series.key + ": it");
-        for (int a = 0; a < 3; ++a)
-            if (!(std::isfinite(g.spacing[a]) && g.spacing[a] > 0 && std::isfinite(g.origin[a])))
-                throw InputError("Cannot read the series " + series.key +
-                                 ": its voxel spacing or position is not a positive, finite number.");
+        requireUsableGeometry(g, "Cannot read the series " + series.key);
         using SliceImage = itk::Image<float, 2>;
         std::vector<float> voxels(static_cast<std::size_t>(g.voxelCount()));
         const std::size_t sliceVoxels = static_cast<std::size_t>(g.size[0] * g.size[1]);

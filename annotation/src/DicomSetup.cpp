@@ -1,6 +1,9 @@
 #include "DicomSetup.h"
 
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcitem.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/oflog/oflog.h>
 #include <gdcmTrace.h>
@@ -30,6 +33,17 @@ std::string dicomString(DcmItem& item, const DcmTagKey& tag) {
     std::string s = v.c_str();
     while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
     return s;
+}
+
+std::optional<MetaHeader> readMetaHeader(const std::filesystem::path& path) {
+    ensureDicomLibrariesInitialised();
+    DcmFileFormat ff;
+    if (ff.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_metaOnly).bad())
+        return std::nullopt;
+    MetaHeader h{dicomString(*ff.getMetaInfo(), DCM_MediaStorageSOPClassUID),
+                 dicomString(*ff.getMetaInfo(), DCM_TransferSyntaxUID)};
+    if (h.sopClass.empty()) return std::nullopt;
+    return h;
 }
 
 }  // namespace engram::detail

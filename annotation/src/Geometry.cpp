@@ -114,6 +114,24 @@ void requireVoxelCount(const std::array<std::int64_t, 3>& size, const std::strin
                          std::to_string(kMaxVoxels) + " voxels.");
 }
 
+void requireUsableGeometry(const ImageGeometry& g, const std::string& what) {
+    const char* axis[3] = {"i", "j", "k"};
+    for (int a = 0; a < 3; ++a) {
+        if (!(std::isfinite(g.spacing[a]) && g.spacing[a] > 0)) {
+            std::ostringstream s;
+            s << what << ": the voxel spacing along " << axis[a] << " is " << g.spacing[a]
+              << " mm; it must be a positive number.";
+            throw InputError(s.str());
+        }
+        if (!std::isfinite(g.origin[a]))
+            throw InputError(what + ": the image origin is not a finite number.");
+    }
+    if (!g.hasOrthonormalDirection(1e-3))
+        throw InputError(what +
+                         ": its direction cosines are not orthonormal (a sheared or degenerate grid), which "
+                         "Engram cannot display without distorting it.");
+}
+
 std::string ImageGeometry::describe() const {
     std::ostringstream s;
     s.precision(6);

@@ -1,8 +1,7 @@
 #include <engram/annotation/AtomicFile.h>
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/LabelTable.h>
-
-#include "ItkBridge.h"
+#include <engram/annotation/VolumeIO.h>
 
 #include <spdlog/spdlog.h>
 
@@ -17,13 +16,6 @@ namespace engram {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string stemOf(const fs::path& labelFile) {
-    const std::string name = labelFile.filename().string();
-    for (const char* ext : {".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".mgh", ".mgz"})
-        if (detail::hasSuffix(name, ext)) return name.substr(0, name.size() - std::string(ext).size());
-    return labelFile.stem().string();
-}
 
 // Names go into quoted (ITK-SNAP) or comma-separated (Slicer) fields that cannot hold a double quote.
 std::string withoutQuotes(std::string s) {
@@ -40,7 +32,7 @@ void writeText(const fs::path& path, const std::string& text) {
     writeFileAtomically(path, [&](const fs::path& tmp) {
         std::ofstream out(tmp, std::ios::binary);
         out << text;
-        if (!out.flush()) throw OutputError("Cannot write " + path.string() + ".");
+        if (!out.flush()) throw OutputError("only part of it reached the disk (is the disk full?)");
     });
 }
 
@@ -135,7 +127,7 @@ SegmentList readSlicerCsv(const fs::path& path, std::istream& in, const std::str
 }  // namespace
 
 LabelTablePaths labelTablePaths(const fs::path& labelFile) {
-    const std::string stem = stemOf(labelFile);
+    const std::string stem = volumeFileStem(labelFile);
     return {labelFile.parent_path() / (stem + "_labels.txt"),
             labelFile.parent_path() / (stem + "_ColorTable.csv")};
 }
@@ -233,7 +225,7 @@ SegmentList readLabelTable(const fs::path& path) {
 std::optional<fs::path> findLabelTable(const fs::path& labelFile) {
     const auto own = labelTablePaths(labelFile);
     const fs::path folder = labelFile.parent_path();
-    const std::string stem = stemOf(labelFile);
+    const std::string stem = volumeFileStem(labelFile);
     std::error_code ec;
     for (const fs::path& p : {own.itkSnap, own.slicer, folder / (stem + ".ctbl")})
         if (fs::is_regular_file(p, ec)) return p;

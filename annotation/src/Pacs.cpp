@@ -4,13 +4,14 @@
 #include "DicomSetup.h"
 
 #include <dcmtk/dcmdata/dcdeftag.h>
-#include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmnet/diutil.h>
 #include <dcmtk/dcmnet/scu.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+#include <exception>
 #include <memory>
 #include <set>
 
@@ -27,9 +28,8 @@ constexpr const char* kGet = UID_GETStudyRootQueryRetrieveInformationModel;
 OFList<OFString> receivedSyntaxes() {
     OFList<OFString> ts;
     for (const char* uid : {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax,
-                            UID_JPEG2000LosslessOnlyTransferSyntax, UID_JPEG2000TransferSyntax,
-                            UID_JPEGProcess14SV1TransferSyntax, UID_JPEGLSLosslessTransferSyntax,
-                            UID_RLELosslessTransferSyntax})
+                            UID_JPEG2000LosslessOnlyTransferSyntax, UID_JPEGProcess14SV1TransferSyntax,
+                            UID_JPEGLSLosslessTransferSyntax, UID_RLELosslessTransferSyntax})
         ts.push_back(uid);
     return ts;
 }
@@ -60,11 +60,16 @@ class Association : public DcmSCU {
         setConnectionTimeout(options.timeoutSeconds);
         setACSETimeout(static_cast<Uint32>(options.timeoutSeconds));
         setDIMSETimeout(static_cast<Uint32>(options.timeoutSeconds));
+        transferTimeout_ = static_cast<Uint32>(options.transferTimeoutSeconds);
         setDIMSEBlockingMode(DIMSE_NONBLOCKING);
         callingAe_ = options.callingAeTitle;
     }
     ~Association() override {
-        if (isConnected()) releaseAssociation();
+        if (!isConnected()) return;
+        if (std::uncaught_exceptions() > 0)
+            abortAssociation();  // the link may be broken: do not wait for a release answer
+        else
+            releaseAssociation();
     }
     Association(const Association&) = delete;
     Association& operator=(const Association&) = delete;
@@ -73,6 +78,10 @@ class Association : public DcmSCU {
         if (const OFCondition c = initNetwork(); c.bad())
             throw PacsError("Cannot start DICOM networking: " + std::string(c.text()));
         const OFCondition c = negotiateAssociation();
+        if (c == NET_EC_NoAcceptablePresentationContexts)
+            throw PacsError(node_.describe() +
+                            " accepted the connection but none of the services Engram asked "
+                            "for (query, retrieve or store of these objects).");
         if (c == DUL_ASSOCIATIONREJECTED)
             throw PacsError(node_.describe() + " refused the connection: check that its AE title is " +
                             node_.aeTitle + " and that it knows Engram's AE title " + callingAe_ + ".");
@@ -94,9 +103,12 @@ class Association : public DcmSCU {
     }
 
     const DicomNode& node() const { return node_; }
+    // For the messages of a retrieval or send, which an archive may be slow to answer.
+    void useTransferTimeout() { setDIMSETimeout(transferTimeout_); }
 
   private:
     DicomNode node_;
+    Uint32 transferTimeout_ = 120;
     std::string callingAe_;
 };
 
@@ -137,6 +149,7 @@ class SeriesRetrieval : public Association {
         : Association(node, options), expected_(std::move(expected)), progress_(progress) {
         setStorageDir(folder.c_str());
         setStorageMode(DCMSCU_STORAGE_DISK);
+        useTransferTimeout();
     }
     mutable std::set<std::string> received;  // SOP Instance UIDs, recorded by a const DCMTK hook
     bool cancelSent = false;
@@ -171,11 +184,23 @@ class SeriesRetrieval : public Association {
 
 }  // namespace
 
+bool isDicomUid(const std::string& uid) {
+    if (uid.empty() || uid.size() > 64 || uid.front() == '.' || uid.back() == '.') return false;
+    for (std::size_t i = 0; i < uid.size(); ++i)
+        if (!(std::isdigit(static_cast<unsigned char>(uid[i])) || (uid[i] == '.' && uid[i + 1] != '.')))
+            return false;
+    return true;
+}
+
 std::string DicomNode::describe() const { return aeTitle + "@" + host + ":" + std::to_string(port); }
 
+void checkAeTitle(const std::string& aeTitle) {
+    if (aeTitle.empty() || aeTitle.size() > 16)
+        throw PacsError("The AE title '" + aeTitle + "' must have 1 to 16 characters.");
+}
+
 void checkNode(const DicomNode& node) {
-    if (node.aeTitle.empty() || node.aeTitle.size() > 16)
-        throw PacsError("The AE title '" + node.aeTitle + "' must have 1 to 16 characters.");
+    checkAeTitle(node.aeTitle);
     if (node.host.empty()) throw PacsError("The DICOM node " + node.aeTitle + " has no host.");
     if (node.port < 1 || node.port > 65535)
         throw PacsError("The port " + std::to_string(node.port) + " of " + node.aeTitle +
@@ -273,11 +298,15 @@ std::vector<SeriesRecord> findSeries(const DicomNode& node, const std::string& s
 fs::path retrieveSeries(const DicomNode& node, const std::string& studyInstanceUid,
                         const std::string& seriesInstanceUid, const fs::path& cacheDir,
                         const PacsOptions& options, const ProgressReporter& progress) {
-    if (seriesInstanceUid.empty() || seriesInstanceUid.find_first_not_of("0123456789.") != std::string::npos)
-        throw PacsError("'" + seriesInstanceUid + "' is not a Series Instance UID.");
-    // What the series holds: every instance's UID and SOP class (the storage contexts to offer).
+    if (!isDicomUid(seriesInstanceUid) || !isDicomUid(studyInstanceUid))
+        throw PacsError("'" + seriesInstanceUid + "' in study '" + studyInstanceUid +
+                        "' is not a DICOM UID (digits and dots, at most 64 characters).");
+    // What the series holds: every instance's UID and SOP class (the storage contexts to offer). A server
+    // without image-level queries gets the common storage classes, and the C-GET's own counts then say
+    // whether everything came.
     std::set<std::string> expected, classes;
-    {
+    bool listed = true;
+    try {
         Association a(node, options);
         a.addPresentationContext(kFind, uncompressed());
         a.connect();
@@ -291,12 +320,31 @@ fs::path retrieveSeries(const DicomNode& node, const std::string& studyInstanceU
             expected.insert(get(*d, DCM_SOPInstanceUID));
             classes.insert(get(*d, DCM_SOPClassUID));
         }
+        expected.erase("");
+        classes.erase("");
+    } catch (const PacsError& e) {
+        spdlog::warn("{}: no image-level query ({}); retrieving without a list of images", node.describe(),
+                     e.what());
+        listed = false;
     }
-    if (expected.empty())
+    if (listed && expected.empty())
         throw PacsError(node.describe() + " has no images of the series " + seriesInstanceUid + ".");
-    classes.erase("");
-    if (classes.empty() || classes.size() > 120)
-        throw PacsError(node.describe() + " did not say which kinds of object the series holds.");
+    if (classes.empty() || classes.size() > 100)
+        classes = {UID_CTImageStorage,
+                   UID_MRImageStorage,
+                   UID_EnhancedCTImageStorage,
+                   UID_EnhancedMRImageStorage,
+                   UID_PositronEmissionTomographyImageStorage,
+                   UID_EnhancedPETImageStorage,
+                   UID_NuclearMedicineImageStorage,
+                   UID_SegmentationStorage,
+                   UID_SecondaryCaptureImageStorage,
+                   UID_UltrasoundImageStorage,
+                   UID_UltrasoundMultiframeImageStorage,
+                   UID_DigitalXRayImageStorageForPresentation,
+                   UID_ComputedRadiographyImageStorage,
+                   UID_XRayAngiographicImageStorage,
+                   UID_RTStructureSetStorage};
 
     std::error_code ec;
     fs::create_directories(cacheDir, ec);
@@ -306,6 +354,7 @@ fs::path retrieveSeries(const DicomNode& node, const std::string& studyInstanceU
     if (!fs::create_directories(partial, ec) || ec)
         throw OutputError("Cannot create the cache folder " + partial.string() + ": " + ec.message() + ".");
     auto discardPartial = [&] { fs::remove_all(partial, ec); };
+    std::size_t received = 0;
     try {
         SeriesRetrieval a(node, options, partial, expected, progress);
         a.addPresentationContext(kGet, uncompressed());
@@ -316,13 +365,14 @@ fs::path retrieveSeries(const DicomNode& node, const std::string& studyInstanceU
         keys.putAndInsertString(DCM_QueryRetrieveLevel, "SERIES");
         keys.putAndInsertString(DCM_StudyInstanceUID, studyInstanceUid.c_str());
         keys.putAndInsertString(DCM_SeriesInstanceUID, seriesInstanceUid.c_str());
-        progress.report(0, "Retrieving " + std::to_string(expected.size()) + " images");
+        progress.report(0, "Retrieving the series");
         OFList<RetrieveResponse*> responses;
         a.getContext = a.context(kGet, "retrieval (C-GET)");
         const OFCondition c = a.sendCGETRequest(a.getContext, &keys, &responses);
-        Uint16 final = 0;
+        Uint16 final = 0, failed = 0;
         for (auto* r : responses) {
             final = r->m_status;
+            failed = r->m_numberOfFailedSubops;
             delete r;
         }
         if (a.cancelSent || progress.isCancelled()) throw Cancelled();
@@ -330,9 +380,12 @@ fs::path retrieveSeries(const DicomNode& node, const std::string& studyInstanceU
         if (final != STATUS_Success && final != STATUS_GET_Warning_SubOperationsCompleteOneOrMoreFailures)
             throw PacsError(node.describe() + " answered the retrieval with status " + statusText(final) +
                             ".");
-        if (a.received != expected)
+        const bool whole =
+            listed ? a.received == expected : final == STATUS_Success && failed == 0 && !a.received.empty();
+        received = a.received.size();
+        if (!whole)
             throw PacsError(node.describe() + " sent " + std::to_string(a.received.size()) + " of the " +
-                            std::to_string(expected.size()) +
+                            (listed ? std::to_string(expected.size()) : "unknown number of") +
                             " images of the series; the series was not kept.");
     } catch (...) {
         discardPartial();
@@ -345,7 +398,7 @@ fs::path retrieveSeries(const DicomNode& node, const std::string& studyInstanceU
         throw OutputError("Cannot move the retrieved series to " + folder.string() + ": " + ec.message() +
                           ".");
     }
-    spdlog::info("retrieved {} images of series {} from {} into {}", expected.size(), seriesInstanceUid,
+    spdlog::info("retrieved {} images of series {} from {} into {}", received, seriesInstanceUid,
                  node.describe(), folder.string());
     return folder;
 }
@@ -359,12 +412,11 @@ StoreReport storeFiles(const DicomNode& node, const std::vector<fs::path>& files
     };
     std::vector<Item> items;
     for (const auto& f : files) {
-        DcmFileFormat ff;
-        if (ff.loadFile(f.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_metaOnly).bad())
-            throw InputError(f.string() + " is not a DICOM file.");
-        items.push_back({f, detail::dicomString(*ff.getMetaInfo(), DCM_MediaStorageSOPClassUID),
-                         detail::dicomString(*ff.getMetaInfo(), DCM_TransferSyntaxUID)});
-        if (items.back().sopClass.empty()) throw InputError(f.string() + " names no SOP class.");
+        const auto meta = detail::readMetaHeader(f);
+        if (!meta)
+            throw InputError(f.string() +
+                             " is not a DICOM file (it has no meta header naming its SOP class).");
+        items.push_back({f, meta->sopClass, meta->transferSyntax});
     }
     // Per SOP class and transfer syntax a context of that syntax alone, so the file goes as it is, and per
     // SOP class one of the uncompressed syntaxes, to which DCMTK converts when the first is refused.
@@ -380,12 +432,13 @@ StoreReport storeFiles(const DicomNode& node, const std::vector<fs::path>& files
         if (classes.insert(i.sopClass).second) a.addPresentationContext(i.sopClass.c_str(), uncompressed());
     }
     a.connect();
+    a.useTransferTimeout();
     StoreReport report;
     for (const auto& i : items) {
         progress.report(double(report.stored) / double(items.size()),
                         "Sending " + i.path.filename().string());
         const T_ASC_PresentationContextID id =
-            a.findPresentationContextID(i.sopClass.c_str(), i.syntax.c_str());
+            a.findAnyPresentationContextID(i.sopClass.c_str(), i.syntax.c_str());
         if (id == 0)
             throw PacsError(node.describe() + " does not accept " + i.path.filename().string() +
                             " (SOP class " + i.sopClass + " in transfer syntax " + i.syntax + ").");
@@ -397,7 +450,10 @@ StoreReport storeFiles(const DicomNode& node, const std::vector<fs::path>& files
                             statusText(status) + ").");
         ++report.stored;
     }
-    progress.report(1, "Sent " + std::to_string(report.stored) + " files");
+    try {
+        progress.report(1, "Sent " + std::to_string(report.stored) + " files");
+    } catch (const Cancelled&) {  // everything was sent: a cancel now changes nothing
+    }
     spdlog::info("stored {} files on {}", report.stored, node.describe());
     return report;
 }

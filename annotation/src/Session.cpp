@@ -87,10 +87,7 @@ ImageGeometry gridFrom(const QJsonObject& o) {
     if (d.size() != 9) throw std::invalid_argument("bad direction");
     for (int r = 0; r < 3; ++r)
         for (int c = 0; c < 3; ++c) g.direction[r][c] = d[r * 3 + c].toDouble();
-    for (int a = 0; a < 3; ++a)
-        if (!(std::isfinite(g.spacing[a]) && g.spacing[a] > 0 && std::isfinite(g.origin[a])))
-            throw std::invalid_argument("bad grid spacing or origin");
-    if (!g.hasOrthonormalDirection()) throw std::invalid_argument("bad grid direction");
+    requireUsableGeometry(g, "its grid");
     return g;
 }
 

@@ -39,24 +39,6 @@ void requireReadableFile(const fs::path& path) {
         throw InputError("Cannot read " + path.string() + ": the file is empty.");
 }
 
-void validateGeometry(const fs::path& path, const ImageGeometry& g) {
-    const char* axis[3] = {"i", "j", "k"};
-    for (int a = 0; a < 3; ++a) {
-        if (!(std::isfinite(g.spacing[a]) && g.spacing[a] > 0)) {
-            std::ostringstream s;
-            s << "Cannot read " << path.string() << ": the voxel spacing along " << axis[a] << " is "
-              << g.spacing[a] << " mm (the header's pixdim must be a positive number).";
-            throw InputError(s.str());
-        }
-        if (!std::isfinite(g.origin[a]))
-            throw InputError("Cannot read " + path.string() + ": the image origin is not a finite number.");
-    }
-    if (!g.hasOrthonormalDirection(1e-3))
-        throw InputError("Cannot read " + path.string() +
-                         ": its direction cosines are not orthonormal (a sheared or degenerate grid), which "
-                         "Engram cannot display without distorting it.");
-}
-
 // ITK's writers do not all notice a short write (the NIfTI writer only prints znzlib's "NWAD" on stderr
 // when the disk is full), so what was written is read back, whole, before it may replace the target.
 void verifyWritten(const fs::path& file) {
@@ -109,10 +91,21 @@ itk::ImageIOBase::Pointer writerIO(const fs::path& path) {
 
 }  // namespace
 
+namespace {
+const char* const kVolumeExtensions[] = {".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".mgh", ".mgz"};
+}
+
 bool isVolumeFile(const fs::path& path) {
-    for (const char* ext : {".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".mgh", ".mgz"})
+    for (const char* ext : kVolumeExtensions)
         if (detail::hasSuffix(path.string(), ext)) return true;
     return false;
+}
+
+std::string volumeFileStem(const fs::path& path) {
+    const std::string name = path.filename().string();
+    for (const char* ext : kVolumeExtensions)
+        if (detail::hasSuffix(name, ext)) return name.substr(0, name.size() - std::string(ext).size());
+    return path.stem().string();
 }
 
 Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
@@ -120,7 +113,7 @@ Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
     progress.report(0.0, "Reading " + path.filename().string());
     if (isMgh(path)) {
         Volume v = detail::readMgh(path);
-        validateGeometry(path, v.geometry());
+        requireUsableGeometry(v.geometry(), "Cannot read " + path.string());
         progress.report(1.0, "Read " + path.filename().string());
         return v;
     }
@@ -135,6 +128,8 @@ Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
     try {
         io->SetFileName(path.string());
         io->ReadImageInformation();
+        if (io->GetNumberOfDimensions() < 1)  // ITK then has no size to ask for (found by fuzz_mha)
+            throw InputError("Cannot read " + path.string() + ": its header declares no dimensions.");
         if (io->GetNumberOfComponents() != 1)
             throw InputError("Cannot read " + path.string() + ": it has " +
                              std::to_string(io->GetNumberOfComponents()) +
@@ -150,6 +145,18 @@ Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
              io->GetNumberOfDimensions() > 1 ? static_cast<std::int64_t>(io->GetDimensions(1)) : 1,
              io->GetNumberOfDimensions() > 2 ? static_cast<std::int64_t>(io->GetDimensions(2)) : 1},
             "Cannot read " + path.string() + ": it");
+        // A file holding its data (.mha, .nrrd) cannot hold more than deflate's ~1032:1 allows: a header
+        // claiming more is refused before ITK allocates the claim.
+        if (detail::hasSuffix(path.string(), ".mha") || detail::hasSuffix(path.string(), ".nrrd")) {
+            std::error_code ec;
+            const auto bytes = fs::file_size(path, ec);
+            const double claimed = double(io->GetImageSizeInPixels()) * double(io->GetComponentSize());
+            if (!ec && claimed > 1100.0 * double(bytes))
+                throw InputError("Cannot read " + path.string() + ": its header claims " +
+                                 std::to_string(std::int64_t(claimed)) +
+                                 " bytes of image data in a file of " + std::to_string(bytes) +
+                                 " bytes (truncated or damaged).");
+        }
         meta.sourcePixelType = detail::componentTypeName(io->GetComponentType());
         auto reader = itk::ImageFileReader<FloatImage>::New();
         reader->SetImageIO(io);
@@ -166,7 +173,7 @@ Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
     }
     progress.throwIfCancelled();
     const ImageGeometry g = detail::geometryOf(image.GetPointer());
-    validateGeometry(path, g);
+    requireUsableGeometry(g, "Cannot read " + path.string());
     const float* buf = image->GetBufferPointer();
     std::vector<float> voxels(buf, buf + g.voxelCount());
     meta.sourcePath = path.string();
@@ -248,12 +255,17 @@ LabelFileImport readLabelFile(const fs::path& path) {
 LabelFileImport readLabelFile(const fs::path& path, const ImageGeometry& grid, GridRule rule) {
     LabelFileImport in = readLabelFile(path);
     const auto mapping = sameLattice(in.labels.geometry(), grid);
-    if (!mapping && rule == GridRule::Exact)
-        throw GridMismatch("Cannot use " + path.string() +
-                           " as labels for this image: the grids differ.\n  labels: " +
-                           in.labels.geometry().describe() + "\n  image:  " + grid.describe() +
-                           "\nTo use them, resample the labels onto the image's grid by nearest neighbour "
-                           "(engram-cli: --resample nearest; the app asks).");
+    if (!mapping && rule == GridRule::Exact) {
+        const std::string grids =
+            "Cannot use " + path.string() +
+            " as labels for this image: the grids differ.\n  labels: " + in.labels.geometry().describe() +
+            "\n  image:  " + grid.describe();
+        throw GridMismatch(
+            grids +
+                "\nTo use them, resample the labels onto the image's grid by nearest neighbour "
+                "(engram-cli: --resample nearest; the app asks).",
+            grids);
+    }
     if (!mapping) {
         in.labels = in.labels.resampledNearest(grid, &in.labelledOutside);
         in.resampled = true;

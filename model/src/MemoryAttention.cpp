@@ -32,6 +32,23 @@ MemoryAttentionConfig MemoryAttentionConfig::fromJson(const std::string& json) {
     get("cross_width", c.crossWidth);
     get("mlp_ratio", c.mlpRatio);
     get("dense_context", c.denseContext);
+    // Bounds well above the shipped models', so that a model file cannot make the network ask for
+    // unbounded memory before its weights are checked.
+    const auto bound = [](const char* key, int value, int hi) {
+        if (value < 0 || value > hi)
+            throw std::invalid_argument(std::string("memory attention configuration: ") + key +
+                                        " must be 0.." + std::to_string(hi));
+    };
+    bound("dim", c.dim, 4096);
+    bound("width", c.width, 4096);
+    bound("dense_heads", c.denseHeads, 64);
+    bound("dense_layers", c.denseLayers, 16);
+    bound("sparse_layers", c.sparseLayers, 16);
+    bound("sparse_width", c.sparseWidth, 4096);
+    bound("heads", c.heads, 64);
+    bound("cross_width", c.crossWidth, 4096);
+    bound("mlp_ratio", c.mlpRatio, 16);
+    bound("dense_context", c.denseContext, 1024);
     if (c.dim <= 0 || c.heads <= 0 || c.sparseWidth % c.heads != 0 || c.crossWidth <= 0 ||
         c.crossWidth % c.heads != 0 || c.denseHeads <= 0 || c.width % c.denseHeads != 0 || c.denseContext < 1)
         throw std::invalid_argument(

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 namespace engram::model {
 namespace {
@@ -84,12 +85,17 @@ SafeTensorsFile::SafeTensorsFile(std::string path) : path_(std::move(path)) {
             e.end = offsets[1];
             const DtypeInfo* d = dtypeInfo(e.dtype);
             if (!d) throw WeightsError("unsupported dtype " + e.dtype);
-            std::uint64_t numel = 1;
+            if (e.shape.size() > 16) throw WeightsError("more than 16 dimensions");
+            // The shape's bytes must equal the byte range, which lies inside the file: computed without
+            // overflow, so no shape can claim more memory than the file holds.
+            std::uint64_t bytes = d->bytes;
             for (auto s : e.shape) {
                 if (s < 0) throw WeightsError("negative dimension");
-                numel *= static_cast<std::uint64_t>(s);
+                if (s != 0 && bytes > std::numeric_limits<std::uint64_t>::max() / std::uint64_t(s))
+                    throw WeightsError("a shape too large to hold");
+                bytes *= static_cast<std::uint64_t>(s);
             }
-            if (e.end < e.begin || e.end - e.begin != numel * d->bytes)
+            if (e.end < e.begin || e.end - e.begin != bytes)
                 throw WeightsError("byte range does not match its dtype and shape");
             if (e.end > dataSize)
                 throw WeightsError("data lies beyond the end of the file (truncated file?)");

@@ -120,9 +120,19 @@ Sam2Config Sam2Config::fromJson(const std::string& json) {
     if (stages != 4 || static_cast<int>(c.hieraWindowSpec.size()) != stages || c.hieraPosEmbedBkg.size() != 2)
         throw std::invalid_argument(
             "SAM 2 configuration: four Hiera stages with a window size each are needed");
-    if (std::any_of(c.hieraStages.begin(), c.hieraStages.end(), [](int n) { return n < 1; }) ||
-        c.hieraEmbedDim < 1 || c.hieraHeads < 1 || c.hieraQPool < 0 || c.hieraQPool > 3)
+    // Bounds well above the released models' (hiera_l: 144 wide, 48 blocks), so that a model file cannot
+    // make the network ask for unbounded memory, or divide by zero, before its weights are checked.
+    const auto inRange = [](int v, int lo, int hi) { return v >= lo && v <= hi; };
+    if (std::any_of(c.hieraStages.begin(), c.hieraStages.end(), [&](int n) { return !inRange(n, 1, 64); }) ||
+        std::any_of(c.hieraWindowSpec.begin(), c.hieraWindowSpec.end(),
+                    [&](int n) { return !inRange(n, 1, 256); }) ||
+        !inRange(c.hieraEmbedDim, 1, 1024) || !inRange(c.hieraHeads, 1, 64) || c.hieraQPool < 0 ||
+        c.hieraQPool > 3)
         throw std::invalid_argument("SAM 2 configuration: invalid Hiera sizes");
+    if (!inRange(c.imageSize, 64, 2048) || !inRange(c.dModel, 8, 1024) || !inRange(c.memDim, 1, 1024) ||
+        !inRange(c.memoryAttentionLayers, 1, 16) || !inRange(c.memoryAttentionFeedforward, 1, 16384) ||
+        !inRange(c.numMaskmem, 1, 64) || !inRange(c.maxObjPtrsInEncoder, 1, 256))
+        throw std::invalid_argument("SAM 2 configuration: a size is out of range");
     if (c.imageSize < 64 || c.imageSize % 32 != 0 || (c.imageSize / 4) % c.hieraWindowSpec[0] != 0)
         throw std::invalid_argument(
             "SAM 2 configuration: image_size must be a multiple of 32 (and of 4x the "

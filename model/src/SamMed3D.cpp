@@ -42,7 +42,29 @@ SamMed3DConfig SamMed3DConfig::fromJson(const std::string& json) {
     get("iou_head_depth", c.iouHeadDepth);
     get("iou_head_hidden_dim", c.iouHeadHiddenDim);
     get("dense_pe_swap", c.densePeSwap);
-    if (c.embedDim <= 0 || c.heads <= 0 || c.embedDim % c.heads != 0)
+    // Bounds well above any released model's, so that a model file cannot make the network ask for
+    // unbounded memory before its weights are checked against it.
+    const auto bound = [](const char* key, double value, double lo, double hi) {
+        if (!(value >= lo && value <= hi))
+            throw std::invalid_argument(std::string("network configuration: ") + key + " must be " +
+                                        std::to_string(int(lo)) + ".." + std::to_string(int(hi)));
+    };
+    bound("embed_dim", c.embedDim, 1, 4096);
+    bound("depth", c.depth, 1, 64);
+    bound("heads", c.heads, 1, 64);
+    bound("prompt_dim", c.promptDim, 3, 4096);
+    bound("img_size", c.imgSize, 1, 512);
+    bound("patch_size", c.patchSize, 1, 64);
+    bound("window_size", c.windowSize, 0, 64);
+    bound("mlp_ratio", c.mlpRatio, 0, 16);
+    bound("mask_in_chans", c.maskInChans, 1, 1024);
+    bound("decoder_depth", c.decoderDepth, 1, 16);
+    bound("decoder_heads", c.decoderHeads, 1, 64);
+    bound("decoder_mlp_dim", c.decoderMlpDim, 1, 16384);
+    bound("num_multimask_outputs", c.numMultimaskOutputs, 0, 8);
+    bound("iou_head_depth", c.iouHeadDepth, 1, 16);
+    bound("iou_head_hidden_dim", c.iouHeadHiddenDim, 1, 4096);
+    if (c.embedDim % c.heads != 0)
         throw std::invalid_argument("network configuration: embed_dim must be a positive multiple of heads");
     if (c.promptDim % 3 != 0)
         throw std::invalid_argument("network configuration: prompt_dim must be a multiple of 3");

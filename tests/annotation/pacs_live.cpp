@@ -69,6 +69,7 @@ TEST(PacsLive, AServerThatStopsAnsweringHalfWayKeepsNothing) {
     const Live l;
     PacsOptions options;
     options.timeoutSeconds = 2;
+    options.transferTimeoutSeconds = 2;
     bool fired = false;
     try {
         retrieveSeries(l.node, l.study, l.series, l.cache, options,

@@ -107,6 +107,16 @@ TEST(MaisModel, ASamMed3DFileLoadsWithoutMemoryAndGivesTheReferenceFirstClick) {
     EXPECT_LT((out.lowResLogits - expected).abs().max().item<double>(), 1e-4);
 }
 
+TEST(MaisModel, ConfigurationsAreBoundedBeforeAnyNetworkIsBuilt) {
+    // A model file's configuration is outside input: sizes that would exhaust memory or divide by zero.
+    EXPECT_THROW(SamMed3DConfig::fromJson(R"({"decoder_heads": 0})"), std::invalid_argument);
+    EXPECT_THROW(SamMed3DConfig::fromJson(R"({"depth": 100000})"), std::invalid_argument);
+    EXPECT_THROW(SamMed3DConfig::fromJson(R"({"embed_dim": 1048576, "heads": 16})"), std::invalid_argument);
+    EXPECT_THROW(MemoryAttentionConfig::fromJson(R"({"dense_layers": 1000000})"), std::invalid_argument);
+    EXPECT_THROW(MemoryAttentionConfig::fromJson(R"({"width": -4})"), std::invalid_argument);
+    EXPECT_NO_THROW(SamMed3DConfig::fromJson(SafeTensorsFile(kParity).metadata().at("config")));
+}
+
 TEST(MaisModel, SaveAndLoadKeepWeightsAndConfiguration) {
     auto config = SamMed3DConfig::fromJson(SafeTensorsFile(kParity).metadata().at("config"));
     MaisModel m = MaisModel::create(config, small());

@@ -76,6 +76,23 @@ TEST(SafeTensors, BadHeadersNameTheProblem) {
     EXPECT_THROW(SafeTensorsFile((fs::path(ENGRAM_TEST_OUT) / "missing.safetensors").string()), WeightsError);
 }
 
+TEST(SafeTensors, ShapesCannotClaimMoreThanTheFileHolds) {
+    // 2^32 x 2^32 x 4 bytes wraps to 0 in 64 bits: it must not pass as an empty tensor to torch::empty.
+    const std::string wraps = R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})";
+    try {
+        SafeTensorsFile(writeBytes("wraps.safetensors", withHeader(wraps, 0)).string());
+        FAIL() << "a wrapping shape was accepted";
+    } catch (const WeightsError& e) {
+        EXPECT_NE(std::string(e.what()).find("too large"), std::string::npos) << e.what();
+    }
+    const std::string deep =
+        R"({"w":{"dtype":"U8","shape":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],"data_offsets":[0,1]}})";
+    EXPECT_THROW(SafeTensorsFile(writeBytes("deep.safetensors", withHeader(deep, 1)).string()), WeightsError);
+    const std::string empty = R"({"w":{"dtype":"F32","shape":[0,1000000000],"data_offsets":[0,0]}})";
+    EXPECT_EQ(
+        SafeTensorsFile(writeBytes("empty.safetensors", withHeader(empty, 0)).string()).load("w").numel(), 0);
+}
+
 TEST(SafeTensors, HalfPrecisionTensorsLoad) {
     const std::string json =
         R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"__metadata__":{"k":"v"}})";

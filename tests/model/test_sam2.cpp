@@ -85,6 +85,10 @@ TEST(Sam2, ConfigurationRoundTripsAndRejectsInconsistentSizes) {
     EXPECT_THROW(Sam2Config::fromJson(R"({"image_size": 500})"), std::invalid_argument);
     EXPECT_THROW(Sam2Config::fromJson(R"({"d_model": 250})"), std::invalid_argument);
     EXPECT_THROW(Sam2Config::fromJson(R"({"hiera_stages": "four"})"), std::invalid_argument);
+    // Sizes a model file could use to exhaust memory or divide by zero before its weights are checked.
+    EXPECT_THROW(Sam2Config::fromJson(R"({"hiera_window_spec": [0, 4, 14, 7]})"), std::invalid_argument);
+    EXPECT_THROW(Sam2Config::fromJson(R"({"hiera_embed_dim": 1000000})"), std::invalid_argument);
+    EXPECT_THROW(Sam2Config::fromJson(R"({"memory_attention_layers": 100000})"), std::invalid_argument);
 }
 
 TEST(Sam2, RotaryEncodingDependsOnlyOnRelativePositions) {

@@ -755,9 +755,12 @@ bool MainWindow::openSegmentation(const QString& path, std::optional<Segmentatio
                     auto* first =
                         box.addButton(tr("Keep Each Voxel in Its First Segment"), QMessageBox::AcceptRole);
                     box.exec();
+                    if (box.clickedButton() != separate && box.clickedButton() != first) {
+                        lastError_ = tr("cancelled");  // the user's choice: no error to report
+                        return false;
+                    }
                     rule = box.clickedButton() == separate ? SegmentationChoices::Overlaps::Separate
-                           : box.clickedButton() == first  ? SegmentationChoices::Overlaps::First
-                                                           : SegmentationChoices::Overlaps::Refuse;
+                                                           : SegmentationChoices::Overlaps::First;
                 }
                 if (rule == SegmentationChoices::Overlaps::Refuse)
                     throw InputError(file + ": " + std::to_string(overlapping) +
@@ -772,11 +775,14 @@ bool MainWindow::openSegmentation(const QString& path, std::optional<Segmentatio
                 in = readLabelFile(path.toStdString(), grid,
                                    defaults.resample ? GridRule::ResampleNearest : GridRule::Exact);
             } catch (const GridMismatch& e) {
-                if (!ask || QMessageBox::question(this, title,
-                                                  QString::fromStdString(e.what()) +
-                                                      tr("\n\nResample the labels onto the volume's grid by "
-                                                         "nearest neighbour?")) != QMessageBox::Yes)
-                    throw;
+                if (!ask) throw;
+                if (QMessageBox::question(this, title,
+                                          QString::fromStdString(e.grids()) +
+                                              tr("\n\nResample the labels onto the volume's grid by nearest "
+                                                 "neighbour?")) != QMessageBox::Yes) {
+                    lastError_ = tr("cancelled");  // the user's choice: no error to report
+                    return false;
+                }
                 in = readLabelFile(path.toStdString(), grid, GridRule::ResampleNearest);
             }
             if (!in.summary().empty())
@@ -1337,13 +1343,14 @@ bool MainWindow::sendToPacs(const DicomNode& node) {
                       outgoing / ("seg-" + std::to_string(QDateTime::currentMSecsSinceEpoch()) + ".dcm");
                   const auto report = writeDicomSeg(*source, labels, segments, file);
                   PacsOutcome o;
+                  std::error_code ignored;
                   try {
                       storeFiles(node, {file}, options, progress);
                   } catch (...) {
-                      std::filesystem::remove(file);
+                      std::filesystem::remove(file, ignored);
                       throw;
                   }
-                  std::filesystem::remove(file);
+                  std::filesystem::remove(file, ignored);
                   o.message = tr("Sent the segmentation (%1 segments) to %2")
                                   .arg(report.segments)
                                   .arg(QString::fromStdString(node.describe()));
@@ -1382,7 +1389,8 @@ void MainWindow::finishPacs() {
     }
     statusBar()->showMessage(outcome.message, 8000);
     spdlog::info("{}", outcome.message.toStdString());
-    if (!outcome.folder.isEmpty()) open(outcome.folder);
+    // Edits made while the series arrived are the user's to keep or drop before it replaces them.
+    if (!outcome.folder.isEmpty() && confirmDiscard()) open(outcome.folder);
     Q_EMIT pacsFinished(true, outcome.message);
 }
 

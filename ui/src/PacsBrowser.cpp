@@ -13,6 +13,8 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace engram::ui {
@@ -136,6 +138,17 @@ void PacsNodesDialog::addRow(const PacsSettings::Node& n) {
     for (int c = 0; c < cells.size(); ++c) table_->setItem(row, c, new QTableWidgetItem(cells[c]));
 }
 
+PacsSettings::Node PacsNodesDialog::row(int r) const {
+    auto text = [&](int c) { return table_->item(r, c) ? table_->item(r, c)->text().trimmed() : QString(); };
+    const std::string where = "Row " + std::to_string(r + 1);
+    bool ok = false;
+    PacsSettings::Node n{text(0), {text(1).toStdString(), text(2).toStdString(), text(3).toInt(&ok)}};
+    if (n.name.isEmpty()) throw PacsError(where + " has no name.");
+    if (!ok) throw PacsError(where + ": the port '" + text(3).toStdString() + "' is not a number.");
+    checkNode(n.node);
+    return n;
+}
+
 PacsSettings PacsNodesDialog::settings() const {
     PacsSettings s;
     s.aeTitle = aeTitle_->text().trimmed();
@@ -155,23 +168,27 @@ PacsSettings PacsNodesDialog::settings() const {
 }
 
 void PacsNodesDialog::check() {
-    PacsSettings s;
+    if (table_->rowCount() == 0) {
+        status_->setText(tr("Add a node first."));
+        return;
+    }
+    PacsSettings::Node n;
+    PacsOptions options;
     try {
-        s = settings();
+        n = row(std::max(0, table_->currentRow()));
+        checkAeTitle(aeTitle_->text().trimmed().toStdString());
+        options.callingAeTitle = aeTitle_->text().trimmed().toStdString();
     } catch (const PacsError& e) {
         status_->setText(q(e.what()));
         return;
     }
-    const int row = table_->currentRow() < 0 ? 0 : table_->currentRow();
-    if (row >= static_cast<int>(s.nodes.size())) return;
-    const auto node = s.nodes[static_cast<std::size_t>(row)].node;
-    status_->setText(tr("Checking %1...").arg(q(node.describe())));
+    status_->setText(tr("Checking %1...").arg(q(n.node.describe())));
     check_->setEnabled(false);
-    echo_.setFuture(QtConcurrent::run([node, options = s.options()] {
+    echo_.setFuture(QtConcurrent::run([node = n.node, options] {
         try {
             echo(node, options);
             return QObject::tr("%1 answers.").arg(q(node.describe()));
-        } catch (const PacsError& e) {
+        } catch (const std::exception& e) {
             return q(e.what());
         }
     }));
@@ -226,6 +243,13 @@ PacsBrowser::PacsBrowser(QWidget* parent) : QDialog(parent), settings_(PacsSetti
     connect(seriesTable_, &QTableWidget::itemSelectionChanged, this,
             [this] { retrieve_->setEnabled(seriesTable_->currentRow() >= 0 && !query_.isRunning()); });
     connect(&query_, &QFutureWatcher<Answer>::finished, this, &PacsBrowser::showAnswer);
+    connect(nodes_, &QComboBox::currentIndexChanged, this, [this] {  // another node's studies are others
+        studyRows_.clear();
+        seriesRows_.clear();
+        studies_->setRowCount(0);
+        seriesTable_->setRowCount(0);
+        retrieve_->setEnabled(false);
+    });
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     resize(820, 620);
@@ -249,7 +273,7 @@ void PacsBrowser::search() {
         Answer a;
         try {
             a.studies = findStudies(node, query, options);
-        } catch (const PacsError& e) {
+        } catch (const std::exception& e) {
             a.error = q(e.what());
         }
         return a;
@@ -259,7 +283,12 @@ void PacsBrowser::search() {
 void PacsBrowser::listSeries() {
     const int row = studies_->currentRow();
     const auto n = node();
-    if (row < 0 || row >= static_cast<int>(studyRows_.size()) || !n || query_.isRunning()) return;
+    if (row < 0 || row >= static_cast<int>(studyRows_.size()) || !n) return;
+    if (query_.isRunning()) {  // listed when the running query ends
+        seriesWanted_ = true;
+        return;
+    }
+    seriesWanted_ = false;
     seriesTable_->setRowCount(0);
     seriesRows_.clear();
     retrieve_->setEnabled(false);
@@ -281,6 +310,10 @@ void PacsBrowser::listSeries() {
 void PacsBrowser::showAnswer() {
     Answer a = query_.result();
     search_->setEnabled(true);
+    if (seriesWanted_) {  // another study was chosen meanwhile: this answer is not its series
+        listSeries();
+        return;
+    }
     if (!a.error.isEmpty()) {
         status_->setText(a.error);
         spdlog::warn("PACS query: {}", a.error.toStdString());
@@ -300,6 +333,10 @@ void PacsBrowser::showAnswer() {
         status_->setText(tr("%1 studies").arg(studyRows_.size()));
         return;
     }
+    const int row = studies_->currentRow();
+    if (row < 0 || row >= static_cast<int>(studyRows_.size()) ||
+        studyRows_[static_cast<std::size_t>(row)].studyInstanceUid != a.study)
+        return;  // the study is no longer the chosen one
     seriesRows_ = std::move(a.series);
     seriesTable_->setRowCount(static_cast<int>(seriesRows_.size()));
     for (int r = 0; r < static_cast<int>(seriesRows_.size()); ++r) {

@@ -173,7 +173,9 @@ bool ScriptRunner::run(const QJsonObject& a) {
     if (what == "export") return need(window_.exportLabels(a["path"].toString()), window_.lastError());
     if (what == "autosave") return need(window_.autosave(), "nothing to autosave");
     if (what == "wait") {
-        waitUntil_ = QDateTime::currentMSecsSinceEpoch() + a["ms"].toInt(1000);
+        const int ms = a["ms"].toInt(1000);
+        if (!need(ms >= 0 && ms <= kActionTimeoutMs, "wait takes 0 to 600000 ms")) return false;
+        waitUntil_ = QDateTime::currentMSecsSinceEpoch() + ms;
         return true;
     }
     if (what == "screenshot") {
@@ -192,6 +194,10 @@ bool ScriptRunner::run(const QJsonObject& a) {
         o.epochs = a["epochs"].toInt(10);
         o.samplesPerEpoch = a["samples"].toInt(0);
         o.clicks = a["clicks"].toInt(6);
+        if (!need(o.epochs >= 1 && o.epochs <= 1000 && o.samplesPerEpoch >= 0 &&
+                      o.samplesPerEpoch <= 100000 && o.clicks >= 1 && o.clicks <= 100,
+                  "fine-tune takes 1..1000 epochs, 0..100000 samples and 1..100 clicks"))
+            return false;
         o.output = a["out"].toString().toStdString();
         return need(window_.fineTune(a["document"].toBool(true), std::move(sessions), std::move(o)),
                     window_.lastError());
@@ -284,7 +290,9 @@ bool ScriptRunner::run(const QJsonObject& a) {
                     window_.lastError());
     }
     if (what == "undo" || what == "redo") {
-        for (int i = 0; i < a["count"].toInt(1); ++i) {
+        const int count = a["count"].toInt(1);
+        if (!need(count >= 0 && count <= 100000, what + " takes a count of 0 to 100000")) return false;
+        for (int i = 0; i < count; ++i) {
             if (what == "undo")
                 c.undoStack().undo();
             else

@@ -22,6 +22,11 @@ constexpr std::int64_t kMaxVoxels = std::int64_t(1) << 30;
 // kMaxVoxels voxels in all.
 void requireVoxelCount(const std::array<std::int64_t, 3>& size, const std::string& what);
 
+struct ImageGeometry;
+// Throws InputError ("<what>: ...") unless the spacing is positive and finite, the origin finite and the
+// direction orthonormal: what every reader requires of a grid before it is shown.
+void requireUsableGeometry(const ImageGeometry& g, const std::string& what);
+
 struct ImageGeometry {
     Index3 size{0, 0, 0};
     Vec3 spacing{1.0, 1.0, 1.0};

@@ -29,11 +29,17 @@ struct DicomNode {
 
 struct PacsOptions {
     std::string callingAeTitle = "ENGRAM";  // Engram's own AE title
-    int timeoutSeconds = 10;                // connection, association and each message
+    int timeoutSeconds = 10;                // connection, association and each query message
+    int transferTimeoutSeconds = 120;       // each message of a retrieval or send (archives can be slow)
 };
+
+// True for a DICOM UID: digits in dot-separated parts, none empty, at most 64 characters.
+bool isDicomUid(const std::string& uid);
 
 // Throws PacsError naming the problem when a node's fields cannot work (empty or long AE title, bad port).
 void checkNode(const DicomNode& node);
+// Throws PacsError unless `aeTitle` has 1 to 16 characters.
+void checkAeTitle(const std::string& aeTitle);
 // "AE@host:port" (as describe() writes it) -> node; PacsError when it is not of that form.
 DicomNode parseDicomNode(const std::string& text);
 

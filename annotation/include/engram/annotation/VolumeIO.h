@@ -19,6 +19,8 @@ namespace engram {
 
 // True when the extension is one this module reads.
 bool isVolumeFile(const std::filesystem::path& path);
+// The file name without its volume extension (".nii.gz" whole): "liver.nii.gz" -> "liver".
+std::string volumeFileStem(const std::filesystem::path& path);
 
 Volume readVolumeFile(const std::filesystem::path& path, const ProgressReporter& progress = {});
 
@@ -56,7 +58,13 @@ enum class GridRule {
 // and how to resample.
 class GridMismatch : public InputError {
   public:
-    using InputError::InputError;
+    GridMismatch(const std::string& message, std::string grids)
+        : InputError(message), grids_(std::move(grids)) {}
+    // The first part of the message: the file and both grids, without the advice on resampling.
+    const std::string& grids() const { return grids_; }
+
+  private:
+    std::string grids_;
 };
 
 // Reads a label file. Values must be integers >= 0; at most 255 distinct non-zero values.

@@ -47,6 +47,7 @@ class PacsNodesDialog : public QDialog {
 
   private:
     void addRow(const PacsSettings::Node& node);
+    PacsSettings::Node row(int r) const;  // throws PacsError naming the row
     void check();
     QTableWidget* table_;
     QLineEdit* aeTitle_;
@@ -72,6 +73,7 @@ class PacsBrowser : public QDialog {
         std::vector<StudyRecord> studies;
         std::vector<SeriesRecord> series;
         bool seriesLevel = false;  // a series list (else a study search)
+        std::string study;         // whose series
         QString error;
     };
     void search();
@@ -88,6 +90,7 @@ class PacsBrowser : public QDialog {
     QFutureWatcher<Answer> query_;
     std::vector<StudyRecord> studyRows_;
     std::vector<SeriesRecord> seriesRows_;
+    bool seriesWanted_ = false;  // a study was chosen while a query ran
 };
 
 }  // namespace engram::ui
