@@ -4,6 +4,8 @@
 // caught. Anything else (a crash, a sanitizer report, another exception type, a hang) is a finding.
 
 #include <unistd.h>
+
+#include <spdlog/spdlog.h>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -28,6 +30,12 @@ inline std::filesystem::path writeInput(const std::string& name, const std::uint
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
     return path;
+}
+
+// Readers log what they refuse; a fuzzer's millions of refusals are not worth printing.
+inline void quietLogs() {
+    static const bool once = (spdlog::set_level(spdlog::level::off), true);
+    (void)once;
 }
 
 inline bool gzipped(const std::uint8_t* data, std::size_t size) {

@@ -4,13 +4,10 @@
 #include <engram/annotation/DicomSeries.h>
 #include <engram/annotation/Errors.h>
 
-#include <spdlog/spdlog.h>
-
 using namespace engram;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const bool quiet = (spdlog::set_level(spdlog::level::off), true);
-    (void)quiet;
+    fuzz::quietLogs();
     const auto folder = fuzz::workDir() / "series";
     std::filesystem::create_directories(folder);
     fuzz::writeInput("series/image.dcm", data, size);

@@ -5,13 +5,10 @@
 #include <engram/annotation/DicomSeg.h>
 #include <engram/annotation/Errors.h>
 
-#include <spdlog/spdlog.h>
-
 using namespace engram;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const bool quiet = (spdlog::set_level(spdlog::level::off), true);
-    (void)quiet;
+    fuzz::quietLogs();
     static const ImageGeometry grid = [] {
         ImageGeometry g;
         g.size = {512, 512, 3};

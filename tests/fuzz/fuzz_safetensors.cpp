@@ -4,13 +4,10 @@
 
 #include <engram/model/SafeTensors.h>
 
-#include <spdlog/spdlog.h>
-
 using namespace engram;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const bool quiet = (spdlog::set_level(spdlog::level::off), true);
-    (void)quiet;
+    fuzz::quietLogs();
     const auto path = fuzz::writeInput("model.safetensors", data, size);
     try {
         const model::SafeTensorsFile file(path.string());

@@ -6,13 +6,10 @@
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/VolumeIO.h>
 
-#include <spdlog/spdlog.h>
-
 using namespace engram;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const bool quiet = (spdlog::set_level(spdlog::level::off), true);
-    (void)quiet;
+    fuzz::quietLogs();
     std::string ext = ENGRAM_FUZZ_EXT;
     if (fuzz::gzipped(data, size)) ext = ext == ".mgh" ? ".mgz" : ext == ".nii" ? ".nii.gz" : ext;
     const auto path = fuzz::writeInput("input" + ext, data, size);

@@ -3,14 +3,7 @@
 set -u
 cli=$1; shared=$2; out=$3
 rm -rf "$out"; mkdir -p "$out"
-fail=0; pass=0
-expect() {  # expect <code> <text in output> <args...>
-  local code=$1 text=$2; shift 2
-  local output; output=$("$cli" "$@" 2>&1); local rc=$?
-  if [ $rc -ne "$code" ] || ! grep -qF -- "$text" <<<"$output"; then
-    echo "FAIL: engram-cli $* -> exit $rc (expected $code, text '$text')"; echo "$output" | head -5; fail=$((fail+1))
-  else pass=$((pass+1)); fi
-}
+source "$(dirname "$0")/cli_expect.sh"
 d=$shared/data
 expect 0 "orientation RAS" info "$d/ct-abdomen/example_ct_sm.nii.gz"
 expect 0 "120 images" info "$d/dicom/mr-brain-120slice"

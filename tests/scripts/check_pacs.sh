@@ -29,14 +29,7 @@ trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 node="ORTHANC@127.0.0.1:$dicom"
 for _ in $(seq 1 120); do "$cli" pacs echo --node "$node" > /dev/null 2>&1 && break; sleep 0.25; done
 
-fail=0; pass=0
-expect() {  # expect <code> <text in output> <args...>
-  local code=$1 text=$2; shift 2
-  local output; output=$("$cli" "$@" 2>&1); local rc=$?
-  if [ $rc -ne "$code" ] || ! grep -qF -- "$text" <<<"$output"; then
-    echo "FAIL: engram-cli $* -> exit $rc (expected $code, text '$text')"; echo "$output" | head -5; fail=$((fail+1))
-  else pass=$((pass+1)); fi
-}
+source "$(dirname "$0")/cli_expect.sh"
 ct=$shared/data/dicom/ct-abdomen-20slice
 read -r patient pid_ study series < <(/usr/bin/python3 - "$ct" <<'PY'
 import os, sys, pydicom

@@ -2,6 +2,7 @@
 // The geometry tests click known voxels in every view, for LPS, RAS, LIA and oblique volumes, and check both
 // the voxel the view reports and the pixels it draws there.
 #include <engram/annotation/VolumeIO.h>
+#include <engram/ui/AppSettings.h>
 #include <engram/ui/HistoryPanel.h>
 #include <engram/ui/MainWindow.h>
 #include <engram/ui/PacsBrowser.h>
@@ -99,6 +100,27 @@ class ViewTests : public QObject {
     Q_OBJECT
   private Q_SLOTS:
     void initTestCase() { spdlog::set_level(spdlog::level::warn); }
+
+    // Each setting's key and default are written once: defaults with no settings file, values kept.
+    void appSettingsHaveOneDefaultAndRoundTrip() {
+        QSettings().clear();
+        const engram::ui::AppSettings d = engram::ui::AppSettings::load();
+        QCOMPARE(d.memoryCapacity, 60);
+        QCOMPARE(d.autosaveMinutes, 2);
+        QCOMPARE(d.autosaveEvery, 5);
+        QCOMPARE(d.device, QString("cpu"));
+        QVERIFY(d.model.isEmpty());
+        engram::ui::AppSettings s = d;
+        s.memoryCapacity = 12;
+        s.clickMethod = 1;
+        s.recent = {"/a.nii.gz", "/b"};
+        s.save();
+        const auto back = engram::ui::AppSettings::load();
+        QCOMPARE(back.memoryCapacity, 12);
+        QCOMPARE(back.clickMethod, 1);
+        QCOMPARE(back.recent, (QStringList{"/a.nii.gz", "/b"}));
+        QSettings().clear();
+    }
 
     // Settings > DICOM Nodes: rows are checked before they are kept, and kept across runs.
     void pacsNodeListIsCheckedAndKept() {

@@ -2,6 +2,8 @@
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/LabelTable.h>
 #include <engram/annotation/VolumeIO.h>
+#include <engram/ui/AppSettings.h>
+#include <engram/ui/FineTuneDialog.h>
 #include <engram/ui/HistoryPanel.h>
 #include <engram/ui/MainWindow.h>
 #include <engram/ui/PacsBrowser.h>
@@ -16,27 +18,22 @@
 #include <QComboBox>
 #include <QDateTime>
 #include <QDialog>
-#include <QDialogButtonBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QFormLayout>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
-#include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QSettings>
 #include <QSlider>
-#include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QToolBar>
@@ -68,19 +65,6 @@ QString bundled(const QString& buildDefault) {
 }
 QString bundledModel() { return bundled(QString(ENGRAM_DEFAULT_MODEL)); }
 QString bundledPropagator() { return bundled(QString(ENGRAM_DEFAULT_PROPAGATOR)); }
-
-QString settingString(const char* key, const QString& fallback = {}) {
-    return QSettings().value(key, fallback).toString();
-}
-
-// Adds OK and Cancel below the form and runs the dialog; true when the user pressed OK.
-bool runWithOkCancel(QDialog& dialog, QFormLayout* form) {
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
-    form->addRow(buttons);
-    QObject::connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-    QObject::connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    return dialog.exec() == QDialog::Accepted;
-}
 
 const char* layoutName(Layout l) {
     switch (l) {
@@ -182,7 +166,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     buildDocks();
     buildToolBars();
     buildMenus();
-    setLayoutMode(QSettings().value("view/layout").toString() == "row" ? Layout::RowPlus3D : Layout::Grid);
+    setLayoutMode(AppSettings::load().layout == "row" ? Layout::RowPlus3D : Layout::Grid);
 
     // Loading.
     connect(cancel_, &QPushButton::clicked, this, [this] {
@@ -332,10 +316,10 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
             });
     connect(&fineTuner_, &FineTuner::finished, this, &MainWindow::finishFineTune);
     connect(&autosaveTimer_, &QTimer::timeout, this, &MainWindow::autosave);
-    autosaveTimer_.start(QSettings().value("autosave/intervalMinutes", 2).toInt() * 60 * 1000);
+    autosaveTimer_.start(AppSettings::load().autosaveMinutes * 60 * 1000);
     connect(&controller_, &AnnotationController::edited, this, [this] {
         autosavedSinceEdit_ = false;
-        if (++editsSinceAutosave_ >= QSettings().value("autosave/everyInteractions", 5).toInt()) autosave();
+        if (++editsSinceAutosave_ >= AppSettings::load().autosaveEvery) autosave();
     });
 }
 
@@ -415,9 +399,12 @@ void MainWindow::buildToolBars() {
     clickMethod_->setToolTip(
         tr("What AI clicks segment with: the AI model, or the classical grow from seeds "
            "(used whenever no model is loaded)"));
-    clickMethod_->setCurrentIndex(QSettings().value("ai/clickMethod", 0).toInt() == 1 ? 1 : 0);
-    connect(clickMethod_, &QComboBox::currentIndexChanged, this,
-            [](int index) { QSettings().setValue("ai/clickMethod", index); });
+    clickMethod_->setCurrentIndex(AppSettings::load().clickMethod);
+    connect(clickMethod_, &QComboBox::currentIndexChanged, this, [](int index) {
+        auto settings = AppSettings::load();
+        settings.clickMethod = index;
+        settings.save();
+    });
     toolBar->addWidget(clickMethod_);
 
     toolBar->addSeparator();
@@ -933,7 +920,11 @@ void MainWindow::setLayoutMode(Layout layout, int singleView) {
             views[std::clamp(singleView, 0, 3)]->show();
             break;
     }
-    if (layout != Layout::Single) QSettings().setValue("view/layout", layoutName(layout));
+    if (layout != Layout::Single) {
+        auto settings = AppSettings::load();
+        settings.layout = layoutName(layout);
+        settings.save();
+    }
 }
 
 double MainWindow::brushRadius() const { return brushRadius_->value(); }
@@ -958,7 +949,7 @@ bool MainWindow::isIdle() const {
 
 void MainWindow::loadEngine() {
     QString model = options_.modelPath;
-    if (model.isEmpty()) model = settingString("ai/model");
+    if (model.isEmpty()) model = AppSettings::load().model;
     if (model.isEmpty()) model = bundledModel();
     if (model.isEmpty() || !QFileInfo::exists(model)) {
         engineReady_ = false;
@@ -973,7 +964,7 @@ void MainWindow::loadEngine() {
     model::EngineOptions o;
     o.weights = model.toStdString();
     o.device = aiDevice().toStdString();
-    o.memoryCapacity = QSettings().value("ai/memoryCapacity", 60).toInt();
+    o.memoryCapacity = AppSettings::load().memoryCapacity;
     engineLoading_ = true;
     engineReady_ = false;
     aiStatus_->setText(tr("AI: loading..."));
@@ -982,7 +973,8 @@ void MainWindow::loadEngine() {
 
 void MainWindow::loadPropagator() {
     QString model = options_.propagationModelPath;
-    if (model.isEmpty()) model = settingString("ai/propagationModel", bundledPropagator());
+    if (model.isEmpty()) model = AppSettings::load().propagationModel;
+    if (model.isEmpty()) model = bundledPropagator();
     propagatorReady_ = false;
     if (model.isEmpty()) return;  // a build without a default propagator, none configured
     if (!QFileInfo::exists(model)) {
@@ -995,7 +987,7 @@ void MainWindow::loadPropagator() {
 }
 
 QString MainWindow::aiDevice() const {
-    return options_.device.isEmpty() ? settingString("ai/device", "cpu") : options_.device;
+    return options_.device.isEmpty() ? AppSettings::load().device : options_.device;
 }
 
 bool MainWindow::propagate(int axis, bool up, bool down) {
@@ -1412,18 +1404,17 @@ void MainWindow::setBusy(bool busy, const QString& what) {
 }
 
 void MainWindow::addRecent(const QString& path) {
-    QSettings settings;
-    QStringList recent = settings.value("files/recent").toStringList();
-    recent.removeAll(path);
-    recent.prepend(path);
-    while (recent.size() > kMaxRecent) recent.removeLast();
-    settings.setValue("files/recent", recent);
+    auto settings = AppSettings::load();
+    settings.recent.removeAll(path);
+    settings.recent.prepend(path);
+    while (settings.recent.size() > kMaxRecent) settings.recent.removeLast();
+    settings.save();
     rebuildRecentMenu();
 }
 
 void MainWindow::rebuildRecentMenu() {
     recentMenu_->clear();
-    for (const QString& p : QSettings().value("files/recent").toStringList())
+    for (const QString& p : AppSettings::load().recent)
         connect(recentMenu_->addAction(p), &QAction::triggered, this, [this, p] {
             if (confirmDiscard()) open(p);
         });
@@ -1502,60 +1493,19 @@ bool MainWindow::openDropped(const QString& path) {
 }
 
 void MainWindow::openSettings() {
-    QDialog dialog(this);
-    dialog.setWindowTitle(tr("Settings"));
-    auto* form = new QFormLayout(&dialog);
-    auto* model = new QLineEdit(settingString("ai/model", bundledModel()), &dialog);
-    auto* browse = new QPushButton(tr("Browse..."), &dialog);
-    connect(browse, &QPushButton::clicked, &dialog, [&] {
-        const QString p = QFileDialog::getOpenFileName(&dialog, tr("Model file"), model->text(),
-                                                       tr("Engram models (*.safetensors)"));
-        if (!p.isEmpty()) model->setText(p);
-    });
-    auto* modelRow = new QHBoxLayout;
-    modelRow->addWidget(model);
-    modelRow->addWidget(browse);
-    form->addRow(tr("AI model"), modelRow);
-    auto* propagation = new QLineEdit(settingString("ai/propagationModel", bundledPropagator()), &dialog);
-    propagation->setPlaceholderText(tr("Slice propagation model file (slicenet or SAM 2)"));
-    form->addRow(tr("Propagation model"), propagation);
-    auto* device = new QComboBox(&dialog);
-    device->addItems({"cpu", "cuda"});
-    device->setCurrentText(settingString("ai/device", "cpu"));
-    form->addRow(tr("Device"), device);
-    auto* memory = new QSpinBox(&dialog);
-    memory->setRange(0, 80);
-    memory->setValue(QSettings().value("ai/memoryCapacity", 60).toInt());
-    form->addRow(tr("AI memory (interactions)"), memory);
-    auto* interval = new QSpinBox(&dialog);
-    interval->setRange(1, 60);
-    interval->setSuffix(tr(" min"));
-    interval->setValue(QSettings().value("autosave/intervalMinutes", 2).toInt());
-    form->addRow(tr("Autosave every"), interval);
-    auto* every = new QSpinBox(&dialog);
-    every->setRange(1, 100);
-    every->setValue(QSettings().value("autosave/everyInteractions", 5).toInt());
-    form->addRow(tr("... and after every N interactions"), every);
-    if (!runWithOkCancel(dialog, form)) return;
-    QSettings s;
-    const bool engineChanged = model->text() != settingString("ai/model", bundledModel()) ||
-                               device->currentText() != settingString("ai/device", "cpu") ||
-                               memory->value() != s.value("ai/memoryCapacity", 60).toInt();
-    const bool propagatorChanged =
-        propagation->text() != settingString("ai/propagationModel", bundledPropagator());
-    s.setValue("ai/model", model->text());
-    s.setValue("ai/propagationModel", propagation->text());
-    s.setValue("ai/device", device->currentText());
-    s.setValue("ai/memoryCapacity", memory->value());
-    s.setValue("autosave/intervalMinutes", interval->value());
-    s.setValue("autosave/everyInteractions", every->value());
-    autosaveTimer_.start(interval->value() * 60 * 1000);
+    const AppSettings before = AppSettings::load();
+    const auto after = editSettings(this, before, bundledModel(), bundledPropagator());
+    if (!after) return;
+    after->save();
+    autosaveTimer_.start(after->autosaveMinutes * 60 * 1000);
+    const bool engineChanged = after->model != before.model || after->device != before.device ||
+                               after->memoryCapacity != before.memoryCapacity;
     if (engineChanged) {
         options_.modelPath.clear();
         options_.device.clear();
         loadEngine();
     }
-    if (propagatorChanged || engineChanged) {
+    if (after->propagationModel != before.propagationModel || engineChanged) {
         options_.propagationModelPath.clear();
         loadPropagator();
     }
@@ -1609,7 +1559,9 @@ void MainWindow::finishFineTune(bool ok, const QString& message, const QString& 
                          QMessageBox::Yes;
     if (!use) return;
     if (options_.interactive) {
-        QSettings().setValue("ai/model", path);
+        auto settings = AppSettings::load();
+        settings.model = path;
+        settings.save();
         options_.modelPath.clear();
     } else {
         options_.modelPath = path;  // scripted runs leave the settings alone
@@ -1619,34 +1571,11 @@ void MainWindow::finishFineTune(bool ok, const QString& message, const QString& 
 }
 
 void MainWindow::openFineTune() {
-    QDialog dialog(this);
-    dialog.setWindowTitle(tr("Fine-tune the AI model"));
-    auto* form = new QFormLayout(&dialog);
-    form->addRow(new QLabel(tr("Train the model in use further on finished annotations (every segment is a "
-                               "target; the image encoder stays as it is)."),
-                            &dialog));
-    auto* document = new QCheckBox(tr("The open volume and its segments"), &dialog);
-    document->setEnabled(volume() != nullptr);
-    document->setChecked(volume() != nullptr);
-    form->addRow(document);
-    auto* sessions = new QListWidget(&dialog);
-    auto* add = new QPushButton(tr("Add Sessions..."), &dialog);
-    connect(add, &QPushButton::clicked, &dialog, [&] {
-        sessions->addItems(QFileDialog::getOpenFileNames(&dialog, tr("Finished sessions"), {},
-                                                         tr("Engram sessions (*.engram)")));
-    });
-    form->addRow(tr("Saved sessions"), sessions);
-    form->addRow({}, add);
-    auto* epochs = new QSpinBox(&dialog);
-    epochs->setRange(1, 500);
-    epochs->setValue(10);
-    form->addRow(tr("Epochs"), epochs);
-    if (!runWithOkCancel(dialog, form)) return;
-    std::vector<std::filesystem::path> files;
-    for (int i = 0; i < sessions->count(); ++i) files.emplace_back(sessions->item(i)->text().toStdString());
+    auto choice = askFineTune(this, volume() != nullptr);
+    if (!choice) return;
     model::TrainOptions o;
-    o.epochs = epochs->value();
-    fineTune(document->isChecked(), std::move(files), std::move(o));
+    o.epochs = choice->epochs;
+    fineTune(choice->document, std::move(choice->sessions), std::move(o));
 }
 
 }  // namespace engram::ui
