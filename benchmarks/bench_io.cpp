@@ -124,7 +124,7 @@ const SessionDocument& ctSession() {
         for (int o = 1; o <= 3; ++o) d.segments.put(SegmentList::defaultFor(std::uint8_t(o)));
         for (int n = 0; n < 200; ++n) {
             Interaction h;
-            h.kind = "AI click +";
+            h.kind = InteractionKind::AiClick;
             h.segment = 1 + n % 3;
             h.time = QDateTime::currentDateTime();
             d.history.push_back(h);

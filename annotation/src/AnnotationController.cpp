@@ -62,6 +62,47 @@ struct LabelDelta {
     }
 };
 
+namespace {
+
+const std::pair<InteractionKind, const char*> kKindNames[] = {
+    {InteractionKind::Propagation, "Propagation"},
+    {InteractionKind::Brush, "Brush"},
+    {InteractionKind::Erase, "Erase"},
+    {InteractionKind::ThresholdFill, "Threshold fill"},
+    {InteractionKind::DeleteSegment, "Delete segment"}};
+
+}  // namespace
+
+QString Interaction::label() const {
+    if (isClick())
+        return QString(kind == InteractionKind::SeedsClick ? "Seeds click %1" : "AI click %1")
+            .arg(positive ? '+' : '-');
+    for (const auto& [k, name] : kKindNames)
+        if (k == kind) return name;
+    return detail;
+}
+
+void Interaction::setFromLabel(const QString& text) {
+    positive = !text.endsWith('-');
+    detail.clear();
+    if (text == "AI click +" || text == "AI click -") {
+        kind = InteractionKind::AiClick;
+        return;
+    }
+    if (text == "Seeds click +" || text == "Seeds click -") {
+        kind = InteractionKind::SeedsClick;
+        return;
+    }
+    for (const auto& [k, name] : kKindNames)
+        if (text == name) {
+            kind = k;
+            return;
+        }
+    kind = InteractionKind::SegmentEdit;
+    positive = true;
+    detail = text;
+}
+
 // One recorded interaction: a label delta, and for AI edits (and segment deletion) the segment sessions'
 // steps on either side; deletion also removes the segment's entry (and undo puts it back).
 class EditCommand : public QUndoCommand {
@@ -74,7 +115,7 @@ class EditCommand : public QUndoCommand {
           steps_(std::move(steps)),
           what_(std::move(what)),
           removed_(std::move(removed)) {
-        setText(QString("%1 (segment %2)").arg(what_.kind).arg(what_.segment));
+        setText(QString("%1 (segment %2)").arg(what_.label()).arg(what_.segment));
     }
     void redo() override {
         delta_.apply(c_.labels_, c_.counts_, true);
@@ -252,7 +293,8 @@ void AnnotationController::applyAiResult(const AiClickResult& r, const Vec3& wor
                                          const QString& view) {
     Interaction what;
     const bool seeds = r.method == ClickMethod::GrowFromSeeds;
-    what.kind = QString(seeds ? "Seeds click %1" : "AI click %1").arg(positive ? '+' : '-');
+    what.kind = seeds ? InteractionKind::SeedsClick : InteractionKind::AiClick;
+    what.positive = positive;
     what.view = view;
     what.segment = r.segment;
     what.world = world;
@@ -426,7 +468,7 @@ void AnnotationController::onPropagationDone(const PropagationDone& r) {
     if (current) {
         if (!r.notice.isEmpty()) Q_EMIT noticeOccurred(r.notice);
         Interaction what;
-        what.kind = "Propagation";
+        what.kind = InteractionKind::Propagation;
         what.view = p.view;
         what.segment = p.segment;
         what.world = p.world;
@@ -535,7 +577,7 @@ void AnnotationController::deleteSegment(std::uint8_t label) {
                                  });
     }
     Interaction what;
-    what.kind = "Delete segment";
+    what.kind = InteractionKind::DeleteSegment;
     what.segment = label;
     what.changedVoxels = delta.changed;
     what.time = QDateTime::currentDateTime();
@@ -599,7 +641,7 @@ void AnnotationController::strokeAt(const Index3& c, double radiusMm, int normal
 void AnnotationController::endStroke() {
     if (!stroke_.active) return;
     Interaction what;
-    what.kind = stroke_.erase ? "Erase" : "Brush";
+    what.kind = stroke_.erase ? InteractionKind::Erase : InteractionKind::Brush;
     what.view = stroke_.view;
     what.segment = stroke_.segment;
     what.world = stroke_.world;
@@ -662,7 +704,7 @@ bool AnnotationController::thresholdFill(std::uint8_t segment, const Index3& see
         }
     }
     Interaction what;
-    what.kind = "Threshold fill";
+    what.kind = InteractionKind::ThresholdFill;
     what.view = view;
     what.segment = segment;
     what.world = g.indexToWorld({double(seed[0]), double(seed[1]), double(seed[2])});
@@ -731,7 +773,8 @@ bool AnnotationController::editSegment(std::uint8_t segment, const QString& kind
         });
     if (edit.added > 0) growExtent(segment, edit.begin, hi);
     Interaction what;
-    what.kind = kind;
+    what.kind = InteractionKind::SegmentEdit;
+    what.detail = kind;
     what.view = view;
     what.segment = segment;
     what.world = volume_->geometry().indexToWorld({double(edit.begin[0] + hi[0]) / 2,

@@ -50,12 +50,16 @@ std::string componentTypeName(itk::ImageIOBase::IOComponentEnum t) {
 }
 
 itk::ImageIOBase::Pointer imageIOForReading(const std::string& path) {
-    const itk::ImageIOBase::Pointer candidates[] = {itk::NiftiImageIO::New().GetPointer(),
-                                                    itk::NrrdImageIO::New().GetPointer(),
-                                                    itk::MetaImageIO::New().GetPointer()};
-    for (const auto& io : candidates)
-        if (io->CanReadFile(path.c_str())) return io;
-    return nullptr;
+    // By extension, as for writing: the reader that parses the file is the one the pre-checks
+    // (checkNifti, checkMetaImage) were chosen for, never another that claims the content.
+    itk::ImageIOBase::Pointer io;
+    if (hasSuffix(path, ".nii") || hasSuffix(path, ".nii.gz"))
+        io = itk::NiftiImageIO::New().GetPointer();
+    else if (hasSuffix(path, ".nrrd") || hasSuffix(path, ".nhdr"))
+        io = itk::NrrdImageIO::New().GetPointer();
+    else if (hasSuffix(path, ".mha") || hasSuffix(path, ".mhd"))
+        io = itk::MetaImageIO::New().GetPointer();
+    return io && io->CanReadFile(path.c_str()) ? io : nullptr;
 }
 
 itk::ImageIOBase::Pointer imageIOForWriting(const std::string& path) {

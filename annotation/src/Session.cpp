@@ -164,7 +164,7 @@ void writeSession(const PackedSession& s, const std::filesystem::path& path) {
                                     {"algorithmName", QString::fromStdString(seg.algorithmName)}});
     QJsonArray history;
     for (const auto& h : s.history)
-        history.append(QJsonObject{{"kind", h.kind},
+        history.append(QJsonObject{{"kind", h.label()},
                                    {"view", h.view},
                                    {"segment", h.segment},
                                    {"world", toArray(h.world)},
@@ -269,7 +269,7 @@ SessionDocument readSession(const std::filesystem::path& path) {
         for (const auto& v : root["history"].toArray()) {
             const QJsonObject o = v.toObject();
             Interaction h;
-            h.kind = o["kind"].toString();
+            h.setFromLabel(o["kind"].toString());
             h.view = o["view"].toString();
             h.segment = o["segment"].toInt();
             h.world = vec3(o["world"]);

@@ -4,6 +4,7 @@
 #include <engram/annotation/VolumeIO.h>
 
 #include "ItkBridge.h"
+#include "MetaImageCheck.h"
 #include "MghReader.h"
 #include "NiftiCheck.h"
 
@@ -119,6 +120,8 @@ Volume readVolumeFile(const fs::path& path, const ProgressReporter& progress) {
     }
     if (detail::hasSuffix(path.string(), ".nii") || detail::hasSuffix(path.string(), ".nii.gz"))
         detail::checkNifti(path);
+    if (detail::hasSuffix(path.string(), ".mha") || detail::hasSuffix(path.string(), ".mhd"))
+        detail::checkMetaImage(path);
     auto io = detail::imageIOForReading(path.string());
     if (!io)
         throw InputError("Cannot read " + path.string() +

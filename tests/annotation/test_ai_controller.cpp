@@ -76,8 +76,8 @@ TEST(AiController, ClicksBecomeUndoableEditsAndTheHistory) {
 
     const auto h = f.controller.history();
     ASSERT_EQ(h.size(), 2u);
-    EXPECT_EQ(h[0].kind, "AI click +");
-    EXPECT_EQ(h[1].kind, "AI click -");
+    EXPECT_EQ(h[0].label(), "AI click +");
+    EXPECT_EQ(h[1].label(), "AI click -");
     EXPECT_EQ(h[0].segment, 1);
     EXPECT_EQ(h[0].segmentVoxels, LabelMap(f.volume->geometry(), afterFirst).histogram()[1]);
     EXPECT_EQ(h[1].segmentVoxels, f.controller.labels().histogram()[1]);

@@ -70,7 +70,7 @@ TEST(GrowFromSeedsController, ClicksOnARealCtAreAnUndoablePreviewWithoutAModel) 
     EXPECT_EQ(d.controller.previewClicks(), 5);
     const auto h = d.controller.history();
     ASSERT_EQ(h.size(), 5u);
-    EXPECT_TRUE(h[0].kind.startsWith("Seeds click "));
+    EXPECT_EQ(h[0].kind, InteractionKind::SeedsClick);
     EXPECT_GT(h[0].segmentVoxels, 0);
 
     // Undo two clicks and redo one: voxels come back exactly; a click after the undo grows from the clicks in
@@ -84,7 +84,7 @@ TEST(GrowFromSeedsController, ClicksOnARealCtAreAnUndoablePreviewWithoutAModel) 
     d.controller.undoStack().undo();
     const auto& fourth = redone[3];
     const Vec3 idx = g.worldToIndex(fourth.world);
-    d.click(1, {std::llround(idx[0]), std::llround(idx[1]), std::llround(idx[2])}, fourth.kind.endsWith('+'));
+    d.click(1, {std::llround(idx[0]), std::llround(idx[1]), std::llround(idx[2])}, fourth.positive);
     EXPECT_EQ(d.controller.labels().labels(), states[3]);
 
     d.controller.discardPreview();

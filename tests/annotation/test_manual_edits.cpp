@@ -67,7 +67,7 @@ TEST(ManualEdits, BrushStrokeIsOneInteractionAndUndoesExactly) {
     EXPECT_EQ(d.c.voxelCount(liver), d.count(liver));
     const auto h = d.c.history();
     ASSERT_EQ(h.size(), 1u);
-    EXPECT_EQ(h[0].kind, "Brush");
+    EXPECT_EQ(h[0].kind, InteractionKind::Brush);
     EXPECT_EQ(h[0].view, "axial");
     EXPECT_EQ(h[0].changedVoxels, d.count(liver));
 
@@ -128,8 +128,30 @@ TEST(ManualEdits, DeletingASegmentIsUndoable) {
     ASSERT_NE(d.c.segments().find(s), nullptr);
     EXPECT_EQ(d.c.segments().find(s)->name, "Liver");
     EXPECT_EQ(d.c.labels().labels(), filled);
-    EXPECT_EQ(d.c.history().back().kind, "Delete segment");
+    EXPECT_EQ(d.c.history().back().kind, InteractionKind::DeleteSegment);
     EXPECT_FALSE(d.c.history().back().applied);
+}
+
+TEST(Session, InteractionKindsAreTextOnlyInTheFile) {
+    // Every kind's label reads back as that kind; any other text is a segment edit named by it.
+    for (const InteractionKind k :
+         {InteractionKind::AiClick, InteractionKind::SeedsClick, InteractionKind::Propagation,
+          InteractionKind::Brush, InteractionKind::Erase, InteractionKind::ThresholdFill,
+          InteractionKind::DeleteSegment})
+        for (const bool positive : {true, false}) {
+            Interaction i;
+            i.kind = k;
+            i.positive = positive;
+            Interaction back;
+            back.setFromLabel(i.label());
+            EXPECT_EQ(back.kind, k) << i.label().toStdString();
+            EXPECT_EQ(back.isPositiveClick(), i.isPositiveClick()) << i.label().toStdString();
+        }
+    Interaction edit;
+    edit.setFromLabel("Open segmentation: Liver");
+    EXPECT_EQ(edit.kind, InteractionKind::SegmentEdit);
+    EXPECT_EQ(edit.label(), "Open segmentation: Liver");
+    EXPECT_FALSE(edit.isClick());
 }
 
 TEST(Session, RoundTripKeepsLabelsSegmentsHistoryAndView) {
@@ -158,7 +180,7 @@ TEST(Session, RoundTripKeepsLabelsSegmentsHistoryAndView) {
     EXPECT_EQ(back.segments.segments()[0].type.value, doc.segments.segments()[0].type.value);
     EXPECT_EQ(back.segments.segments()[0].color, doc.segments.segments()[0].color);
     ASSERT_EQ(back.history.size(), 2u);
-    EXPECT_EQ(back.history[1].kind, "Brush");
+    EXPECT_EQ(back.history[1].kind, InteractionKind::Brush);
     EXPECT_EQ(back.history[1].view, "coronal");
     EXPECT_EQ(back.history[1].changedVoxels, doc.history[1].changedVoxels);
     EXPECT_TRUE(back.history[1].restored);

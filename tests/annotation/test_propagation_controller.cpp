@@ -86,7 +86,7 @@ TEST(PropagationController, ResultIsOneUndoableInteractionOverTheSlicesReached) 
     ASSERT_TRUE(d.applied) << d.lastError.toStdString();
     ASSERT_EQ(d.c.undoStack().count(), before + 1);
     const auto h = d.c.history();
-    EXPECT_EQ(h.back().kind, "Propagation");
+    EXPECT_EQ(h.back().kind, InteractionKind::Propagation);
     EXPECT_EQ(h.back().view, "axial");
     EXPECT_EQ(h.back().segment, liver);
     EXPECT_GT(h.back().milliseconds, 0);

@@ -457,7 +457,7 @@ class ViewTests : public QObject {
         const Vec3 seed = g.indexToWorld({3, 3, double(w.viewerState().cursor()[2])});
         QTest::mouseClick(&axial, Qt::LeftButton, Qt::NoModifier, axial.widgetPosOf(seed).toPoint());
         QTRY_VERIFY_WITH_TIMEOUT(w.controller().undoStack().index() == beforeClick + 1, 20000);
-        QVERIFY(w.controller().history().back().kind.startsWith("Seeds click"));
+        QVERIFY(w.controller().history().back().kind == InteractionKind::SeedsClick);
         QVERIFY(discard->isEnabled());
         discard->trigger();
         QCOMPARE(w.controller().undoStack().index(), beforeClick);

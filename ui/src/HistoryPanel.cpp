@@ -34,7 +34,7 @@ void HistoryPanel::rebuild() {
     for (std::size_t n = 0; n < history.size(); ++n) {
         const auto& h = history[n];
         const Segment* s = controller_.segments().find(static_cast<std::uint8_t>(h.segment));
-        auto* item = new QTreeWidgetItem({QString::number(n + 1), h.kind, h.view,
+        auto* item = new QTreeWidgetItem({QString::number(n + 1), h.label(), h.view,
                                           s ? QString::fromStdString(s->name) : QString::number(h.segment),
                                           QString("%1, %2, %3")
                                               .arg(h.world[0], 0, 'f', 1)
@@ -42,7 +42,7 @@ void HistoryPanel::rebuild() {
                                               .arg(h.world[2], 0, 'f', 1),
                                           QString::number(h.changedVoxels), QString::number(h.segmentVoxels),
                                           h.time.toString("HH:mm:ss")});
-        if (h.kind.startsWith("AI"))
+        if (h.kind == InteractionKind::AiClick)
             item->setToolTip(
                 1, tr("confidence %1, %2 ms").arg(h.confidence, 0, 'f', 2).arg(h.milliseconds, 0, 'f', 0));
         else if (h.isClick())

@@ -41,10 +41,23 @@ namespace engram {
 
 class EditCommand;
 
+// What an interaction did. Logic uses this; its text (Interaction::label) is for display and session files.
+enum class InteractionKind {
+    AiClick,
+    SeedsClick,
+    Propagation,
+    Brush,
+    Erase,
+    ThresholdFill,
+    DeleteSegment,
+    SegmentEdit
+};
+
 struct Interaction {
-    QString kind;  // "AI click +", "AI click -", "Seeds click +", "Seeds click -", "Propagation", "Brush",
-                   // "Erase", "Threshold fill", "Delete segment"
-    QString view;  // "axial", "coronal", "sagittal", "3d" or "" (script, menu)
+    InteractionKind kind = InteractionKind::SegmentEdit;
+    bool positive = true;  // a click's sign
+    QString detail;        // a segment edit's name ("Keep largest island", "Open segmentation: Liver")
+    QString view;          // "axial", "coronal", "sagittal", "3d" or "" (script, menu)
     int segment = 0;
     Vec3 world{0, 0, 0};
     std::int64_t changedVoxels = 0;
@@ -56,8 +69,13 @@ struct Interaction {
     bool restored = false;  // from a saved session: listed, not undoable
     bool preview = false;   // an AI click of the open preview, not accepted yet
     // A click of the AI tool (the model's or grow from seeds'), with its sign.
-    bool isClick() const { return kind.startsWith("AI click") || kind.startsWith("Seeds click"); }
-    bool isPositiveClick() const { return isClick() && kind.endsWith('+'); }
+    bool isClick() const { return kind == InteractionKind::AiClick || kind == InteractionKind::SeedsClick; }
+    bool isPositiveClick() const { return isClick() && positive; }
+    // "AI click +", "Seeds click -", "Propagation", "Brush", "Erase", "Threshold fill", "Delete segment", or
+    // a segment edit's detail: the History panel's text and the session file's "kind".
+    QString label() const;
+    // Sets kind, positive and detail from a label (reading a session); other text is a segment edit's.
+    void setFromLabel(const QString& text);
 };
 
 class AnnotationController : public QObject {

@@ -1,0 +1,86 @@
+#include "MetaImageCheck.h"
+
+#include <engram/annotation/Errors.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace engram::detail {
+namespace {
+
+std::string trimmed(const std::string& s) {
+    const auto b = s.find_first_not_of(" \t\r");
+    const auto e = s.find_last_not_of(" \t\r");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+// The numbers of a field, or nullopt-like empty when any is not a number.
+std::vector<double> numbers(const std::string& text) {
+    std::istringstream in(text);
+    std::vector<double> out;
+    for (std::string w; in >> w;) {
+        std::size_t used = 0;
+        double v = 0;
+        try {
+            v = std::stod(w, &used);
+        } catch (const std::exception&) {
+            return {};
+        }
+        if (used != w.size()) return {};
+        out.push_back(v);
+    }
+    return out;
+}
+
+}  // namespace
+
+void checkMetaImage(const std::filesystem::path& path) {
+    const std::string name = path.string();
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError("Cannot read " + name + ": the file cannot be opened.");
+    std::map<std::string, std::string> fields;
+    std::string line;
+    std::size_t read = 0;
+    bool dataFile = false;
+    while (!dataFile && read < (64u << 10) && std::getline(in, line)) {
+        read += line.size() + 1;
+        const auto eq = line.find('=');
+        if (eq == std::string::npos) continue;
+        const std::string key = trimmed(line.substr(0, eq));
+        fields[key] = trimmed(line.substr(eq + 1));
+        dataFile = key == "ElementDataFile";
+    }
+    auto bad = [&](const std::string& why) { throw InputError("Cannot read " + name + ": " + why + "."); };
+    if (!fields.count("NDims") || !fields.count("DimSize") || !dataFile)
+        bad("not a MetaImage header (NDims, DimSize and ElementDataFile are needed)");
+    const auto ndims = numbers(fields["NDims"]);
+    if (ndims.size() != 1 || ndims[0] != std::floor(ndims[0]) || ndims[0] < 1 || ndims[0] > 4)
+        bad("its header declares " + fields["NDims"] + " dimensions (NDims must be 1 to 4)");
+    const auto n = static_cast<std::size_t>(ndims[0]);
+    const auto sizes = numbers(fields["DimSize"]);
+    if (sizes.size() != n)
+        bad("its DimSize '" + fields["DimSize"] + "' does not give " + std::to_string(n) + " sizes");
+    for (double s : sizes)
+        if (s != std::floor(s) || s < 1 || s > (1 << 20))
+            bad("its DimSize '" + fields["DimSize"] + "' is not a size");
+    for (const char* key : {"ElementSpacing", "ElementSize"})
+        if (fields.count(key)) {
+            const auto v = numbers(fields[key]);
+            bool ok = v.size() == n;
+            for (double x : v) ok &= std::isfinite(x) && x > 0;
+            if (!ok)
+                bad(std::string("its ") + key + " '" + fields[key] + "' is not " + std::to_string(n) +
+                    " positive numbers");
+        }
+    if (fields.count("ElementNumberOfChannels")) {
+        const auto c = numbers(fields["ElementNumberOfChannels"]);
+        if (c.size() != 1 || c[0] != std::floor(c[0]) || c[0] < 1 || c[0] > 64)
+            bad("its ElementNumberOfChannels '" + fields["ElementNumberOfChannels"] + "' is not 1 to 64");
+    }
+}
+
+}  // namespace engram::detail
