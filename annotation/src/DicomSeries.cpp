@@ -69,6 +69,23 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
     if (auto t = getDoubles<1>(ds, DCM_GantryDetectorTilt)) h.gantryTilt = (*t)[0];
     Sint32 inst = 0;
     if (ds.findAndGetSint32(DCM_InstanceNumber, inst).good()) h.instanceNumber = inst;
+    // The pixel format, checked here: GDCM aborts the process (an assert) on some impossible ones, such as
+    // two samples per pixel (found by fuzz_dicom).
+    Uint16 samples = 1, allocated = 0, stored = 0, highBit = 0, representation = 0;
+    ds.findAndGetUint16(DCM_SamplesPerPixel, samples);
+    ds.findAndGetUint16(DCM_BitsAllocated, allocated);
+    ds.findAndGetUint16(DCM_BitsStored, stored);
+    ds.findAndGetUint16(DCM_HighBit, highBit);
+    ds.findAndGetUint16(DCM_PixelRepresentation, representation);
+    if (samples != 1)
+        h.unsupported = "it has " + std::to_string(samples) +
+                        " samples per pixel (a colour image); Engram reads greyscale images";
+    else if (ds.tagExists(DCM_PixelData) &&
+             !((allocated == 8 || allocated == 16 || allocated == 32) && stored >= 1 && stored <= allocated &&
+               highBit < allocated && representation <= 1))
+        h.unsupported = "its pixel format (BitsAllocated " + std::to_string(allocated) + ", BitsStored " +
+                        std::to_string(stored) + ", HighBit " + std::to_string(highBit) +
+                        ", PixelRepresentation " + std::to_string(representation) + ") is not a valid one";
 
     DicomSeriesInfo& s = f.series;
     s.patientName = detail::dicomString(ds, DCM_PatientName);
@@ -203,6 +220,8 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
     std::vector<std::string> warnings;
     Volume volume;
 
+    for (const auto& h : series.images)
+        if (!h.unsupported.empty()) throw InputError("Cannot load " + h.file + ": " + h.unsupported + ".");
     if (series.images.size() == 1 && series.images.front().frames > 1) {
         volume = loadMultiFrame(series, progress);
     } else {

@@ -199,3 +199,21 @@ TEST(DicomSeries, CorruptPixelDataIsReportedByFile) {
         EXPECT_NE(std::string(e.what()).find(victim.filename().string()), std::string::npos) << e.what();
     }
 }
+
+// Found by fuzz_dicom: GDCM aborted the process (an assert in PixelFormat::SetSamplesPerPixel) on a slice
+// claiming two samples per pixel. Impossible pixel formats are refused from the header, by file, before GDCM.
+TEST(DicomSeries, ImpossiblePixelFormatsAreRefusedBeforeDecoding) {
+    const std::pair<DcmTagKey, Uint16> edits[] = {{DCM_SamplesPerPixel, 2},
+                                                  {DCM_SamplesPerPixel, 3},
+                                                  {DCM_BitsAllocated, 12},
+                                                  {DCM_HighBit, 40},
+                                                  {DCM_PixelRepresentation, 7}};
+    for (const auto& [tag, value] : edits) {
+        SCOPED_TRACE(std::string(DcmTag(tag).getTagName()) + " " + std::to_string(value));
+        const fs::path dir = copyCt("dicom-pixel-format", [&](std::size_t k, DcmDataset& ds) {
+            if (k == 7) ds.putAndInsertUint16(tag, value);
+            return true;
+        });
+        expectError<InputError>([&] { loadDicomFolder(dir); }, {"Cannot load", ".dcm"});
+    }
+}

@@ -30,7 +30,8 @@ struct DicomImageHeader {
     std::optional<double> sliceThickness;
     double gantryTilt = 0.0;
     int instanceNumber = 0;
-    std::string damage;  // non-empty when the file is truncated or damaged: why
+    std::string damage;       // non-empty when the file is truncated or damaged: why
+    std::string unsupported;  // non-empty when its pixel format is not a greyscale one Engram reads: why
 };
 
 struct DicomSeriesInfo {
