@@ -246,6 +246,10 @@ DicomSegImport readDicomSeg(const fs::path& path, const ImageGeometry& grid) {
     if (OFCondition c = ff.loadFile(path.c_str()); c.bad())
         throw InputError("Cannot read " + name + ": " + c.text());
     DcmDataset& ds = *ff.getDataset();
+    std::error_code ec;
+    if (const auto tag = detail::elementLongerThanFile(ds, fs::file_size(path, ec)); !tag.empty() || ec)
+        throw InputError("Cannot import " + name + ": its element " + tag +
+                         " claims more bytes than the file holds (truncated or damaged).");
     const std::string sopClass = detail::dicomString(ds, DCM_SOPClassUID);
     if (sopClass != kSegmentationStorage && sopClass != kLabelMapSegmentationStorage)
         throw InputError("Cannot import " + name + ": it is not a DICOM segmentation (SOP class " + sopClass +

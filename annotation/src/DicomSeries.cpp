@@ -49,9 +49,18 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
     const OFCondition status = ff.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
     DcmDataset& ds = *ff.getDataset();
     if (status.bad() && !ds.tagExists(DCM_Rows)) return std::nullopt;
+    // An element claiming more bytes than the file holds: the pixel data of a cut file is reported by name
+    // (it is never read here); any other would make DCMTK allocate its claim when read, so the file is
+    // passed over.
+    std::error_code ec;
+    const auto fileBytes = fs::file_size(path, ec);
+    const std::string oversized = ec ? "size" : detail::elementLongerThanFile(ds, fileBytes);
+    const bool pixelsCut = oversized == DcmTag(DCM_PixelData).toString().c_str();
+    if (!oversized.empty() && !pixelsCut) return std::nullopt;
     ScannedFile f;
     DicomImageHeader& h = f.header;
     if (status.bad()) h.damage = status.text();
+    if (pixelsCut && h.damage.empty()) h.damage = "its pixel data claims more bytes than the file holds";
     h.file = path.string();
     h.sopClassUid = detail::dicomString(ds, DCM_SOPClassUID);
     if (h.sopClassUid.empty())

@@ -35,6 +35,15 @@ std::string dicomString(DcmItem& item, const DcmTagKey& tag) {
     return s;
 }
 
+std::string elementLongerThanFile(DcmItem& ds, std::uintmax_t fileBytes) {
+    for (unsigned long i = 0; i < ds.card(); ++i) {
+        DcmElement* e = ds.getElement(i);
+        if (e && e->getLength() != DCM_UndefinedLength && e->getLength() > fileBytes)
+            return e->getTag().toString().c_str();
+    }
+    return {};
+}
+
 std::optional<MetaHeader> readMetaHeader(const std::filesystem::path& path) {
     ensureDicomLibrariesInitialised();
     DcmFileFormat ff;

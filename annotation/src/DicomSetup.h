@@ -1,5 +1,6 @@
 #pragma once
 // Internal: one-time DCMTK and GDCM configuration (quiet loggers, decoders for compressed pixel data).
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -13,6 +14,10 @@ void ensureDicomLibrariesInitialised();
 
 // All values of a string element (backslash-separated), without DICOM's trailing padding; empty if absent.
 std::string dicomString(DcmItem& item, const DcmTagKey& tag);
+
+// The first top-level element of `ds` whose claimed length exceeds `fileBytes` (DCMTK would allocate the
+// claim when the value is read: 4 GB for a few bytes, found by fuzz_dicom), as "(gggg,eeee)"; empty if none.
+std::string elementLongerThanFile(DcmItem& ds, std::uintmax_t fileBytes);
 
 // A Part 10 file's SOP class and transfer syntax from its meta header alone; nullopt when it has none.
 struct MetaHeader {

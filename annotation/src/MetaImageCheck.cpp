@@ -46,15 +46,29 @@ void checkMetaImage(const std::filesystem::path& path) {
     std::string line;
     std::size_t read = 0;
     bool dataFile = false;
+    auto bad = [&](const std::string& why) { throw InputError("Cannot read " + name + ": " + why + "."); };
+    // The header is text lines "Key = Value" up to ElementDataFile: MetaIO copies keys and values into
+    // fixed buffers (a long binary line overflowed one, found by fuzz_mha), so anything else is refused.
     while (!dataFile && read < (64u << 10) && std::getline(in, line)) {
         read += line.size() + 1;
+        if (line.size() > 1024)
+            bad("its header has a line of " + std::to_string(line.size()) + " characters");
+        for (const unsigned char c : line)
+            if (!(c == '\t' || c == '\r' || (c >= 0x20 && c < 0x7f))) bad("its header is not text");
         const auto eq = line.find('=');
-        if (eq == std::string::npos) continue;
+        if (eq == std::string::npos) {
+            if (!trimmed(line).empty())
+                bad("its header line '" + line.substr(0, 40) + "' is not 'Key = Value'");
+            continue;
+        }
         const std::string key = trimmed(line.substr(0, eq));
+        if (key.empty() || key.size() > 64 ||
+            key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+                std::string::npos)
+            bad("its header key '" + key.substr(0, 40) + "' is not a MetaImage key");
         fields[key] = trimmed(line.substr(eq + 1));
         dataFile = key == "ElementDataFile";
     }
-    auto bad = [&](const std::string& why) { throw InputError("Cannot read " + name + ": " + why + "."); };
     if (!fields.count("NDims") || !fields.count("DimSize") || !dataFile)
         bad("not a MetaImage header (NDims, DimSize and ElementDataFile are needed)");
     const auto ndims = numbers(fields["NDims"]);
