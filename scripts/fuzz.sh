@@ -6,6 +6,7 @@
 # writes itself (dataset lists, scripts, a session the tests wrote, a tiny model file made here); they are
 # assembled under build/fuzz/corpus, never committed.
 # usage: scripts/fuzz.sh <seconds per target> [target ...]   (default: every target)
+# ENGRAM_FUZZ_SEED=<n> makes the mutations repeatable (CI uses 1, so a red run can be reproduced).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:?usage: scripts/fuzz.sh <seconds per target> [target ...]}
@@ -79,7 +80,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$build/findings/$t" "$build/runs/$t"
   log=$build/runs/$t/log.txt
   ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=3072 -max_len=1048576 -print_final_stats=1 \
+    "$bin" ${ENGRAM_FUZZ_SEED:+-seed=$ENGRAM_FUZZ_SEED} -max_total_time="$seconds" -timeout=10 -rss_limit_mb=3072 -max_len=1048576 -print_final_stats=1 \
     -artifact_prefix="$build/findings/$t/" "$build/runs/$t" "$build/corpus/$t" > "$log" 2>&1
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
