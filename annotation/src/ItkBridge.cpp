@@ -49,28 +49,28 @@ std::string componentTypeName(itk::ImageIOBase::IOComponentEnum t) {
     }
 }
 
+namespace {
+
+// The ITK reader/writer for a file's extension; null for an extension Engram does not read.
+itk::ImageIOBase::Pointer imageIOForExtension(const std::string& path) {
+    if (hasSuffix(path, ".nii") || hasSuffix(path, ".nii.gz")) return itk::NiftiImageIO::New().GetPointer();
+    if (hasSuffix(path, ".nrrd") || hasSuffix(path, ".nhdr")) return itk::NrrdImageIO::New().GetPointer();
+    if (hasSuffix(path, ".mha") || hasSuffix(path, ".mhd")) return itk::MetaImageIO::New().GetPointer();
+    return nullptr;
+}
+
+}  // namespace
+
 itk::ImageIOBase::Pointer imageIOForReading(const std::string& path) {
     // By extension, as for writing: the reader that parses the file is the one the pre-checks
     // (checkNifti, checkMetaImage) were chosen for, never another that claims the content.
-    itk::ImageIOBase::Pointer io;
-    if (hasSuffix(path, ".nii") || hasSuffix(path, ".nii.gz"))
-        io = itk::NiftiImageIO::New().GetPointer();
-    else if (hasSuffix(path, ".nrrd") || hasSuffix(path, ".nhdr"))
-        io = itk::NrrdImageIO::New().GetPointer();
-    else if (hasSuffix(path, ".mha") || hasSuffix(path, ".mhd"))
-        io = itk::MetaImageIO::New().GetPointer();
+    const auto io = imageIOForExtension(path);
     return io && io->CanReadFile(path.c_str()) ? io : nullptr;
 }
 
 itk::ImageIOBase::Pointer imageIOForWriting(const std::string& path) {
     const std::string& p = path;
-    itk::ImageIOBase::Pointer io;
-    if (hasSuffix(p, ".nii") || hasSuffix(p, ".nii.gz"))
-        io = itk::NiftiImageIO::New().GetPointer();
-    else if (hasSuffix(p, ".nrrd") || hasSuffix(p, ".nhdr"))
-        io = itk::NrrdImageIO::New().GetPointer();
-    else if (hasSuffix(p, ".mha") || hasSuffix(p, ".mhd"))
-        io = itk::MetaImageIO::New().GetPointer();
+    const auto io = imageIOForExtension(p);
     if (io) io->SetUseCompression(hasSuffix(p, ".gz") || hasSuffix(p, ".nrrd") || hasSuffix(p, ".mha"));
     return io;
 }
