@@ -8,7 +8,7 @@
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/pooling.h>
 #include <torch/torch.h>
-#include <nlohmann/json.hpp>
+#include "JsonValues.h"
 
 #include <cmath>
 
@@ -34,15 +34,15 @@ ClickNetConfig ClickNetConfig::fromJson(const std::string& json) {
     ClickNetConfig c;
     try {
         const auto j = nlohmann::json::parse(json);
-        c.widths = j.value("widths", c.widths);
-        c.heads = j.value("heads", c.heads);
-        c.memoryCells = j.value("memory_cells", c.memoryCells);
-        c.maxAge = j.value("max_age", c.maxAge);
-        c.spacing = j.value("spacing", c.spacing);
-        c.cropSize = j.value("crop_size", c.cropSize);
-        c.maxCropSize = j.value("max_crop_size", c.maxCropSize);
-        c.clickSigma = j.value("click_sigma", c.clickSigma);
-    } catch (const nlohmann::json::exception& e) {
+        json::readIfPresent(j, "widths", c.widths);
+        json::readIfPresent(j, "heads", c.heads);
+        json::readIfPresent(j, "memory_cells", c.memoryCells);
+        json::readIfPresent(j, "max_age", c.maxAge);
+        json::readIfPresent(j, "spacing", c.spacing);
+        json::readIfPresent(j, "crop_size", c.cropSize);
+        json::readIfPresent(j, "max_crop_size", c.maxCropSize);
+        json::readIfPresent(j, "click_sigma", c.clickSigma);
+    } catch (const std::exception& e) {
         throw std::invalid_argument(std::string("clicknet configuration: ") + e.what());
     }
     bool ok = c.widths.size() >= 2 && c.widths.size() <= 6 && c.heads >= 1 && c.memoryCells >= 1 &&

@@ -2,8 +2,8 @@
 #include <engram/model/SafeTensors.h>
 #include <engram/model/StateDict.h>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include "JsonValues.h"
 
 namespace engram::model {
 
@@ -17,12 +17,12 @@ CropOptions cropOptionsFromJson(const std::string& json) {
     CropOptions c;
     try {
         const auto j = nlohmann::json::parse(json);
-        c.spacing = j.value("spacing", c.spacing);
-        c.size = j.value("size", c.size);
-        c.clampCt = j.value("clamp_ct", c.clampCt);
-        c.ctMin = j.value("ct_min", c.ctMin);
-        c.ctMax = j.value("ct_max", c.ctMax);
-    } catch (const nlohmann::json::exception& e) {
+        json::readIfPresent(j, "spacing", c.spacing);
+        json::readIfPresent(j, "size", c.size);
+        json::readIfPresent(j, "clamp_ct", c.clampCt);
+        json::readIfPresent(j, "ct_min", c.ctMin);
+        json::readIfPresent(j, "ct_max", c.ctMax);
+    } catch (const std::exception& e) {
         throw std::invalid_argument(std::string("crop configuration: ") + e.what());
     }
     if (!(c.spacing > 0.05 && c.spacing < 20) || c.size < 16 || c.size > 512 || !(c.ctMin < c.ctMax))

@@ -3,7 +3,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/modules/activation.h>
-#include <nlohmann/json.hpp>
+#include "JsonValues.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -19,9 +19,7 @@ MemoryAttentionConfig MemoryAttentionConfig::fromJson(const std::string& json) {
         throw std::invalid_argument(std::string("memory attention configuration is not valid JSON: ") +
                                     e.what());
     }
-    auto get = [&](const char* key, int& field) {
-        if (j.contains(key)) field = j.at(key).get<int>();
-    };
+    const auto get = [&](const char* key, auto& field) { json::readIfPresent(j, key, field); };
     get("dim", c.dim);
     get("width", c.width);
     get("dense_heads", c.denseHeads);

@@ -8,7 +8,7 @@
 
 #include <cstdio>
 
-#include <nlohmann/json.hpp>
+#include "JsonValues.h"
 
 namespace engram::model {
 
@@ -148,9 +148,9 @@ std::vector<ParityResult> runSam2Parity(const std::string& casePath, const Parit
     // Memory attention; the case's config says how many trailing tokens are object pointers.
     int64_t pointerTokens = 0;
     try {
-        pointerTokens =
-            nlohmann::json::parse(configOf(file, casePath)).value("memory_attention_num_obj_ptr_tokens", 0);
-    } catch (const nlohmann::json::exception& e) {
+        json::readIfPresent(nlohmann::json::parse(configOf(file, casePath)),
+                            "memory_attention_num_obj_ptr_tokens", pointerTokens);
+    } catch (const std::exception& e) {
         throw WeightsError("Parity case " + casePath + ": " + e.what());
     }
     if (file.contains("input.memory_attention.curr"))

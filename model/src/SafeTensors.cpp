@@ -1,7 +1,8 @@
 #include <engram/model/SafeTensors.h>
 
+#include "JsonValues.h"
+
 #include <spdlog/spdlog.h>
-#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 #include <algorithm>
@@ -77,9 +78,9 @@ SafeTensorsFile::SafeTensorsFile(std::string path) : path_(std::move(path)) {
         const auto& v = *it;
         try {
             TensorEntry e;
-            e.dtype = v.at("dtype").get<std::string>();
-            e.shape = v.at("shape").get<std::vector<std::int64_t>>();
-            const auto offsets = v.at("data_offsets").get<std::vector<std::uint64_t>>();
+            e.dtype = json::at<std::string>(v, "dtype");
+            e.shape = json::at<std::vector<std::int64_t>>(v, "shape");
+            const auto offsets = json::at<std::vector<std::uint64_t>>(v, "data_offsets");
             if (offsets.size() != 2) throw WeightsError("data_offsets must have two entries");
             e.begin = offsets[0];
             e.end = offsets[1];
@@ -101,7 +102,7 @@ SafeTensorsFile::SafeTensorsFile(std::string path) : path_(std::move(path)) {
                 throw WeightsError("data lies beyond the end of the file (truncated file?)");
             ranges.emplace_back(e.begin, e.end);
             entries_.emplace(name, std::move(e));
-        } catch (const nlohmann::json::exception& ex) {
+        } catch (const std::invalid_argument& ex) {
             throw WeightsError("Weights " + path_ + ", tensor '" + name + "': malformed entry (" + ex.what() +
                                ")");
         } catch (const WeightsError& ex) {

@@ -6,7 +6,7 @@
 #include <torch/nn/modules/pooling.h>
 #include <torch/torch.h>
 
-#include <nlohmann/json.hpp>
+#include "JsonValues.h"
 
 #include <algorithm>
 #include <cmath>
@@ -89,9 +89,7 @@ Sam2Config Sam2Config::fromJson(const std::string& json) {
     } catch (const nlohmann::json::exception& e) {
         throw std::invalid_argument(std::string("SAM 2 configuration is not valid JSON: ") + e.what());
     }
-    auto get = [&](const char* key, auto& field) {
-        if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
-    };
+    const auto get = [&](const char* key, auto& field) { json::readIfPresent(j, key, field); };
     try {
         get("hiera_embed_dim", c.hieraEmbedDim);
         get("hiera_heads", c.hieraHeads);
@@ -113,7 +111,7 @@ Sam2Config Sam2Config::fromJson(const std::string& json) {
         get("binarize_mask_from_pts_for_mem_enc", c.binarizeMaskFromPointsForMemory);
         get("dynamic_multimask_via_stability", c.dynamicMultimaskViaStability);
         get("slm", c.slm);
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const std::invalid_argument& e) {
         throw std::invalid_argument(std::string("SAM 2 configuration: ") + e.what());
     }
     const auto stages = static_cast<int>(c.hieraStages.size());

@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 #include <torch/nn/functional/upsampling.h>
 #include <torch/nn/modules/activation.h>
-#include <nlohmann/json.hpp>
+#include "JsonValues.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -22,9 +22,7 @@ SamMed3DConfig SamMed3DConfig::fromJson(const std::string& json) {
     } catch (const nlohmann::json::exception& e) {
         throw std::invalid_argument(std::string("network configuration is not valid JSON: ") + e.what());
     }
-    auto get = [&](const char* key, auto& field) {
-        if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
-    };
+    const auto get = [&](const char* key, auto& field) { json::readIfPresent(j, key, field); };
     get("embed_dim", c.embedDim);
     get("depth", c.depth);
     get("heads", c.heads);

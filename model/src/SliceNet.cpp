@@ -8,7 +8,7 @@
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/pooling.h>
 #include <torch/torch.h>
-#include <nlohmann/json.hpp>
+#include "JsonValues.h"
 
 #include <deque>
 
@@ -35,16 +35,16 @@ SliceNetConfig SliceNetConfig::fromJson(const std::string& json) {
     SliceNetConfig c;
     try {
         const auto j = nlohmann::json::parse(json);
-        c.widths = j.value("widths", c.widths);
-        c.heads = j.value("heads", c.heads);
-        c.cropSize = j.value("crop_size", c.cropSize);
-        c.context = j.value("context", c.context);
-        c.marginMm = j.value("margin_mm", c.marginMm);
-        c.minCropMm = j.value("min_crop_mm", c.minCropMm);
-        c.recentSlices = j.value("recent_slices", c.recentSlices);
-        c.maxDistance = j.value("max_distance", c.maxDistance);
-        c.objectThreshold = j.value("object_threshold", c.objectThreshold);
-    } catch (const nlohmann::json::exception& e) {
+        json::readIfPresent(j, "widths", c.widths);
+        json::readIfPresent(j, "heads", c.heads);
+        json::readIfPresent(j, "crop_size", c.cropSize);
+        json::readIfPresent(j, "context", c.context);
+        json::readIfPresent(j, "margin_mm", c.marginMm);
+        json::readIfPresent(j, "min_crop_mm", c.minCropMm);
+        json::readIfPresent(j, "recent_slices", c.recentSlices);
+        json::readIfPresent(j, "max_distance", c.maxDistance);
+        json::readIfPresent(j, "object_threshold", c.objectThreshold);
+    } catch (const std::exception& e) {
         throw std::invalid_argument(std::string("slicenet configuration: ") + e.what());
     }
     bool ok = c.widths.size() >= 2 && c.widths.size() <= 6 && c.heads >= 1 && c.cropSize >= c.factor() &&

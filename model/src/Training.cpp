@@ -11,7 +11,7 @@
 #include <torch/nn/functional/upsampling.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
-#include <nlohmann/json.hpp>
+#include "JsonValues.h"
 
 #include <algorithm>
 #include <array>
@@ -183,12 +183,18 @@ TrainSummary trainMais(const std::vector<LabelledVolume>& data, const TrainOptio
         const auto it = resumeFile->metadata().find("training");
         if (it == resumeFile->metadata().end())
             throw WeightsError(o.resume + " is a model file, not a training checkpoint");
-        const auto j = nlohmann::json::parse(it->second);
-        startEpoch = j.at("epoch").get<int>();
-        fineTuning = j.value("fine_tuning", false);
-        for (const auto& h : j.value("history", nlohmann::json::array()))
-            history.push_back({h.at("epoch"), h.at("epochs"), h.at("samples"), h.at("loss"), h.at("dice"),
-                               h.at("seconds"), 0, h.at("lr")});
+        try {
+            const auto j = nlohmann::json::parse(it->second);
+            startEpoch = json::at<int>(j, "epoch");
+            json::readIfPresent(j, "fine_tuning", fineTuning);
+            for (const auto& h : j.value("history", nlohmann::json::array()))
+                history.push_back({json::at<int>(h, "epoch"), json::at<int>(h, "epochs"),
+                                   json::at<int>(h, "samples"), json::at<double>(h, "loss"),
+                                   json::at<double>(h, "dice"), json::at<double>(h, "seconds"), 0,
+                                   json::at<double>(h, "lr")});
+        } catch (const std::exception& e) {
+            throw WeightsError(o.resume + ": damaged training record (" + e.what() + ")");
+        }
     } else if (fineTuning) {
         model = MaisModel::load(o.initialWeights);
         if (!model.memory) {  // a converted SAM-Med3D file: memory attention starts untrained (identity)

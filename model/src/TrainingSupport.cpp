@@ -9,7 +9,7 @@
 #include <cmath>
 #include <deque>
 
-#include <nlohmann/json.hpp>
+#include "JsonValues.h"
 
 namespace engram::model::training {
 
@@ -199,7 +199,11 @@ long checkpointStep(const SafeTensorsFile& file, const std::string& path, const 
     const auto it = file.metadata().find("training");
     if (it == file.metadata().end())
         throw WeightsError(path + " is a model file, not a " + family + " training checkpoint");
-    return nlohmann::json::parse(it->second).at("step").get<long>();
+    try {
+        return json::at<long>(nlohmann::json::parse(it->second), "step");
+    } catch (const std::exception& e) {
+        throw WeightsError(path + ": damaged training record (" + e.what() + ")");
+    }
 }
 
 double cosineRate(double lr, long step, long steps, int warmupSteps) {

@@ -1,6 +1,8 @@
+#include <engram/model/ClickNetConfig.h>
 #include <engram/model/MaisModel.h>
 #include <engram/model/MemoryAttention.h>
 #include <engram/model/SafeTensors.h>
+#include <engram/model/SliceNetConfig.h>
 
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/grad_mode.h>
@@ -114,6 +116,14 @@ TEST(MaisModel, ConfigurationsAreBoundedBeforeAnyNetworkIsBuilt) {
     EXPECT_THROW(SamMed3DConfig::fromJson(R"({"embed_dim": 1048576, "heads": 16})"), std::invalid_argument);
     EXPECT_THROW(MemoryAttentionConfig::fromJson(R"({"dense_layers": 1000000})"), std::invalid_argument);
     EXPECT_THROW(MemoryAttentionConfig::fromJson(R"({"width": -4})"), std::invalid_argument);
+    // Numbers no int holds, and fractions, are refused before any cast (a plain cast is undefined).
+    EXPECT_THROW(SamMed3DConfig::fromJson(R"({"depth": 4.4e38})"), std::invalid_argument);
+    EXPECT_THROW(SamMed3DConfig::fromJson(R"({"depth": 2.5})"), std::invalid_argument);
+    EXPECT_THROW(MemoryAttentionConfig::fromJson(R"({"heads": 9223372036854775807})"), std::invalid_argument);
+    EXPECT_THROW(ClickNetConfig::fromJson(R"({"click_sigma": 1e300})"), std::invalid_argument);
+    EXPECT_THROW(ClickNetConfig::fromJson(R"({"widths": [8, 1e20]})"), std::invalid_argument);
+    EXPECT_THROW(SliceNetConfig::fromJson(R"({"heads": "two"})"), std::invalid_argument);
+    EXPECT_EQ(SamMed3DConfig::fromJson(R"({"depth": 2.0})").depth, 2);
     EXPECT_NO_THROW(SamMed3DConfig::fromJson(SafeTensorsFile(kParity).metadata().at("config")));
 }
 

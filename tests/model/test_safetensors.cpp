@@ -88,6 +88,17 @@ TEST(SafeTensors, ShapesCannotClaimMoreThanTheFileHolds) {
     const std::string deep =
         R"({"w":{"dtype":"U8","shape":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],"data_offsets":[0,1]}})";
     EXPECT_THROW(SafeTensorsFile(writeBytes("deep.safetensors", withHeader(deep, 1)).string()), WeightsError);
+    // Fractions and numbers beyond 64 bits, which a plain cast to an integer would turn into anything.
+    for (const char* shape : {"[4.4e38]", "[1.5]", "[-1]", "[18446744073709551616]", "[\"2\"]"}) {
+        const std::string odd =
+            std::string(R"({"w":{"dtype":"U8","shape":)") + shape + R"(,"data_offsets":[0,1]}})";
+        EXPECT_THROW(SafeTensorsFile(writeBytes("odd.safetensors", withHeader(odd, 1)).string()),
+                     WeightsError)
+            << shape;
+    }
+    const std::string offsets = R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[-1e300,1]}})";
+    EXPECT_THROW(SafeTensorsFile(writeBytes("offsets.safetensors", withHeader(offsets, 1)).string()),
+                 WeightsError);
     const std::string empty = R"({"w":{"dtype":"F32","shape":[0,1000000000],"data_offsets":[0,0]}})";
     EXPECT_EQ(
         SafeTensorsFile(writeBytes("empty.safetensors", withHeader(empty, 0)).string()).load("w").numel(), 0);
