@@ -6,13 +6,21 @@
 # writes itself (dataset lists, scripts, a session the tests wrote, a tiny model file made here); they are
 # assembled under build/fuzz/corpus, never committed.
 # usage: scripts/fuzz.sh <seconds per target> [target ...]   (default: every target)
-# ENGRAM_FUZZ_SEED=<n> makes the mutations repeatable (CI uses 1, so a red run can be reproduced).
+#        scripts/fuzz.sh ci [target ...]
+# A timed run grows build/fuzz/runs/<target> across runs; ENGRAM_FUZZ_SEED=<n> fixes its mutations.
+# `ci` is CI's run (.ci/run): seed 1 and a fixed number of inputs per target (about 30 s each on the
+# project's 2-core machine), from the seed corpus alone, so it tries the same inputs on every machine and a
+# red CI run is reproduced exactly by running it here.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:?usage: scripts/fuzz.sh <seconds per target> [target ...]}
+mode=${1:?usage: scripts/fuzz.sh <seconds per target>|ci [target ...]}
 shift
 build=build/fuzz
 shared=${ENGRAM_SHARED_DIR:-../shared}/data
+# target -> inputs tried by `ci` (30 s at the rates measured in docs/RELIABILITY.md)
+declare -A ci_runs=([fuzz_nifti]=800 [fuzz_nrrd]=1300 [fuzz_mha]=50000 [fuzz_mgh]=3000 [fuzz_dicom]=2500
+                    [fuzz_dicom_seg]=900 [fuzz_session]=120000 [fuzz_safetensors]=100000
+                    [fuzz_dataset_list]=70000 [fuzz_script]=120000)
 all=(fuzz_nifti fuzz_nrrd fuzz_mha fuzz_mgh fuzz_dicom fuzz_dicom_seg fuzz_session fuzz_safetensors
      fuzz_dataset_list fuzz_script)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
@@ -65,6 +73,48 @@ h = json.dumps(header).encode()
 with open(sys.argv[1], "wb") as f:
     f.write(struct.pack("<Q", len(h)) + h + bytes(24))
 PY
+  # Tiny volumes written here (4x3x2 voxels): the big seeds above carry the formats' variety, these keep
+  # the image readers at hundreds of executions a second.
+  /usr/bin/python3 - "$build/corpus" <<'PY'
+import gzip, os, sys
+import numpy as np, nibabel as nib, pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+out = sys.argv[1]
+data = np.arange(24, dtype=np.int16).reshape(4, 3, 2)
+rotated = np.array([[0, -1.5, 0, 10], [1, 0, 0, -5], [0, 0, 2.5, 3], [0, 0, 0, 1]])
+img = nib.Nifti1Image(data, rotated)
+img.header.set_slope_inter(0.5, -10)
+nib.save(img, f"{out}/fuzz_nifti/tiny-scaled.nii")
+nib.save(nib.Nifti1Image((data % 3).astype(np.uint8), np.diag([1, 1, 2, 1])), f"{out}/fuzz_nifti/tiny-labels.nii.gz")
+float_image = nib.Nifti1Image(data.astype(np.float32), None)
+float_image.set_qform(rotated, code=1)
+nib.save(float_image, f"{out}/fuzz_nifti/tiny-float-qform.nii")
+nib.save(nib.MGHImage((data % 5).astype(np.uint8), rotated), f"{out}/fuzz_mgh/tiny.mgh")
+nib.save(nib.MGHImage(data.astype(np.float32), np.diag([1, 1, 1, 1])), f"{out}/fuzz_mgh/tiny.mgz")
+header = ("NRRD0004\ntype: short\ndimension: 3\nspace: left-posterior-superior\nsizes: 4 3 2\n"
+          "space directions: (0,1.5,0) (1,0,0) (0,0,2.5)\nspace origin: (10,-5,3)\nendian: little\n")
+raw = data.tobytes(order="F")
+open(f"{out}/fuzz_nrrd/tiny-raw.nrrd", "wb").write((header + "encoding: raw\n\n").encode() + raw)
+open(f"{out}/fuzz_nrrd/tiny-gzip.nrrd", "wb").write((header + "encoding: gzip\n\n").encode() + gzip.compress(raw))
+meta = FileMetaDataset()
+meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+meta.MediaStorageSOPInstanceUID = generate_uid()
+meta.TransferSyntaxUID = ExplicitVRLittleEndian
+ds = Dataset()
+ds.file_meta = meta
+ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+ds.Modality, ds.PatientName, ds.PatientID = "CT", "Fuzz^Tiny", "F1"
+ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+ds.ImagePositionPatient, ds.ImageOrientationPatient = [0, 0, 0], [1, 0, 0, 0, 1, 0]
+ds.PixelSpacing, ds.SliceThickness, ds.InstanceNumber = [0.5, 0.5], 1, 1
+ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = 4, 4, 1, "MONOCHROME2"
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 1
+ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+ds.PixelData = np.arange(16, dtype=np.int16).tobytes()
+ds.is_little_endian, ds.is_implicit_VR = True, False
+ds.save_as(f"{out}/fuzz_dicom/tiny-ct.dcm", write_like_original=False)
+PY
   for f in resources/datasets/*.txt; do seed fuzz_dataset_list "$f"; done
   seed fuzz_dataset_list "$shared/ct-abdomen/labels_total.txt"
   for f in docs/images/*.json tests/scripts/app/*.json; do [ -f "$f" ] && seed fuzz_script "$f"; done
@@ -77,15 +127,23 @@ for t in "${targets[@]}"; do
   bin=$build/tests/fuzz/$t
   [ -x "$bin" ] || { echo "$t: not built (cmake --preset fuzz && cmake --build --preset fuzz)"; status=1; continue; }
   rm -rf "$build/findings/$t"
-  mkdir -p "$build/findings/$t" "$build/runs/$t"
-  log=$build/runs/$t/log.txt
+  if [ "$mode" = ci ]; then
+    runs=$build/ci-runs/$t
+    rm -rf "$runs"
+    budget=(-seed=1 -runs="${ci_runs[$t]}")
+  else
+    runs=$build/runs/$t
+    budget=(${ENGRAM_FUZZ_SEED:+-seed=$ENGRAM_FUZZ_SEED} -max_total_time="$mode")
+  fi
+  mkdir -p "$build/findings/$t" "$runs"
+  log=$build/findings/$t.log
   ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    "$bin" ${ENGRAM_FUZZ_SEED:+-seed=$ENGRAM_FUZZ_SEED} -max_total_time="$seconds" -timeout=10 -rss_limit_mb=3072 -max_len=1048576 -print_final_stats=1 \
-    -artifact_prefix="$build/findings/$t/" "$build/runs/$t" "$build/corpus/$t" > "$log" 2>&1
+    "$bin" "${budget[@]}" -timeout=10 -rss_limit_mb=3072 -max_len=1048576 -print_final_stats=1 \
+    -artifact_prefix="$build/findings/$t/" "$runs" "$build/corpus/$t" > "$log" 2>&1
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
   speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$')
-  corpus=$(ls "$build/runs/$t" | wc -l)
+  corpus=$(ls "$runs" | wc -l)
   found=$(ls "$build/findings/$t" | wc -l)
   printf '%-20s %12s %10s %8s %s\n' "$t" "${execs:-?}" "${speed:-?}" "$corpus" "$found"
   if [ $rc -ne 0 ] || [ "$found" -ne 0 ]; then

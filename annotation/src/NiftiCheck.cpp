@@ -65,7 +65,12 @@ void checkNifti(const std::filesystem::path& path) {
         throw InputError("Cannot read " + name + ": the file is truncated (shorter than a NIfTI header).");
     bool swap = false;
     if (field<std::int32_t>(h, 0, false) != 348) {
-        if (field<std::int32_t>(h, 0, true) != 348) return;  // NIfTI-2 or not NIfTI: ITK decides
+        for (bool swapped : {false, true})
+            if (field<std::int32_t>(h, 0, swapped) == 540 && std::memcmp(h + 4, "n+2", 4) == 0)
+                throw InputError("Cannot read " + name +
+                                 ": it is a NIfTI-2 file, which Engram does not read; save it as "
+                                 "NIfTI-1 (nibabel: Nifti1Image; dcm2niix writes NIfTI-1).");
+        if (field<std::int32_t>(h, 0, true) != 348) return;  // not NIfTI: ITK decides
         swap = true;
     }
     if (std::memcmp(h + 344, "n+1", 4) != 0) return;  // .hdr/.img pair: data lives elsewhere
@@ -96,6 +101,19 @@ void checkNifti(const std::filesystem::path& path) {
             throw InputError(s.str());
         }
     }
+    // The orientation ITK reads (the quaternion when qform_code is set, the affine rows when sform_code
+    // is): a value there that is not a number made ITK's matrix code abort the process (fuzz_nifti).
+    const auto requireFinite = [&](std::size_t offset, int count, const char* what) {
+        for (int i = 0; i < count; ++i)
+            if (!std::isfinite(field<float>(h, offset + 4 * std::size_t(i), swap)))
+                throw InputError("Cannot read " + name + ": the header's " + what +
+                                 " holds a value that is not a number.");
+    };
+    if (field<std::int16_t>(h, 252, swap) > 0) {
+        requireFinite(76, 1, "orientation (qfac)");
+        requireFinite(256, 6, "orientation (quatern, qoffset)");
+    }
+    if (field<std::int16_t>(h, 254, swap) > 0) requireFinite(280, 12, "affine (srow)");
     // The data's size follows from the datatype, which ITK reads by; bitpix must agree with it.
     const auto datatype = field<std::int16_t>(h, 70, swap);
     const auto bitpix = field<std::int16_t>(h, 72, swap);

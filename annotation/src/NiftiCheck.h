@@ -7,8 +7,9 @@
 
 namespace engram::detail {
 
-// Throws InputError for a truncated file or a voxel size (pixdim) that is zero, negative or not a number.
-// Does nothing for files that are not single-file NIfTI-1.
+// Throws InputError for a truncated file, impossible sizes or data type, a voxel size (pixdim) that is
+// zero, negative or not a number, an orientation in use holding a non-number (which made ITK abort), or a
+// NIfTI-2 file (Debian's ITK 5.2 does not read them). Does nothing for files that are not single-file NIfTI.
 void checkNifti(const std::filesystem::path& path);
 
 }  // namespace engram::detail

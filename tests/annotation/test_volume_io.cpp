@@ -315,6 +315,23 @@ TEST(VolumeIO, BadNiftiFilesGetClearErrors) {
     std::memcpy(shear.data() + 252, &zero, 2);
     expectError<InputError>([&] { readVolumeFile(writeFile(dir / "shear.nii", shear)); },
                             {"shear.nii", "sheared"});
+    // A non-number in the orientation in use made ITK abort (fuzz_nifti): the qform's quaternion, the
+    // sform's rows (each set to be the one in use).
+    const std::int16_t one = 1;
+    std::string nanQuaternion = patchFloat(260, NAN);
+    std::memcpy(nanQuaternion.data() + 252, &one, 2);
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "nanq.nii", nanQuaternion)); },
+                            {"nanq.nii", "quatern", "not a number"});
+    std::string nanAffine = patchFloat(324, INFINITY);
+    std::memcpy(nanAffine.data() + 254, &one, 2);
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "nans.nii", nanAffine)); },
+                            {"nans.nii", "srow", "not a number"});
+    std::string nifti2(540, '\0');
+    const std::int32_t nifti2Size = 540;
+    std::memcpy(nifti2.data(), &nifti2Size, 4);
+    std::memcpy(nifti2.data() + 4, "n+2\0\r\n\032\n", 8);
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "two.nii", nifti2)); },
+                            {"two.nii", "NIfTI-2", "NIfTI-1"});
     expectError<InputError>([&] { readVolumeFile(writeFile(dir / "noise.nii", std::string(4000, 'x'))); },
                             {"noise.nii"});
     expectError<InputError>([&] { readVolumeFile(writeFile(dir / "empty.nii.gz", "")); },
