@@ -93,22 +93,24 @@ int main(int argc, char** argv) {
     QTimer::singleShot(0, &window, [&] {
         if (!window.checkRecovery(recover) && !path.isEmpty()) {
             if (path.endsWith(".engram"))
-                window.openSession(path);
+                window.workspace().openSession(path);
             else
-                window.open(path);
+                window.workspace().open(path);
         }
     });
     if (parser.isSet(labels)) {  // onto the first volume opened (before --quit-after-load quits)
         auto once = std::make_shared<QMetaObject::Connection>();
-        *once = QObject::connect(&window, &engram::ui::MainWindow::volumeChanged, &window,
+        *once = QObject::connect(&window.workspace(), &engram::ui::Workspace::volumeChanged, &window,
                                  [&window, once, file = parser.value(labels)] {
                                      QObject::disconnect(*once);
                                      window.openSegmentation(file);
                                  });
     }
     if (parser.isSet(quitAfter)) {
-        QObject::connect(&window, &engram::ui::MainWindow::volumeChanged, &app, &QApplication::quit);
-        QObject::connect(&window, &engram::ui::MainWindow::loadFailed, &app, [] { QApplication::exit(1); });
+        QObject::connect(&window.workspace(), &engram::ui::Workspace::volumeChanged, &app,
+                         &QApplication::quit);
+        QObject::connect(&window.workspace(), &engram::ui::Workspace::loadFailed, &app,
+                         [] { QApplication::exit(1); });
     }
 
     std::unique_ptr<engram::ui::ScriptRunner> runner;

@@ -385,8 +385,8 @@ class ViewTests : public QObject {
         w.resize(1200, 800);
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
-        QSignalSpy loaded(&w, &ui::MainWindow::volumeChanged);
-        w.open(volumePath);
+        QSignalSpy loaded(&w.workspace(), &ui::Workspace::volumeChanged);
+        w.workspace().open(volumePath);
         QVERIFY(loaded.wait(20000));
         QVERIFY(w.volume() != nullptr);
 
@@ -466,15 +466,15 @@ class ViewTests : public QObject {
 
         // Export (written in the background): a good one, then into a read-only folder (refused, nothing
         // written).
-        QSignalSpy exported(&w, &ui::MainWindow::exportFinished);
+        QSignalSpy exported(&w.workspace(), &ui::Workspace::exportFinished);
         auto exportTo = [&](const QString& path) {
-            if (!w.exportLabels(path)) return false;
+            if (!w.workspace().exportLabels(path)) return false;
             if (!exported.wait(20000)) return false;
             return exported.takeLast()[0].toBool();
         };
         QVERIFY(exportTo(dir.filePath("labels.nii.gz")));
         QVERIFY(QFileInfo::exists(dir.filePath("labels.nii.gz")));
-        QVERIFY(!w.exportRunning());
+        QVERIFY(!w.workspace().exportRunning());
         QDir(dir.path()).mkdir("ro");
         QFile::setPermissions(dir.filePath("ro"), QFileDevice::ReadOwner | QFileDevice::ExeOwner);
         // root writes through permission bits; /proc refuses new files to everyone.
@@ -491,8 +491,8 @@ class ViewTests : public QObject {
         QVERIFY(bad.open(QIODevice::WriteOnly));
         bad.write("this is not a volume");
         bad.close();
-        QSignalSpy failed(&w, &ui::MainWindow::loadFailed);
-        w.open(dir.filePath("bad.nii.gz"));
+        QSignalSpy failed(&w.workspace(), &ui::Workspace::loadFailed);
+        w.workspace().open(dir.filePath("bad.nii.gz"));
         QVERIFY(failed.wait(20000));
         QVERIFY2(failed.at(0).at(0).toString().contains("bad.nii.gz"),
                  qPrintable(failed.at(0).at(0).toString()));

@@ -1,14 +1,8 @@
 #include <engram/ui/AppSettings.h>
 
-#include "DialogSupport.h"
-
-#include <QComboBox>
-#include <QFileDialog>
-#include <QHBoxLayout>
-#include <QLineEdit>
-#include <QPushButton>
+#include <QCoreApplication>
+#include <QFileInfo>
 #include <QSettings>
-#include <QSpinBox>
 
 namespace engram::ui {
 
@@ -41,53 +35,62 @@ void AppSettings::save() const {
     s.setValue("files/recent", recent);
 }
 
-std::optional<AppSettings> editSettings(QWidget* parent, const AppSettings& current,
-                                        const QString& bundledModel, const QString& bundledPropagator) {
-    QDialog dialog(parent);
-    dialog.setWindowTitle(QObject::tr("Settings"));
-    auto* form = new QFormLayout(&dialog);
-    auto* model = new QLineEdit(current.model.isEmpty() ? bundledModel : current.model, &dialog);
-    auto* browse = new QPushButton(QObject::tr("Browse..."), &dialog);
-    QObject::connect(browse, &QPushButton::clicked, &dialog, [&] {
-        const QString p = QFileDialog::getOpenFileName(&dialog, QObject::tr("Model file"), model->text(),
-                                                       QObject::tr("Engram models (*.safetensors)"));
-        if (!p.isEmpty()) model->setText(p);
-    });
-    auto* modelRow = new QHBoxLayout;
-    modelRow->addWidget(model);
-    modelRow->addWidget(browse);
-    form->addRow(QObject::tr("AI model"), modelRow);
-    auto* propagation = new QLineEdit(
-        current.propagationModel.isEmpty() ? bundledPropagator : current.propagationModel, &dialog);
-    propagation->setPlaceholderText(QObject::tr("Slice propagation model file (slicenet or SAM 2)"));
-    form->addRow(QObject::tr("Propagation model"), propagation);
-    auto* device = new QComboBox(&dialog);
-    device->addItems({"cpu", "cuda"});
-    device->setCurrentText(current.device);
-    form->addRow(QObject::tr("Device"), device);
-    auto* memory = new QSpinBox(&dialog);
-    memory->setRange(0, 80);
-    memory->setValue(current.memoryCapacity);
-    form->addRow(QObject::tr("AI memory (interactions)"), memory);
-    auto* interval = new QSpinBox(&dialog);
-    interval->setRange(1, 60);
-    interval->setSuffix(QObject::tr(" min"));
-    interval->setValue(current.autosaveMinutes);
-    form->addRow(QObject::tr("Autosave every"), interval);
-    auto* every = new QSpinBox(&dialog);
-    every->setRange(1, 100);
-    every->setValue(current.autosaveEvery);
-    form->addRow(QObject::tr("... and after every N interactions"), every);
-    if (!detail::runWithOkCancel(dialog, form)) return std::nullopt;
-    AppSettings edited = current;
-    // The bundled defaults stay "the default" (empty), so that a newer bundled model is picked up.
-    edited.model = model->text() == bundledModel ? QString() : model->text();
-    edited.propagationModel = propagation->text() == bundledPropagator ? QString() : propagation->text();
-    edited.device = device->currentText();
-    edited.memoryCapacity = memory->value();
-    edited.autosaveMinutes = interval->value();
-    edited.autosaveEvery = every->value();
-    return edited;
+PacsSettings PacsSettings::load() {
+    QSettings s;
+    PacsSettings out;
+    out.aeTitle = s.value("pacs/aeTitle", "ENGRAM").toString();
+    const int n = s.beginReadArray("pacs/nodes");
+    for (int i = 0; i < n; ++i) {
+        s.setArrayIndex(i);
+        Node node;
+        node.name = s.value("name").toString();
+        node.node.aeTitle = s.value("aeTitle").toString().toStdString();
+        node.node.host = s.value("host").toString().toStdString();
+        node.node.port = s.value("port", 104).toInt();
+        out.nodes.push_back(std::move(node));
+    }
+    s.endArray();
+    return out;
 }
+
+void PacsSettings::save() const {
+    QSettings s;
+    s.setValue("pacs/aeTitle", aeTitle);
+    s.beginWriteArray("pacs/nodes", static_cast<int>(nodes.size()));
+    for (int i = 0; i < static_cast<int>(nodes.size()); ++i) {
+        s.setArrayIndex(i);
+        const Node& n = nodes[static_cast<std::size_t>(i)];
+        s.setValue("name", n.name);
+        s.setValue("aeTitle", QString::fromStdString(n.node.aeTitle));
+        s.setValue("host", QString::fromStdString(n.node.host));
+        s.setValue("port", n.node.port);
+    }
+    s.endArray();
+}
+
+PacsOptions PacsSettings::options() const {
+    PacsOptions o;
+    o.callingAeTitle = aeTitle.toStdString();
+    return o;
+}
+
+const PacsSettings::Node* PacsSettings::find(const QString& name) const {
+    for (const auto& n : nodes)
+        if (n.name == name) return &n;
+    return nullptr;
+}
+
+namespace {
+// A bundled model file: next to an installed executable (../share/engram/models), else the build's default.
+QString bundled(const QString& buildDefault) {
+    const QString installed = QCoreApplication::applicationDirPath() + "/../share/engram/models/" +
+                              QFileInfo(buildDefault).fileName();
+    if (QFileInfo::exists(installed)) return QFileInfo(installed).canonicalFilePath();
+    return buildDefault;
+}
+}  // namespace
+
+QString bundledModel() { return bundled(QString(ENGRAM_DEFAULT_MODEL)); }
+QString bundledPropagator() { return bundled(QString(ENGRAM_DEFAULT_PROPAGATOR)); }
 
 }  // namespace engram::ui

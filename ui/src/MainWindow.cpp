@@ -1,6 +1,5 @@
 #include <engram/annotation/DicomSeg.h>
 #include <engram/annotation/Errors.h>
-#include <engram/annotation/LabelTable.h>
 #include <engram/annotation/VolumeIO.h>
 #include <engram/ui/AppSettings.h>
 #include <engram/ui/FineTuneDialog.h>
@@ -8,6 +7,7 @@
 #include <engram/ui/MainWindow.h>
 #include <engram/ui/PacsBrowser.h>
 #include <engram/ui/SegmentPanel.h>
+#include <engram/ui/SettingsDialog.h>
 #include <engram/ui/StatisticsDialog.h>
 
 #include <QAction>
@@ -16,9 +16,7 @@
 #include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
-#include <QDateTime>
 #include <QDialog>
-#include <QDir>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -27,44 +25,24 @@
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QLabel>
-#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSlider>
-#include <QStandardPaths>
 #include <QStatusBar>
 #include <QToolBar>
 #include <QToolButton>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <spdlog/spdlog.h>
 
 #include <cmath>
 
-#ifndef ENGRAM_DEFAULT_MODEL
-#define ENGRAM_DEFAULT_MODEL ""
-#endif
-#ifndef ENGRAM_DEFAULT_PROPAGATOR
-#define ENGRAM_DEFAULT_PROPAGATOR ""
-#endif
-
 namespace engram::ui {
 namespace {
 
 constexpr int kMaxRecent = 8;
-
-// A bundled model file: next to an installed executable (../share/engram/models), else the build's default.
-QString bundled(const QString& buildDefault) {
-    const QString installed = QCoreApplication::applicationDirPath() + "/../share/engram/models/" +
-                              QFileInfo(buildDefault).fileName();
-    if (QFileInfo::exists(installed)) return QFileInfo(installed).canonicalFilePath();
-    return buildDefault;
-}
-QString bundledModel() { return bundled(QString(ENGRAM_DEFAULT_MODEL)); }
-QString bundledPropagator() { return bundled(QString(ENGRAM_DEFAULT_PROPAGATOR)); }
 
 const char* layoutName(Layout l) {
     switch (l) {
@@ -110,7 +88,10 @@ const SegmentToolDef& definitionOf(SegmentTool tool) {
 }  // namespace
 
 MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
-    : QMainWindow(parent), options_(std::move(options)) {
+    : QMainWindow(parent),
+      options_(std::move(options)),
+      workspace_({options_.modelPath, options_.propagationModelPath, options_.device,
+                  options_.recoveryDirectory, options_.interactive}) {
     setWindowTitle("Engram");
     setWindowIcon(QIcon(":/engram.svg"));
     resize(1440, 900);
@@ -168,66 +149,9 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     buildMenus();
     setLayoutMode(AppSettings::load().layout == "row" ? Layout::RowPlus3D : Layout::Grid);
 
-    // Loading.
-    connect(cancel_, &QPushButton::clicked, this, [this] {
-        if (loading_) loader_.cancel();
-        if (aiBusy_ || controller_.propagationRunning()) service_.cancel();
-        if (pacsBusy_) pacsProgress_.cancel();
-    });
-    connect(fineTuneStop_, &QPushButton::clicked, &fineTuner_, &FineTuner::stop);
-    connect(&loader_, &AsyncVolumeLoader::progress, this, [this](double f, const QString& stage) {
-        progress_->setRange(0, 1000);
-        progress_->setValue(static_cast<int>(f * 1000));
-        statusBar()->showMessage(stage);
-    });
-    connect(&loader_, &AsyncVolumeLoader::volumeLoaded, this, &MainWindow::showVolume);
-    connect(&loader_, &AsyncVolumeLoader::failed, this, [this](const QString& message) {
-        loading_ = false;
-        pendingSession_.reset();
-        setBusy(false);
-        reportError(tr("Cannot open"), message);
-        Q_EMIT loadFailed(message);
-    });
-    connect(&loader_, &AsyncVolumeLoader::cancelled, this, [this] {
-        loading_ = false;
-        pendingSession_.reset();
-        setBusy(false);
-        statusBar()->showMessage(tr("Loading cancelled"), 5000);
-    });
-    connect(&loader_, &AsyncVolumeLoader::seriesFound, this, [this](std::vector<DicomSeriesInfo> all) {
-        std::vector<DicomSeriesInfo> images;
-        for (auto& s : all)
-            if (!s.isSegmentation) images.push_back(std::move(s));
-        if (images.empty()) {
-            loader_.cancel();
-            loading_ = false;
-            setBusy(false);
-            reportError(tr("Cannot open"), tr("The folder %1 holds no DICOM image series.").arg(volumePath_));
-            Q_EMIT loadFailed(lastError_);
-            return;
-        }
-        std::size_t pick = 0;
-        for (std::size_t i = 0; i < images.size(); ++i)
-            if (QString::fromStdString(images[i].key) == seriesKey_) pick = i;
-        if (images.size() > 1 && seriesKey_.isEmpty() && options_.interactive) {
-            QStringList items;
-            for (const auto& s : images) items << QString::fromStdString(s.summary());
-            bool ok = false;
-            const QString chosen = QInputDialog::getItem(
-                this, tr("Choose a series"), tr("This folder holds %1 series:").arg(images.size()), items, 0,
-                false, &ok);
-            if (!ok) {
-                loading_ = false;
-                setBusy(false);
-                return;
-            }
-            pick = static_cast<std::size_t>(items.indexOf(chosen));
-        } else if (images.size() > 1 && seriesKey_.isEmpty()) {
-            spdlog::warn("{} holds {} series; opening the first", volumePath_.toStdString(), images.size());
-        }
-        seriesKey_ = QString::fromStdString(images[pick].key);
-        loader_.loadDicomSeries(images[pick]);
-    });
+    connect(cancel_, &QPushButton::clicked, &workspace_, &Workspace::cancel);
+    connect(fineTuneStop_, &QPushButton::clicked, &workspace_, &Workspace::stopFineTune);
+    connectWorkspace();
 
     // The document and its views.
     connect(&controller_, &AnnotationController::labelsChanged, &state_,
@@ -237,96 +161,87 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
         updateMarkers();
         onPreviewChanged();  // the preview's segment may have been renamed
     });
-    connect(&controller_, &AnnotationController::historyChanged, this, [this] {
-        updateMarkers();
-        updateTitle();
-    });
+    connect(&controller_, &AnnotationController::historyChanged, this, &MainWindow::updateMarkers);
     connect(&controller_, &AnnotationController::errorOccurred, this,
             [this](const QString& m) { reportError(tr("Segmentation"), m); });
     connect(&controller_, &AnnotationController::noticeOccurred, this,
             [this](const QString& m) { statusBar()->showMessage(m, 10000); });
-    connect(&controller_, &AnnotationController::busyChanged, this, [this](bool busy) {
-        aiBusy_ = busy;
-        setBusy(busy || loading_, busy ? tr("AI working...") : QString());
-    });
     connect(segments_, &SegmentPanel::activeSegmentChanged, this, [this] { updateMarkers(); });
     connect(&controller_, &AnnotationController::previewChanged, this, &MainWindow::onPreviewChanged);
 
-    // The AI engine.
-    connect(&service_, &SegmentationService::engineReady, this,
-            [this](const QString& device, bool memory, const QString& notice) {
-                engineLoading_ = false;
-                engineReady_ = true;
-                aiStatus_->setText(tr("AI: %1, memory %2").arg(device, memory ? tr("on") : tr("off")));
-                if (!notice.isEmpty()) statusBar()->showMessage(notice, 10000);
-            });
-    connect(&service_, &SegmentationService::engineFailed, this, [this](const QString& message) {
-        engineLoading_ = false;
-        engineReady_ = false;
-        aiStatus_->setText(tr("AI: grow from seeds (model failed)"));
-        aiStatus_->setToolTip(message);
-        spdlog::warn("AI engine: {}", message.toStdString());
-        statusBar()->showMessage(tr("The AI model could not be loaded: %1").arg(message), 15000);
-    });
-    loadEngine();
+    workspace_.loadEngine();
+    workspace_.loadPropagator();
+}
 
-    // Slice propagation (the default slicenet, or a SAM 2 model from the settings).
-    connect(&service_, &SegmentationService::propagatorReady, this,
-            [this](const QString& device, bool shortTerm, const QString&) {
-                propagatorReady_ = true;
-                propagatorLoading_ = false;
-                spdlog::info("propagation model ready on {} (short-term memory {})", device.toStdString(),
-                             shortTerm ? "on" : "off");
-            });
-    connect(&service_, &SegmentationService::propagatorFailed, this, [this](const QString& message) {
-        propagatorReady_ = false;
-        propagatorLoading_ = false;
-        spdlog::warn("propagation model: {}", message.toStdString());
-        statusBar()->showMessage(tr("The propagation model could not be loaded: %1").arg(message), 15000);
+void MainWindow::connectWorkspace() {
+    Workspace& w = workspace_;
+    w.setSeriesChooser([this](const std::vector<DicomSeriesInfo>& images) { return askSeries(images); });
+    w.setViewProvider([this] {
+        return ViewSnapshot{state_.cursor(),
+                            std::array<double, 2>{state_.windowLevel().window, state_.windowLevel().level}};
     });
-    connect(&controller_, &AnnotationController::propagationProgress, this, [this](int done, int total) {
-        progress_->setRange(0, total);
-        progress_->setValue(done);
-        statusBar()->showMessage(tr("Propagating: slice %1 of %2").arg(done).arg(total));
+    connect(&w, &Workspace::volumeOpened, this, &MainWindow::showVolume);
+    connect(&w, &Workspace::sessionRestored, this, [this](const ViewSnapshot& view) {
+        if (view.cursor) state_.setCursor(*view.cursor);
+        if (view.windowLevel) state_.setWindowLevel({(*view.windowLevel)[0], (*view.windowLevel)[1]});
     });
-    connect(&controller_, &AnnotationController::propagationFinished, this, [this](bool applied) {
-        statusBar()->showMessage(applied ? tr("Propagation done.") : tr("Propagation stopped."), 5000);
+    connect(&w, &Workspace::opened, this, &MainWindow::addRecent);
+    connect(&w, &Workspace::titleChanged, this, &MainWindow::updateTitle);
+    connect(&w, &Workspace::busyChanged, this, &MainWindow::setBusy);
+    connect(&w, &Workspace::progress, this, [this](int value, int maximum, const QString& stage) {
+        progress_->setRange(0, maximum);
+        progress_->setValue(value);
+        statusBar()->showMessage(stage);
     });
-    loadPropagator();
+    connect(&w, &Workspace::failed, this, &MainWindow::reportError);
+    connect(&w, &Workspace::notice, this,
+            [this](const QString& message, int ms) { statusBar()->showMessage(message, ms); });
+    connect(&w, &Workspace::aiStatusChanged, this, [this](const QString& text, const QString& detail) {
+        aiStatus_->setText(text);
+        aiStatus_->setToolTip(detail);
+    });
+    connect(&w, &Workspace::pacsFinished, this, [this](bool ok, const QString&, const QString& folder) {
+        // Edits made while the series arrived are the user's to keep or drop before it replaces them.
+        if (ok && !folder.isEmpty() && confirmDiscard()) workspace_.open(folder);
+    });
+    connect(&w, &Workspace::fineTuneStarted, this, [this] {
+        fineTuneProgress_->setRange(0, 0);  // busy until the first epoch ends
+        fineTuneProgress_->show();
+        fineTuneStop_->show();
+    });
+    connect(&w, &Workspace::fineTuneProgress, this, [this](int epoch, int epochs, double dice, double eta) {
+        fineTuneProgress_->setRange(0, epochs);
+        fineTuneProgress_->setValue(epoch);
+        statusBar()->showMessage(tr("Fine-tuning: epoch %1 of %2, training Dice %3, about %4 min left")
+                                     .arg(epoch)
+                                     .arg(epochs)
+                                     .arg(dice, 0, 'f', 3)
+                                     .arg(std::ceil(eta / 60)));
+    });
+    connect(&w, &Workspace::fineTuneFinished, this, &MainWindow::finishFineTune);
+}
 
-    // Autosave: every few minutes and after every N interactions, when something changed.
-    try {
-        recovery_ = std::make_unique<RecoveryStore>(options_.recoveryDirectory.empty()
-                                                        ? RecoveryStore::defaultDirectory()
-                                                        : options_.recoveryDirectory);
-    } catch (const OutputError& e) {
-        spdlog::error("autosave is off: {}", e.what());
+std::optional<std::size_t> MainWindow::askSeries(const std::vector<DicomSeriesInfo>& images) {
+    if (!options_.interactive) {
+        spdlog::warn("{} holds {} series; opening the first", workspace_.volumePath().toStdString(),
+                     images.size());
+        return 0;
     }
-    connect(&exportWatcher_, &QFutureWatcher<ExportOutcome>::finished, this, &MainWindow::finishExport);
-    connect(&pacsWatcher_, &QFutureWatcher<PacsOutcome>::finished, this, &MainWindow::finishPacs);
-    connect(&fineTuner_, &FineTuner::epochFinished, this,
-            [this](int epoch, int epochs, double, double dice, double eta) {
-                fineTuneProgress_->setRange(0, epochs);
-                fineTuneProgress_->setValue(epoch);
-                statusBar()->showMessage(tr("Fine-tuning: epoch %1 of %2, training Dice %3, about %4 min left")
-                                             .arg(epoch)
-                                             .arg(epochs)
-                                             .arg(dice, 0, 'f', 3)
-                                             .arg(std::ceil(eta / 60)));
-            });
-    connect(&fineTuner_, &FineTuner::finished, this, &MainWindow::finishFineTune);
-    connect(&autosaveTimer_, &QTimer::timeout, this, &MainWindow::autosave);
-    autosaveTimer_.start(AppSettings::load().autosaveMinutes * 60 * 1000);
-    connect(&controller_, &AnnotationController::edited, this, [this] {
-        autosavedSinceEdit_ = false;
-        if (++editsSinceAutosave_ >= AppSettings::load().autosaveEvery) autosave();
-    });
+    QStringList items;
+    for (const auto& s : images) items << QString::fromStdString(s.summary());
+    bool ok = false;
+    const QString chosen =
+        QInputDialog::getItem(this, tr("Choose a series"),
+                              tr("This folder holds %1 series:").arg(images.size()), items, 0, false, &ok);
+    if (!ok) return std::nullopt;
+    return static_cast<std::size_t>(items.indexOf(chosen));
 }
 
 MainWindow::~MainWindow() {
     // Views and panels refer to the document members, which are destroyed before child widgets: they go
     // first, and nothing hears the controller's last signals.
     disconnect(&controller_, nullptr, nullptr, nullptr);
+    disconnect(&workspace_, nullptr, this, nullptr);
     delete takeCentralWidget();
     for (auto* dock : findChildren<QDockWidget*>()) delete dock;
 }
@@ -486,7 +401,7 @@ void MainWindow::buildMenus() {
         const QString p = QFileDialog::getOpenFileName(
             this, tr("Open volume"), {},
             tr("Volumes (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd *.mgh *.mgz)"));
-        if (!p.isEmpty()) open(p);
+        if (!p.isEmpty()) workspace_.open(p);
     });
     connect(file->addAction(tr("Open Se&gmentation...")), &QAction::triggered, this, [this] {
         const QString p = QFileDialog::getOpenFileName(
@@ -498,7 +413,7 @@ void MainWindow::buildMenus() {
     connect(openDicom, &QAction::triggered, this, [this] {
         if (!confirmDiscard()) return;
         const QString p = QFileDialog::getExistingDirectory(this, tr("Open DICOM folder"));
-        if (!p.isEmpty()) open(p);
+        if (!p.isEmpty()) workspace_.open(p);
     });
     recentMenu_ = file->addMenu(tr("Open &Recent"));
     rebuildRecentMenu();
@@ -508,7 +423,7 @@ void MainWindow::buildMenus() {
         if (!confirmDiscard()) return;
         const QString p =
             QFileDialog::getOpenFileName(this, tr("Open session"), {}, tr("Engram sessions (*.engram)"));
-        if (!p.isEmpty()) openSession(p);
+        if (!p.isEmpty()) workspace_.openSession(p);
     });
     QAction* save = file->addAction(tr("&Save Session"));
     save->setShortcut(QKeySequence::Save);
@@ -516,12 +431,12 @@ void MainWindow::buildMenus() {
     saveAs->setShortcut(QKeySequence::SaveAs);
     auto saveTo = [this](bool ask) {
         if (!volume()) return;
-        QString p = sessionPath_;
+        QString p = workspace_.sessionPath();
         if (ask || p.isEmpty())
             p = QFileDialog::getSaveFileName(this, tr("Save session"), p, tr("Engram sessions (*.engram)"));
         if (p.isEmpty()) return;
         if (!p.endsWith(".engram")) p += ".engram";
-        saveSession(p);
+        workspace_.saveSession(p);
     };
     connect(save, &QAction::triggered, this, [saveTo] { saveTo(false); });
     connect(saveAs, &QAction::triggered, this, [saveTo] { saveTo(true); });
@@ -531,20 +446,21 @@ void MainWindow::buildMenus() {
         if (!volume()) return;
         const QString p =
             QFileDialog::getSaveFileName(this, tr("Export labels"), {}, tr("NIfTI (*.nii.gz *.nii)"));
-        if (!p.isEmpty()) exportLabels(p);
+        if (!p.isEmpty()) workspace_.exportLabels(p);
     });
     QAction* exportSeg = file->addAction(tr("Export Labels as DICOM-&SEG..."));
     connect(exportSeg, &QAction::triggered, this, [this] {
         if (!volume()) return;
         const QString p = QFileDialog::getSaveFileName(this, tr("Export DICOM-SEG"), {}, tr("DICOM (*.dcm)"));
-        if (!p.isEmpty()) exportLabels(p.endsWith(".dcm") ? p : p + ".dcm");
+        if (!p.isEmpty()) workspace_.exportLabels(p.endsWith(".dcm") ? p : p + ".dcm");
     });
     file->addSeparator();
     connect(file->addAction(tr("Open from &PACS...")), &QAction::triggered, this, [this] {
         PacsBrowser browser(this);
         if (browser.exec() != QDialog::Accepted) return;
         const auto chosen = browser.choice();
-        if (chosen && confirmDiscard()) retrieveFromPacs(chosen->node, chosen->study, chosen->series);
+        if (chosen && confirmDiscard())
+            workspace_.retrieveFromPacs(chosen->node, chosen->study, chosen->series);
     });
     connect(file->addAction(tr("Send Segmentation to PACS...")), &QAction::triggered, this,
             &MainWindow::chooseNodeAndSend);
@@ -637,7 +553,7 @@ void MainWindow::buildMenus() {
         statistics_->show();
     });
     // The dialog holds the document it was opened on.
-    connect(this, &MainWindow::volumeChanged, this, [this] {
+    connect(&workspace_, &Workspace::volumeChanged, this, [this] {
         if (statistics_) statistics_->close();
     });
 
@@ -705,169 +621,35 @@ bool MainWindow::runSegmentTool(SegmentTool tool, double value, bool inSlice, in
 }
 
 bool MainWindow::openSegmentation(const QString& path, std::optional<SegmentationChoices> choices) {
+    SegmentationQuestions ask;
     const QString title = tr("Open segmentation");
-    if (!volume()) {
-        reportError(title, tr("Open the volume it segments first."));
-        return false;
+    if (!choices && options_.interactive) {
+        ask.overlaps = [&](std::int64_t overlapping) -> std::optional<SegmentationChoices::Overlaps> {
+            QMessageBox box(
+                QMessageBox::Question, title,
+                tr("%1 voxels of %2 belong to more than one of its segments.").arg(overlapping).arg(path),
+                QMessageBox::Cancel, this);
+            auto* separate = box.addButton(tr("Overlaps as Segments of Their Own"), QMessageBox::AcceptRole);
+            auto* first = box.addButton(tr("Keep Each Voxel in Its First Segment"), QMessageBox::AcceptRole);
+            box.exec();
+            if (box.clickedButton() == separate) return SegmentationChoices::Overlaps::Separate;
+            if (box.clickedButton() == first) return SegmentationChoices::Overlaps::First;
+            return std::nullopt;
+        };
+        ask.resample = [&](const std::string& grids) {
+            return QMessageBox::question(this, title,
+                                         QString::fromStdString(grids) +
+                                             tr("\n\nResample the labels onto the volume's grid by nearest "
+                                                "neighbour?")) == QMessageBox::Yes;
+        };
     }
-    const ImageGeometry& grid = volume()->geometry();
-    // Each segment to load: its entry (name, colour, codes) and a label map holding it as `value`.
-    struct Loaded {
-        Segment segment;
-        std::shared_ptr<const LabelMap> map;
-        std::uint8_t value;
-    };
-    std::vector<Loaded> loaded;
-    const std::string file = QFileInfo(path).fileName().toStdString();
-    const SegmentationChoices defaults = choices.value_or(SegmentationChoices{});
-    const bool ask = !choices && options_.interactive;
-    try {
-        if (isDicomFile(path.toStdString())) {
-            DicomSegImport seg = readDicomSeg(path.toStdString(), grid);
-            const auto& dicom = volume()->metadata().dicom;
-            if (!dicom || dicom->seriesInstanceUid != seg.referencedSeriesUid)
-                throw InputError(file + " segments the series " + seg.referencedSeriesUid +
-                                 ", not the open one (" + (dicom ? dicom->seriesInstanceUid : "not DICOM") +
-                                 ").");
-            if (const auto overlapping = seg.overlappingVoxels(); overlapping > 0) {
-                auto rule = defaults.overlaps;
-                if (ask) {
-                    QMessageBox box(QMessageBox::Question, title,
-                                    tr("%1 voxels of %2 belong to more than one of its segments.")
-                                        .arg(overlapping)
-                                        .arg(path),
-                                    QMessageBox::Cancel, this);
-                    auto* separate =
-                        box.addButton(tr("Overlaps as Segments of Their Own"), QMessageBox::AcceptRole);
-                    auto* first =
-                        box.addButton(tr("Keep Each Voxel in Its First Segment"), QMessageBox::AcceptRole);
-                    box.exec();
-                    if (box.clickedButton() != separate && box.clickedButton() != first) {
-                        lastError_ = tr("cancelled");  // the user's choice: no error to report
-                        return false;
-                    }
-                    rule = box.clickedButton() == separate ? SegmentationChoices::Overlaps::Separate
-                                                           : SegmentationChoices::Overlaps::First;
-                }
-                if (rule == SegmentationChoices::Overlaps::Refuse)
-                    throw InputError(file + ": " + std::to_string(overlapping) +
-                                     " voxels belong to more than one segment; nothing was loaded.");
-                if (rule == SegmentationChoices::Overlaps::Separate) seg.separateOverlaps();
-            }
-            for (auto& s : seg.segments)
-                loaded.push_back({s.segment, std::make_shared<LabelMap>(grid, std::move(s.mask)), 1});
-        } else {
-            LabelFileImport in;
-            try {
-                in = readLabelFile(path.toStdString(), grid,
-                                   defaults.resample ? GridRule::ResampleNearest : GridRule::Exact);
-            } catch (const GridMismatch& e) {
-                if (!ask) throw;
-                if (QMessageBox::question(this, title,
-                                          QString::fromStdString(e.grids()) +
-                                              tr("\n\nResample the labels onto the volume's grid by nearest "
-                                                 "neighbour?")) != QMessageBox::Yes) {
-                    lastError_ = tr("cancelled");  // the user's choice: no error to report
-                    return false;
-                }
-                in = readLabelFile(path.toStdString(), grid, GridRule::ResampleNearest);
-            }
-            if (!in.summary().empty())
-                statusBar()->showMessage(QString::fromStdString(file + ": " + in.summary()), 10000);
-            // Names and colours from a label table beside the file (keyed by the file's values).
-            SegmentList table;
-            if (const auto tableFile = findLabelTable(path.toStdString())) try {
-                    table = readLabelTable(*tableFile);
-                    spdlog::info("{}: names and colours from {}", file, tableFile->string());
-                } catch (const InputError& e) {
-                    spdlog::warn("{} (label table not used)", e.what());
-                }
-            std::map<std::uint8_t, std::int64_t> fileValue;
-            for (const auto& [original, label] : in.renumbered) fileValue[label] = original;
-            auto map = std::make_shared<LabelMap>(in.labels);
-            for (const auto value : map->labelsPresent()) {
-                const auto original = fileValue.count(value) ? fileValue[value] : value;
-                const Segment* named =
-                    original <= 255 ? table.find(static_cast<std::uint8_t>(original)) : nullptr;
-                Segment s;
-                if (named)
-                    s = *named;
-                else
-                    s.name = file + " " + std::to_string(original);
-                s.algorithm = SegmentAlgorithm::Manual;
-                s.algorithmName.clear();
-                loaded.push_back({s, map, value});
-            }
-        }
-    } catch (const InputError& e) {
-        reportError(title, QString::fromStdString(e.what()));
-        return false;
-    }
-    if (loaded.empty()) {
-        reportError(title, tr("%1 holds no segment.").arg(path));
-        return false;
-    }
-    std::int64_t overlapping = 0;
-    for (const auto& l : loaded) {
-        // Voxels that are some segment's already keep it (no edit overwrites a segment).
-        const auto& here = controller_.labels().labels();
-        std::int64_t wanted = 0, free = 0;
-        for (std::size_t o = 0; o < here.size(); ++o)
-            if (l.map->labels()[o] == l.value) {
-                ++wanted;
-                free += here[o] == 0;
-            }
-        overlapping += wanted - free;
-        if (free == 0) continue;
-        const std::uint8_t label = controller_.addSegment(l.segment.name);
-        Segment entry = l.segment;
-        entry.label = label;
-        if (entry.color == Rgb{}) entry.color = controller_.segments().find(label)->color;
-        controller_.updateSegment(entry);
-        controller_.editSegment(label, tr("Open segmentation: %1").arg(QString::fromStdString(entry.name)),
-                                [&](const LabelMap& labels) {
-                                    return combineSegments(labels, label, LogicalOperation::Union, *l.map,
-                                                           l.value);
-                                });
-    }
-    if (overlapping > 0)
-        statusBar()->showMessage(
-            tr("%1 voxels belong to more than one segment of %2 or to segments already here: "
-               "they kept their first segment.")
-                .arg(overlapping)
-                .arg(path),
-            15000);
-    spdlog::info("opened segmentation {}: {} segments, {} overlapping voxels", path.toStdString(),
-                 loaded.size(), overlapping);
-    return true;
+    const bool ok = workspace_.openSegmentation(path, choices.value_or(SegmentationChoices{}), ask);
+    if (!ok) lastError_ = workspace_.lastError();  // also when the user declined
+    return ok;
 }
 
 bool MainWindow::combineWithLabelFile(const QString& path, int fileLabel, LogicalOperation operation) {
-    const auto segment = segments_->activeSegment();
-    const QString title = tr("Combine with a label file");
-    if (!volume() || segment == 0) {
-        reportError(title,
-                    !volume() ? tr("Open a volume first.") : tr("Choose the segment in the segment list."));
-        return false;
-    }
-    if (fileLabel < 1 || fileLabel > 255) {
-        reportError(title, tr("Label values are 1 to 255."));
-        return false;
-    }
-    std::optional<LabelMap> other;
-    try {
-        other = readLabelFile(path.toStdString(), volume()->geometry()).labels;
-    } catch (const InputError& e) {
-        reportError(title, QString::fromStdString(e.what()));
-        return false;
-    }
-    static const char* names[] = {"Union", "Intersect", "Subtract"};
-    const QString kind = tr("%1 with %2 (label %3)")
-                             .arg(names[static_cast<int>(operation)], QFileInfo(path).fileName())
-                             .arg(fileLabel);
-    return controller_.editSegment(segment, kind, [&](const LabelMap& labels) {
-        return combineSegments(labels, segment, operation, *other, static_cast<std::uint8_t>(fileLabel));
-    });
+    return workspace_.combineWithLabelFile(path, segments_->activeSegment(), fileLabel, operation);
 }
 
 void MainWindow::setTool(Tool tool) {
@@ -941,57 +723,10 @@ ClickMethod MainWindow::clickMethod() const {
     return static_cast<ClickMethod>(clickMethod_->currentData().toInt());
 }
 
-bool MainWindow::isIdle() const {
-    return !loading_ && !engineLoading_ && !propagatorLoading_ && !aiBusy_ &&
-           controller_.pendingClicks() == 0 && !controller_.propagationRunning() && !exportRunning() &&
-           !fineTuner_.running() && !surface_->isUpdating() && !pacsBusy_;
-}
-
-void MainWindow::loadEngine() {
-    QString model = options_.modelPath;
-    if (model.isEmpty()) model = AppSettings::load().model;
-    if (model.isEmpty()) model = bundledModel();
-    if (model.isEmpty() || !QFileInfo::exists(model)) {
-        engineReady_ = false;
-        aiStatus_->setText(tr("AI: grow from seeds (no model)"));
-        aiStatus_->setToolTip(tr("No model file (%1): AI clicks grow from seeds. Choose a model in File > "
-                                 "Settings.")
-                                  .arg(model));
-        spdlog::warn("no AI model file found ({}); AI clicks grow from seeds", model.toStdString());
-        return;
-    }
-    enginePath_ = model;
-    model::EngineOptions o;
-    o.weights = model.toStdString();
-    o.device = aiDevice().toStdString();
-    o.memoryCapacity = AppSettings::load().memoryCapacity;
-    engineLoading_ = true;
-    engineReady_ = false;
-    aiStatus_->setText(tr("AI: loading..."));
-    service_.loadEngine(o);
-}
-
-void MainWindow::loadPropagator() {
-    QString model = options_.propagationModelPath;
-    if (model.isEmpty()) model = AppSettings::load().propagationModel;
-    if (model.isEmpty()) model = bundledPropagator();
-    propagatorReady_ = false;
-    if (model.isEmpty()) return;  // a build without a default propagator, none configured
-    if (!QFileInfo::exists(model)) {
-        statusBar()->showMessage(
-            tr("Propagation model %1 not found; choose one in File > Settings.").arg(model), 15000);
-        return;
-    }
-    propagatorLoading_ = true;
-    service_.loadPropagator(model.toStdString(), aiDevice().toStdString());
-}
-
-QString MainWindow::aiDevice() const {
-    return options_.device.isEmpty() ? AppSettings::load().device : options_.device;
-}
+bool MainWindow::isIdle() const { return workspace_.isIdle() && !surface_->isUpdating(); }
 
 bool MainWindow::propagate(int axis, bool up, bool down) {
-    if (!propagatorReady_) {
+    if (!workspace_.propagatorReady()) {
         reportError(tr("Propagation"), tr("No propagation model is loaded; choose one in File > Settings."));
         return false;
     }
@@ -1004,72 +739,9 @@ bool MainWindow::propagate(int axis, bool up, bool down) {
     return controller_.propagate(segment, axis, state_.cursor()[std::size_t(axis)], up, down, names[axis]);
 }
 
-void MainWindow::open(const QString& path, const QString& seriesKey) {
-    if (!QFileInfo::exists(path)) {
-        reportError(tr("Cannot open"), tr("%1 does not exist.").arg(path));
-        Q_EMIT loadFailed(lastError_);
-        return;
-    }
-    volumePath_ = QFileInfo(path).absoluteFilePath();
-    seriesKey_ = seriesKey;
-    loading_ = true;
-    setBusy(true, tr("Loading %1").arg(QFileInfo(path).fileName()));
-    if (QFileInfo(path).isDir())
-        loader_.scanFolder(volumePath_);
-    else
-        loader_.loadPath(volumePath_);
-}
-
-void MainWindow::openSession(const QString& path) {
-    try {
-        SessionDocument s = readSession(path.toStdString());
-        sessionPath_ = QFileInfo(path).absoluteFilePath();
-        const QString volumePath = QString::fromStdString(s.volumePath);
-        const QString key = QString::fromStdString(s.seriesKey);
-        pendingSession_ = std::move(s);
-        open(volumePath, key);
-    } catch (const InputError& e) {
-        reportError(tr("Cannot open session"), QString::fromStdString(e.what()));
-        Q_EMIT loadFailed(lastError_);
-    }
-}
-
-void MainWindow::showVolume(std::shared_ptr<Volume> volume) {
-    loading_ = false;
-    setBusy(aiBusy_);
-    controller_.setVolume(volume);
+void MainWindow::showVolume(const std::shared_ptr<Volume>& volume) {
     state_.setDocument(volume, &controller_.labels(), &controller_.segments());
     windowPresets_->setCurrentIndex(viewers::looksLikeCt(*volume) ? 0 : windowPresets_->count() - 1);
-    editsSinceAutosave_ = 0;
-    autosavedSinceEdit_ = true;
-    if (pendingSession_) {
-        SessionDocument s = std::move(*pendingSession_);
-        pendingSession_.reset();
-        try {
-            controller_.restore(std::move(s.labels), std::move(s.segments), std::move(s.history));
-            if (s.cursor) state_.setCursor(*s.cursor);
-            if (s.windowLevel) state_.setWindowLevel({(*s.windowLevel)[0], (*s.windowLevel)[1]});
-            if (!pendingRecoveryOrphan_.empty()) {
-                // The restored work now lives in this process's recovery file.
-                RecoveryStore::remove(pendingRecoveryOrphan_);
-                pendingRecoveryOrphan_.clear();
-                autosavedSinceEdit_ = false;
-                autosave();
-                sessionPath_.clear();
-            }
-            Q_EMIT sessionRestored();
-        } catch (const InputError& e) {
-            reportError(tr("Cannot restore the session"), QString::fromStdString(e.what()));
-        }
-    } else {
-        sessionPath_.clear();
-        addRecent(volumePath_);
-    }
-    updateTitle();
-    const auto& m = volume->metadata();
-    for (const auto& w : m.warnings) statusBar()->showMessage(QString::fromStdString(w), 15000);
-    spdlog::info("opened {}: {}", volumePath_.toStdString(), volume->geometry().describe());
-    Q_EMIT volumeChanged();
 }
 
 void MainWindow::onToolEvent(const viewers::ToolEvent& e) {
@@ -1082,9 +754,9 @@ void MainWindow::onToolEvent(const viewers::ToolEvent& e) {
         case Tool::AiClick: {
             if (e.type != viewers::ToolEvent::Type::Press) break;
             ClickMethod method = clickMethod();
-            if (method == ClickMethod::Model && !engineReady_) {
+            if (method == ClickMethod::Model && !workspace_.engineReady()) {
                 method = ClickMethod::GrowFromSeeds;
-                statusBar()->showMessage(engineLoading_
+                statusBar()->showMessage(workspace_.engineLoading()
                                              ? tr("The AI model is still loading: this click grows "
                                                   "from seeds.")
                                              : tr("No AI model is loaded: clicks grow from seeds."),
@@ -1131,53 +803,8 @@ void MainWindow::onPreviewChanged() {
                               .arg(s ? QString::fromStdString(s->name) : QString::number(label)));
 }
 
-PackedSession MainWindow::currentSession() const {
-    SessionInfo s;
-    s.volumePath = volumePath_.toStdString();
-    s.seriesKey = seriesKey_.toStdString();
-    s.segments = controller_.segments();
-    for (auto& h : controller_.history())
-        if (h.applied) s.history.push_back(h);
-    s.cursor = state_.cursor();
-    s.windowLevel = std::array<double, 2>{state_.windowLevel().window, state_.windowLevel().level};
-    return packSession(std::move(s), controller_.labels());
-}
-
-bool MainWindow::saveSession(const QString& path) {
-    if (!volume()) return false;
-    controller_.acceptPreview();  // what is saved is what the user sees, accepted
-    try {
-        writeSession(currentSession(), path.toStdString());
-        sessionPath_ = QFileInfo(path).absoluteFilePath();
-        controller_.markSaved();
-        updateTitle();
-        statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
-        spdlog::info("saved session {}", path.toStdString());
-        return true;
-    } catch (const std::exception& e) {
-        reportError(tr("Cannot save the session"), QString::fromStdString(e.what()));
-        return false;
-    }
-}
-
-bool MainWindow::autosave() {
-    if (!volume() || !recovery_ || autosavedSinceEdit_) return false;
-    try {
-        writeSession(currentSession(), recovery_->file());
-        editsSinceAutosave_ = 0;
-        autosavedSinceEdit_ = true;
-        spdlog::debug("autosaved to {}", recovery_->file().string());
-        return true;
-    } catch (const std::exception& e) {
-        spdlog::error("autosave failed: {}", e.what());
-        statusBar()->showMessage(tr("Autosave failed: %1").arg(e.what()), 10000);
-        return false;
-    }
-}
-
 bool MainWindow::checkRecovery(std::optional<bool> restore) {
-    if (!recovery_) return false;
-    const auto orphans = recovery_->orphans();
+    const auto orphans = workspace_.recoveryOrphans();
     if (orphans.empty()) return false;
     bool yes = restore.value_or(false);
     if (!restore && options_.interactive) {
@@ -1191,163 +818,10 @@ bool MainWindow::checkRecovery(std::optional<bool> restore) {
         return false;  // scripted runs leave recovery files alone unless told
     }
     if (!yes) {
-        for (const auto& o : orphans) RecoveryStore::remove(o);
+        workspace_.discardRecoveries();
         return false;
     }
-    pendingRecoveryOrphan_ = orphans.front();
-    spdlog::info("restoring {}", orphans.front().string());
-    openSession(QString::fromStdString(orphans.front().string()));
-    return true;
-}
-
-bool MainWindow::exportLabels(const QString& path) {
-    if (!volume()) {
-        reportError(tr("Export failed"), tr("No volume is open."));
-        return false;
-    }
-    if (exportRunning()) {
-        reportError(tr("Export failed"),
-                    tr("The export to %1 is still being written; export again when it has finished.")
-                        .arg(exportPath_));
-        return false;
-    }
-    controller_.acceptPreview();
-    // The copies are the document at this moment: the user may go on editing while they are written.
-    auto job = [source = controller_.volumePointer(), labels = controller_.labels(),
-                segments = controller_.segments(), file = path.toStdString(),
-                dicomSeg = path.endsWith(".dcm", Qt::CaseInsensitive)] {
-        ExportOutcome outcome;
-        try {
-            if (dicomSeg) {
-                const auto report = writeDicomSeg(*source, labels, segments, file);
-                outcome.segments = report.segments;
-                outcome.frames = report.frames;
-            } else {
-                writeLabelFile(labels, file);
-                writeLabelTables(segments, labels, file);
-            }
-        } catch (const std::exception& e) {  // reported by the finished handler
-            outcome.error = QString::fromStdString(e.what());
-        }
-        return outcome;
-    };
-    exportPath_ = path;
-    setBusy(true, tr("Exporting labels to %1...").arg(path));
-    cancel_->setVisible(false);  // a write is not cancelled half way
-    exportBusy_ = true;
-    exportWatcher_.setFuture(QtConcurrent::run(std::move(job)));
-    return true;
-}
-
-void MainWindow::finishExport() {
-    const ExportOutcome outcome = exportWatcher_.result();
-    exportBusy_ = false;
-    if (isIdle()) setBusy(false);
-    if (!outcome.error.isEmpty()) {
-        reportError(tr("Export failed"), outcome.error);
-        Q_EMIT exportFinished(false, outcome.error);
-        return;
-    }
-    const QString message = outcome.segments >= 0
-                                ? tr("Exported %1 segments (%2 frames) to %3")
-                                      .arg(outcome.segments)
-                                      .arg(outcome.frames)
-                                      .arg(exportPath_)
-                                : tr("Exported labels to %1, with ITK-SNAP and Slicer label "
-                                     "tables beside it")
-                                      .arg(exportPath_);
-    statusBar()->showMessage(message, 8000);
-    spdlog::info("exported labels to {}", exportPath_.toStdString());
-    Q_EMIT exportFinished(true, message);
-}
-
-void MainWindow::startPacs(const QString& what, std::function<PacsOutcome(const ProgressReporter&)> job) {
-    QPointer<MainWindow> self(this);
-    pacsProgress_ = ProgressReporter([self](double f, const std::string& stage) {
-        QMetaObject::invokeMethod(
-            self,
-            [self, f, stage = QString::fromStdString(stage)] {
-                if (!self) return;
-                self->progress_->setRange(0, 1000);
-                self->progress_->setValue(static_cast<int>(f * 1000));
-                self->statusBar()->showMessage(stage);
-            },
-            Qt::QueuedConnection);
-    });
-    pacsBusy_ = true;
-    setBusy(true, what);
-    pacsWatcher_.setFuture(QtConcurrent::run([job = std::move(job), progress = pacsProgress_] {
-        PacsOutcome outcome;
-        try {
-            outcome = job(progress);
-        } catch (const Cancelled&) {
-            outcome.cancelled = true;
-        } catch (const std::exception& e) {  // PacsError, InputError, OutputError: reported by finishPacs
-            outcome.error = QString::fromStdString(e.what());
-        }
-        return outcome;
-    }));
-}
-
-bool MainWindow::retrieveFromPacs(const DicomNode& node, const QString& studyUid, const QString& seriesUid) {
-    if (pacsBusy_) {
-        reportError(tr("Open from PACS"), tr("A PACS transfer is still running."));
-        return false;
-    }
-    const std::filesystem::path cache =
-        QStandardPaths::writableLocation(QStandardPaths::CacheLocation).toStdString() + "/pacs";
-    startPacs(tr("Retrieving from %1...").arg(QString::fromStdString(node.describe())),
-              [node, study = studyUid.toStdString(), series = seriesUid.toStdString(), cache,
-               options = PacsSettings::load().options()](const ProgressReporter& progress) {
-                  PacsOutcome o;
-                  o.folder = QString::fromStdString(
-                      retrieveSeries(node, study, series, cache, options, progress).string());
-                  o.message = tr("Retrieved the series into %1").arg(o.folder);
-                  return o;
-              });
-    return true;
-}
-
-bool MainWindow::sendToPacs(const DicomNode& node) {
-    const QString title = tr("Send to PACS");
-    if (pacsBusy_) {
-        reportError(title, tr("A PACS transfer is still running."));
-        return false;
-    }
-    if (!volume() || !volume()->metadata().dicom) {
-        reportError(title,
-                    tr("The open volume did not come from DICOM: a DICOM-SEG needs the series it segments."));
-        return false;
-    }
-    controller_.acceptPreview();
-    if (controller_.labels().labelsPresent().empty()) {
-        reportError(title, tr("There is no segment to send."));
-        return false;
-    }
-    const std::filesystem::path outgoing =
-        QStandardPaths::writableLocation(QStandardPaths::CacheLocation).toStdString() + "/pacs-outgoing";
-    startPacs(tr("Sending the segmentation to %1...").arg(QString::fromStdString(node.describe())),
-              [node, outgoing, source = controller_.volumePointer(), labels = controller_.labels(),
-               segments = controller_.segments(),
-               options = PacsSettings::load().options()](const ProgressReporter& progress) {
-                  std::filesystem::create_directories(outgoing);
-                  const auto file =
-                      outgoing / ("seg-" + std::to_string(QDateTime::currentMSecsSinceEpoch()) + ".dcm");
-                  const auto report = writeDicomSeg(*source, labels, segments, file);
-                  PacsOutcome o;
-                  std::error_code ignored;
-                  try {
-                      storeFiles(node, {file}, options, progress);
-                  } catch (...) {
-                      std::filesystem::remove(file, ignored);
-                      throw;
-                  }
-                  std::filesystem::remove(file, ignored);
-                  o.message = tr("Sent the segmentation (%1 segments) to %2")
-                                  .arg(report.segments)
-                                  .arg(QString::fromStdString(node.describe()));
-                  return o;
-              });
+    workspace_.restoreRecovery(orphans.front());
     return true;
 }
 
@@ -1362,28 +836,7 @@ void MainWindow::chooseNodeAndSend() {
     bool ok = false;
     const QString name = QInputDialog::getItem(this, tr("Send to PACS"), tr("Send the segmentation to:"),
                                                names, 0, false, &ok);
-    if (ok) sendToPacs(settings.find(name)->node);
-}
-
-void MainWindow::finishPacs() {
-    const PacsOutcome outcome = pacsWatcher_.result();
-    pacsBusy_ = false;
-    if (isIdle()) setBusy(false);
-    if (outcome.cancelled) {
-        statusBar()->showMessage(tr("PACS transfer cancelled; nothing of it was kept"), 8000);
-        Q_EMIT pacsFinished(false, tr("cancelled"));
-        return;
-    }
-    if (!outcome.error.isEmpty()) {
-        reportError(tr("PACS"), outcome.error);
-        Q_EMIT pacsFinished(false, outcome.error);
-        return;
-    }
-    statusBar()->showMessage(outcome.message, 8000);
-    spdlog::info("{}", outcome.message.toStdString());
-    // Edits made while the series arrived are the user's to keep or drop before it replaces them.
-    if (!outcome.folder.isEmpty() && confirmDiscard()) open(outcome.folder);
-    Q_EMIT pacsFinished(true, outcome.message);
+    if (ok) workspace_.sendToPacs(settings.find(name)->node);
 }
 
 void MainWindow::reportError(const QString& title, const QString& message) {
@@ -1393,10 +846,10 @@ void MainWindow::reportError(const QString& title, const QString& message) {
     if (options_.interactive) QMessageBox::warning(this, title, message);
 }
 
-void MainWindow::setBusy(bool busy, const QString& what) {
+void MainWindow::setBusy(bool busy, const QString& what, bool cancellable) {
     progress_->setVisible(busy);
-    cancel_->setVisible(busy);
-    if (busy && !loading_) progress_->setRange(0, 0);  // indeterminate while the AI works
+    cancel_->setVisible(busy && cancellable);
+    if (busy) progress_->setRange(0, 0);  // indeterminate until progress is reported
     if (!what.isEmpty())
         statusBar()->showMessage(what);
     else if (!busy)
@@ -1416,7 +869,7 @@ void MainWindow::rebuildRecentMenu() {
     recentMenu_->clear();
     for (const QString& p : AppSettings::load().recent)
         connect(recentMenu_->addAction(p), &QAction::triggered, this, [this, p] {
-            if (confirmDiscard()) open(p);
+            if (confirmDiscard()) workspace_.open(p);
         });
     recentMenu_->setEnabled(!recentMenu_->isEmpty());
 }
@@ -1425,7 +878,8 @@ void MainWindow::updateTitle() {
     QString title = "Engram";
     if (volume()) {
         title += " - " + QString::fromStdString(volume()->metadata().description);
-        if (!sessionPath_.isEmpty()) title += " [" + QFileInfo(sessionPath_).fileName() + "]";
+        if (!workspace_.sessionPath().isEmpty())
+            title += " [" + QFileInfo(workspace_.sessionPath()).fileName() + "]";
         if (controller_.isModified()) title += " *";
     }
     setWindowTitle(title);
@@ -1438,10 +892,10 @@ bool MainWindow::confirmDiscard() {
         QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
     if (answer == QMessageBox::Cancel) return false;
     if (answer == QMessageBox::Discard) return true;
-    QString p = sessionPath_;
+    QString p = workspace_.sessionPath();
     if (p.isEmpty())
         p = QFileDialog::getSaveFileName(this, tr("Save session"), {}, tr("Engram sessions (*.engram)"));
-    return !p.isEmpty() && saveSession(p);
+    return !p.isEmpty() && workspace_.saveSession(p);
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {
@@ -1449,11 +903,7 @@ void MainWindow::closeEvent(QCloseEvent* e) {
         e->ignore();
         return;
     }
-    exportWatcher_.waitForFinished();  // a started export is completed, not cut off
-    pacsProgress_.cancel();            // a transfer is cancelled (a retrieval keeps nothing of it)
-    pacsWatcher_.waitForFinished();
-    fineTuner_.stop();                 // ends before its next sample; the destructor waits for it
-    if (recovery_) recovery_->discard();
+    workspace_.shutDown();
     e->accept();
 }
 
@@ -1486,88 +936,30 @@ bool MainWindow::openDropped(const QString& path) {
     }
     if (!confirmDiscard()) return false;
     if (path.endsWith(".engram"))
-        openSession(path);
+        workspace_.openSession(path);
     else
-        open(path);
+        workspace_.open(path);
     return true;
 }
 
 void MainWindow::openSettings() {
     const AppSettings before = AppSettings::load();
-    const auto after = editSettings(this, before, bundledModel(), bundledPropagator());
+    const auto after = editSettings(this, before);
     if (!after) return;
     after->save();
-    autosaveTimer_.start(after->autosaveMinutes * 60 * 1000);
-    const bool engineChanged = after->model != before.model || after->device != before.device ||
-                               after->memoryCapacity != before.memoryCapacity;
-    if (engineChanged) {
-        options_.modelPath.clear();
-        options_.device.clear();
-        loadEngine();
-    }
-    if (after->propagationModel != before.propagationModel || engineChanged) {
-        options_.propagationModelPath.clear();
-        loadPropagator();
-    }
-}
-
-bool MainWindow::fineTune(bool document, std::vector<std::filesystem::path> sessions,
-                          model::TrainOptions options) {
-    FineTuner::Request r;
-    if (document && volume()) {
-        controller_.acceptPreview();  // what trains is what the user accepted
-        r.volume = controller_.volumePointer();
-        r.labels = controller_.labels();
-    }
-    r.sessions = std::move(sessions);
-    auto& o = r.options = std::move(options);
-    if (engineReady_) o.initialWeights = enginePath_.toStdString();
-    o.device = aiDevice().toStdString();
-    if (o.output.empty()) {
-        const QString folder = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + "/models";
-        QDir().mkpath(folder);
-        o.output = QString("%1/fine-tuned-%2.safetensors")
-                       .arg(folder, QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"))
-                       .toStdString();
-    }
-    o.keepBest = true;  // a run that degrades late still leaves its best epoch
-    QString why;
-    if (!fineTuner_.start(std::move(r), &why)) {
-        reportError(tr("Cannot fine-tune the AI model"), why);
-        return false;
-    }
-    fineTuneProgress_->setRange(0, 0);  // busy until the first epoch ends
-    fineTuneProgress_->show();
-    fineTuneStop_->show();
-    statusBar()->showMessage(tr("Fine-tuning the AI model..."), 10000);
-    return true;
+    workspace_.applySettings(before, *after);
 }
 
 void MainWindow::finishFineTune(bool ok, const QString& message, const QString& path) {
     fineTuneProgress_->hide();
     fineTuneStop_->hide();
-    if (!ok) {
-        reportError(tr("AI model"), message);
-        Q_EMIT fineTuneFinished(false, message);
-        return;
-    }
+    if (!ok) return;  // reported by the workspace
     statusBar()->showMessage(message, 15000);
-    Q_EMIT fineTuneFinished(true, message);
     const bool use = !options_.interactive ||
                      QMessageBox::question(this, tr("Fine-tuning finished"),
                                            message + "\n\n" + tr("Use the fine-tuned model now?")) ==
                          QMessageBox::Yes;
-    if (!use) return;
-    if (options_.interactive) {
-        auto settings = AppSettings::load();
-        settings.model = path;
-        settings.save();
-        options_.modelPath.clear();
-    } else {
-        options_.modelPath = path;  // scripted runs leave the settings alone
-    }
-    spdlog::info("AI model in use: {}", path.toStdString());
-    loadEngine();
+    if (use) workspace_.useModel(path);
 }
 
 void MainWindow::openFineTune() {
@@ -1575,7 +967,7 @@ void MainWindow::openFineTune() {
     if (!choice) return;
     model::TrainOptions o;
     o.epochs = choice->epochs;
-    fineTune(choice->document, std::move(choice->sessions), std::move(o));
+    workspace_.fineTune(choice->document, std::move(choice->sessions), std::move(o));
 }
 
 }  // namespace engram::ui

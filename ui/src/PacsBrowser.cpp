@@ -8,7 +8,6 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QSettings>
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
@@ -40,51 +39,6 @@ void setRow(QTableWidget* t, int row, const QStringList& cells) {
 QString q(const std::string& s) { return QString::fromStdString(s); }
 
 }  // namespace
-
-PacsSettings PacsSettings::load() {
-    QSettings s;
-    PacsSettings out;
-    out.aeTitle = s.value("pacs/aeTitle", "ENGRAM").toString();
-    const int n = s.beginReadArray("pacs/nodes");
-    for (int i = 0; i < n; ++i) {
-        s.setArrayIndex(i);
-        Node node;
-        node.name = s.value("name").toString();
-        node.node.aeTitle = s.value("aeTitle").toString().toStdString();
-        node.node.host = s.value("host").toString().toStdString();
-        node.node.port = s.value("port", 104).toInt();
-        out.nodes.push_back(std::move(node));
-    }
-    s.endArray();
-    return out;
-}
-
-void PacsSettings::save() const {
-    QSettings s;
-    s.setValue("pacs/aeTitle", aeTitle);
-    s.beginWriteArray("pacs/nodes", static_cast<int>(nodes.size()));
-    for (int i = 0; i < static_cast<int>(nodes.size()); ++i) {
-        s.setArrayIndex(i);
-        const Node& n = nodes[static_cast<std::size_t>(i)];
-        s.setValue("name", n.name);
-        s.setValue("aeTitle", q(n.node.aeTitle));
-        s.setValue("host", q(n.node.host));
-        s.setValue("port", n.node.port);
-    }
-    s.endArray();
-}
-
-PacsOptions PacsSettings::options() const {
-    PacsOptions o;
-    o.callingAeTitle = aeTitle.toStdString();
-    return o;
-}
-
-const PacsSettings::Node* PacsSettings::find(const QString& name) const {
-    for (const auto& n : nodes)
-        if (n.name == name) return &n;
-    return nullptr;
-}
 
 PacsNodesDialog::PacsNodesDialog(QWidget* parent) : QDialog(parent) {
     setWindowTitle(tr("DICOM Nodes"));

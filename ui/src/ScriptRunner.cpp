@@ -46,13 +46,13 @@ ScriptRunner::ScriptRunner(MainWindow& window, QJsonArray actions, QObject* pare
     connect(&poll_, &QTimer::timeout, this, &ScriptRunner::poll);
     connect(&window_.controller(), &AnnotationController::errorOccurred, this,
             [this](const QString& m) { error_ = m; });
-    connect(&window_, &MainWindow::loadFailed, this, [this](const QString& m) { error_ = m; });
+    connect(&window_.workspace(), &Workspace::loadFailed, this, [this](const QString& m) { error_ = m; });
     auto failed = [this](bool ok, const QString& m) {
         if (!ok) error_ = m;
     };
-    connect(&window_, &MainWindow::exportFinished, this, failed);
-    connect(&window_, &MainWindow::fineTuneFinished, this, failed);
-    connect(&window_, &MainWindow::pacsFinished, this, failed);
+    connect(&window_.workspace(), &Workspace::exportFinished, this, failed);
+    connect(&window_.workspace(), &Workspace::fineTuneFinished, this, failed);
+    connect(&window_.workspace(), &Workspace::pacsFinished, this, failed);
 }
 
 void ScriptRunner::start() { QTimer::singleShot(0, this, &ScriptRunner::next); }
@@ -151,9 +151,9 @@ bool ScriptRunner::run(const QJsonObject& a) {
         const QString path = a["path"].toString();
         if (!need(!path.isEmpty(), "no path")) return false;
         if (what == "open")
-            window_.open(path, a["series"].toString());
+            window_.workspace().open(path, a["series"].toString());
         else
-            window_.openSession(path);
+            window_.workspace().openSession(path);
         return true;
     }
     if (what == "pacs-retrieve" || what == "pacs-send") {
@@ -164,14 +164,17 @@ bool ScriptRunner::run(const QJsonObject& a) {
             return need(false, QString::fromStdString(e.what()));
         }
         if (what == "pacs-retrieve")
-            return need(window_.retrieveFromPacs(*node, a["study"].toString(), a["series"].toString()),
-                        window_.lastError());
-        return need(window_.sendToPacs(*node), window_.lastError());
+            return need(
+                window_.workspace().retrieveFromPacs(*node, a["study"].toString(), a["series"].toString()),
+                window_.lastError());
+        return need(window_.workspace().sendToPacs(*node), window_.lastError());
     }
     if (what == "drop") return need(window_.openDropped(a["path"].toString()), window_.lastError());
-    if (what == "save-session") return need(window_.saveSession(a["path"].toString()), window_.lastError());
-    if (what == "export") return need(window_.exportLabels(a["path"].toString()), window_.lastError());
-    if (what == "autosave") return need(window_.autosave(), "nothing to autosave");
+    if (what == "save-session")
+        return need(window_.workspace().saveSession(a["path"].toString()), window_.lastError());
+    if (what == "export")
+        return need(window_.workspace().exportLabels(a["path"].toString()), window_.lastError());
+    if (what == "autosave") return need(window_.workspace().autosave(), "nothing to autosave");
     if (what == "wait") {
         const int ms = a["ms"].toInt(1000);
         if (!need(ms >= 0 && ms <= kActionTimeoutMs, "wait takes 0 to 600000 ms")) return false;
@@ -199,8 +202,9 @@ bool ScriptRunner::run(const QJsonObject& a) {
                   "fine-tune takes 1..1000 epochs, 0..100000 samples and 1..100 clicks"))
             return false;
         o.output = a["out"].toString().toStdString();
-        return need(window_.fineTune(a["document"].toBool(true), std::move(sessions), std::move(o)),
-                    window_.lastError());
+        return need(
+            window_.workspace().fineTune(a["document"].toBool(true), std::move(sessions), std::move(o)),
+            window_.lastError());
     }
     if (what == "cursor") {
         const auto w = point();

@@ -1,13 +1,14 @@
 #pragma once
-// The app's settings, each key and its default written once here (QSettings underneath, ~/.config/Engram),
-// and the Settings dialog that edits them. The DICOM node list has its own (PacsBrowser.h).
+// The app's settings, each key and its default written once here (QSettings underneath, ~/.config/Engram):
+// the app's own, the DICOM nodes, and where the bundled models are. Qt Core only; the dialogs that edit
+// them are SettingsDialog.h and PacsBrowser.h.
+
+#include <engram/annotation/Pacs.h>
 
 #include <QString>
 #include <QStringList>
 
-#include <optional>
-
-class QWidget;
+#include <vector>
 
 namespace engram::ui {
 
@@ -26,9 +27,24 @@ struct AppSettings {
     void save() const;
 };
 
-// File > Settings: the models (with the bundled defaults shown when none is set), device, memory and
-// autosave. Returns the edited settings when the user pressed OK.
-std::optional<AppSettings> editSettings(QWidget* parent, const AppSettings& current,
-                                        const QString& bundledModel, const QString& bundledPropagator);
+// The nodes Engram knows ("pacs/nodes" in the settings) and its own AE title ("pacs/aeTitle").
+struct PacsSettings {
+    struct Node {
+        QString name;
+        DicomNode node;
+    };
+    std::vector<Node> nodes;
+    QString aeTitle = "ENGRAM";
+
+    static PacsSettings load();
+    void save() const;
+    PacsOptions options() const;
+    const Node* find(const QString& name) const;
+};
+
+// The model files shipped with the app: beside an installed executable (../share/engram/models), else the
+// build's defaults (resources/models).
+QString bundledModel();
+QString bundledPropagator();
 
 }  // namespace engram::ui

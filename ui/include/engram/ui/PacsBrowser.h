@@ -1,11 +1,12 @@
 #pragma once
-// The app's side of DICOM networking (annotation/Pacs.h does the protocol): the node list in the settings,
-// the dialog that edits it (with a C-ECHO check per node), and File > Open from PACS, which queries studies
-// and their series in the background and returns the series to retrieve. Nothing here blocks the GUI
-// thread: every association runs on a pool thread and reports back through a QFutureWatcher (the work holds
-// copies only, so a dialog closed meanwhile leaves it to finish on its own).
+// The app's side of DICOM networking (annotation/Pacs.h does the protocol; the node list is in
+// AppSettings.h): the dialog that edits the nodes (with a C-ECHO check per node), and File > Open from PACS,
+// which queries studies and their series in the background and returns the series to retrieve. Nothing here
+// blocks the GUI thread: every association runs on a pool thread and reports back through a QFutureWatcher
+// (the work holds copies only, so a dialog closed meanwhile leaves it to finish on its own).
 
 #include <engram/annotation/Pacs.h>
+#include <engram/ui/AppSettings.h>
 
 #include <QDialog>
 #include <QFutureWatcher>
@@ -21,21 +22,6 @@ class QPushButton;
 class QTableWidget;
 
 namespace engram::ui {
-
-// The nodes Engram knows ("pacs/nodes" in the settings) and its own AE title ("pacs/aeTitle").
-struct PacsSettings {
-    struct Node {
-        QString name;
-        DicomNode node;
-    };
-    std::vector<Node> nodes;
-    QString aeTitle = "ENGRAM";
-
-    static PacsSettings load();
-    void save() const;
-    PacsOptions options() const;
-    const Node* find(const QString& name) const;
-};
 
 // Settings > DICOM Nodes: a table of name, AE title, host and port, Engram's AE title, and Check (C-ECHO).
 class PacsNodesDialog : public QDialog {
