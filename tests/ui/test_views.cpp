@@ -392,11 +392,11 @@ class ViewTests : public QObject {
 
         // A brush stroke through the real axial view.
         auto& axial = w.sliceView(ViewKind::Axial);
-        w.setTool(ui::Tool::Brush);
-        w.setBrushRadius(3);
+        w.workspace().editor().setTool(ui::Tool::Brush);
+        w.workspace().editor().setBrushRadius(3);
         const Vec3 at = g.indexToWorld({9, 7, double(w.viewerState().cursor()[2])});
         QTest::mouseClick(&axial, Qt::LeftButton, Qt::NoModifier, axial.widgetPosOf(at).toPoint());
-        const auto label = w.segmentPanel().activeSegment();
+        const auto label = w.workspace().editor().activeSegment();
         QVERIFY(label != 0);
         QVERIFY(w.controller().voxelCount(label) > 0);
         QCOMPARE(w.historyPanel().entryCount(), 1);
@@ -452,7 +452,7 @@ class ViewTests : public QObject {
         QCOMPARE(w.controller().voxelCount(label), afterThree);
 
         // With no model the AI click tool grows from seeds: a preview, which Esc takes back.
-        w.setTool(ui::Tool::AiClick);
+        w.workspace().editor().setTool(ui::Tool::AiClick);
         const int beforeClick = w.controller().undoStack().index();
         const Vec3 seed = g.indexToWorld({3, 3, double(w.viewerState().cursor()[2])});
         QTest::mouseClick(&axial, Qt::LeftButton, Qt::NoModifier, axial.widgetPosOf(seed).toPoint());
@@ -462,7 +462,7 @@ class ViewTests : public QObject {
         discard->trigger();
         QCOMPARE(w.controller().undoStack().index(), beforeClick);
         QCOMPARE(w.controller().voxelCount(label), afterThree);
-        w.setTool(ui::Tool::Navigate);
+        w.workspace().editor().setTool(ui::Tool::Navigate);
 
         // Export (written in the background): a good one, then into a read-only folder (refused, nothing
         // written).

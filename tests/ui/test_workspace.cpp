@@ -4,6 +4,7 @@
 // one runs or with nothing open).
 #include <engram/annotation/Session.h>
 #include <engram/annotation/VolumeIO.h>
+#include <engram/ui/EditTools.h>
 #include <engram/ui/Workspace.h>
 
 #include <gtest/gtest.h>
@@ -303,6 +304,104 @@ TEST(Workspace, SegmentationsFromElsewhereAskWhatTheyNeed) {
     resample.resample = true;
     ASSERT_TRUE(w.openSegmentation(q(other), resample)) << w.lastError().toStdString();
     EXPECT_EQ(w.controller().labels().labelsPresent().size(), 1u);
+}
+
+TEST(Workspace, TheActiveSegmentFollowsTheDocument) {
+    const fs::path dir = freshDir("editor");
+    Workspace w(optionsIn(dir));
+    ASSERT_TRUE(openAndWait(w, shared("ct-abdomen/example_ct_sm.nii.gz")));
+    auto& editor = w.editor();
+    auto& c = w.controller();
+    EXPECT_EQ(editor.activeSegment(), 0);
+    std::vector<std::uint8_t> changes;
+    QObject::connect(&editor, &ui::EditorState::activeSegmentChanged,
+                     [&](std::uint8_t l) { changes.push_back(l); });
+    const auto liver = c.addSegment("Liver");
+    EXPECT_EQ(editor.activeSegment(), liver);  // the first segment becomes active
+    const auto spleen = c.addSegment("Spleen");
+    EXPECT_EQ(editor.activeSegment(), liver);  // and stays so while others are added
+    editor.setActiveSegment(spleen);
+    editor.setActiveSegment(77);  // not a segment: ignored
+    EXPECT_EQ(editor.activeSegment(), spleen);
+    c.deleteSegment(spleen);
+    EXPECT_EQ(editor.activeSegment(), liver);  // the last one left
+    c.deleteSegment(liver);
+    EXPECT_EQ(editor.activeSegment(), 0);
+    EXPECT_EQ(changes, (std::vector<std::uint8_t>{liver, spleen, liver, 0}));
+    const auto created = editor.activeOrNewSegment();
+    EXPECT_EQ(c.segments().find(created)->name, "Segment 1");
+    editor.setBrushRadius(500);
+    EXPECT_EQ(editor.brushRadius(), ui::EditorState::kMaxBrushRadius);
+}
+
+TEST(Workspace, ToolsEditTheActiveSegmentWithTheEditorsOptions) {
+    const fs::path dir = freshDir("tools");
+    Workspace w(optionsIn(dir));
+    ASSERT_TRUE(openAndWait(w, shared("ct-abdomen/example_ct_sm.nii.gz")));
+    auto& c = w.controller();
+    auto& editor = w.editor();
+    const auto size = w.volume()->geometry().size;
+    const Index3 centre{size[0] / 2, size[1] / 2, size[2] / 2};
+    ui::ToolInput at;
+    at.voxel = centre;
+    at.world = w.volume()->geometry().indexToWorld({double(centre[0]), double(centre[1]), double(centre[2])});
+    at.inside = true;
+    at.view = "axial";
+    EXPECT_EQ(ui::makeTool(ui::Tool::Navigate, w), nullptr);
+
+    // A brush stroke (press, drag, release) is one interaction in the active segment, in the slice.
+    editor.setBrushRadius(3);
+    auto brush = ui::makeTool(ui::Tool::Brush, w);
+    brush->press(at);
+    ui::ToolInput along = at;
+    along.voxel[0] += 8;
+    brush->drag(along);
+    brush->release(along);
+    const auto segment = editor.activeSegment();
+    ASSERT_NE(segment, 0);
+    EXPECT_EQ(c.history().size(), 1u);
+    const std::int64_t painted = c.voxelCount(segment);
+    EXPECT_GT(painted, 0);
+    const auto& grid = w.volume()->geometry();
+    const auto& labels = c.labels().labels();
+    for (std::size_t o = 0; o < labels.size(); ++o)
+        if (labels[o])
+            ASSERT_EQ(std::int64_t(o) / (grid.size[0] * grid.size[1]), centre[2]);  // this slice only
+
+    // The secondary button erases what the brush painted; the eraser too.
+    ui::ToolInput erase = at;
+    erase.secondary = true;
+    brush->press(erase);
+    brush->release(erase);
+    const std::int64_t afterErase = c.voxelCount(segment);
+    EXPECT_LT(afterErase, painted);
+    auto eraser = ui::makeTool(ui::Tool::Eraser, w);
+    eraser->press(along);
+    eraser->release(along);
+    EXPECT_LT(c.voxelCount(segment), afterErase);
+    EXPECT_EQ(c.history().size(), 3u);
+
+    // A fill takes the connected voxels in the editor's range: an empty range takes none.
+    const float value = w.volume()->at(centre[0], centre[1], centre[2]);
+    editor.setFillRange(value + 5000, value + 6000);
+    auto fill = ui::makeTool(ui::Tool::Fill, w);
+    const std::int64_t beforeFill = c.voxelCount(segment);
+    fill->press(at);
+    EXPECT_EQ(c.voxelCount(segment), beforeFill);
+    editor.setFillRange(value - 50, value + 50);
+    fill->press(at);
+    EXPECT_GT(c.voxelCount(segment), beforeFill);
+
+    // An AI click with no model loaded grows from seeds, and says so.
+    QStringList notices;
+    QObject::connect(&w, &Workspace::notice, [&](const QString& m, int) { notices << m; });
+    const auto ai = c.addSegment("Grown");
+    editor.setActiveSegment(ai);
+    auto click = ui::makeTool(ui::Tool::AiClick, w);
+    click->press(at);
+    ASSERT_TRUE(waitFor([&] { return w.isIdle(); }));
+    EXPECT_TRUE(notices.join(" ").contains("grow from seeds")) << notices.join(" ").toStdString();
+    EXPECT_GT(c.voxelCount(ai) + c.voxelCount(c.previewSegment()), 0);
 }
 
 int main(int argc, char** argv) {

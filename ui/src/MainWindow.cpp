@@ -2,6 +2,7 @@
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/VolumeIO.h>
 #include <engram/ui/AppSettings.h>
+#include <engram/ui/EditTools.h>
 #include <engram/ui/FineTuneDialog.h>
 #include <engram/ui/HistoryPanel.h>
 #include <engram/ui/MainWindow.h>
@@ -166,7 +167,8 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
             [this](const QString& m) { reportError(tr("Segmentation"), m); });
     connect(&controller_, &AnnotationController::noticeOccurred, this,
             [this](const QString& m) { statusBar()->showMessage(m, 10000); });
-    connect(segments_, &SegmentPanel::activeSegmentChanged, this, [this] { updateMarkers(); });
+    connect(&editor_, &EditorState::activeSegmentChanged, this, &MainWindow::updateMarkers);
+    connect(&editor_, &EditorState::toolChanged, this, &MainWindow::showTool);
     connect(&controller_, &AnnotationController::previewChanged, this, &MainWindow::onPreviewChanged);
 
     workspace_.loadEngine();
@@ -253,7 +255,7 @@ viewers::SliceView& MainWindow::sliceView(viewers::ViewKind kind) {
 }
 
 void MainWindow::buildDocks() {
-    segments_ = new SegmentPanel(controller_, this);
+    segments_ = new SegmentPanel(controller_, editor_, this);
     history_ = new HistoryPanel(controller_, this);
     auto* segDock = new QDockWidget(tr("Segments"), this);
     segDock->setObjectName("segmentsDock");
@@ -291,7 +293,7 @@ void MainWindow::buildToolBars() {
         if (d.tool == Tool::Navigate) a->setChecked(true);
     }
     connect(tools_, &QActionGroup::triggered, this,
-            [this](QAction* a) { setTool(static_cast<Tool>(a->data().toInt())); });
+            [this](QAction* a) { editor_.setTool(static_cast<Tool>(a->data().toInt())); });
 
     // The open AI preview: accept it into the segment, or take all its clicks back.
     acceptPreview_ = toolBar->addAction(tr("Accept"));
@@ -314,8 +316,9 @@ void MainWindow::buildToolBars() {
     clickMethod_->setToolTip(
         tr("What AI clicks segment with: the AI model, or the classical grow from seeds "
            "(used whenever no model is loaded)"));
-    clickMethod_->setCurrentIndex(AppSettings::load().clickMethod);
-    connect(clickMethod_, &QComboBox::currentIndexChanged, this, [](int index) {
+    editor_.setClickMethod(static_cast<ClickMethod>(AppSettings::load().clickMethod));
+    connect(clickMethod_, &QComboBox::activated, this, [this](int index) {
+        editor_.setClickMethod(static_cast<ClickMethod>(clickMethod_->itemData(index).toInt()));
         auto settings = AppSettings::load();
         settings.clickMethod = index;
         settings.save();
@@ -325,8 +328,7 @@ void MainWindow::buildToolBars() {
     toolBar->addSeparator();
     toolBar->addWidget(new QLabel(tr(" Brush "), this));
     brushRadius_ = new QDoubleSpinBox(this);
-    brushRadius_->setRange(0.5, 50);
-    brushRadius_->setValue(4);
+    brushRadius_->setRange(EditorState::kMinBrushRadius, EditorState::kMaxBrushRadius);
     brushRadius_->setSuffix(" mm");
     brushRadius_->setToolTip(tr("Brush and eraser radius"));
     toolBar->addWidget(brushRadius_);
@@ -338,11 +340,25 @@ void MainWindow::buildToolBars() {
         s->setDecimals(1);
         toolBar->addWidget(s);
     }
-    fillLow_->setValue(100);
-    fillHigh_->setValue(300);
     fill3D_ = new QCheckBox(tr("3D"), this);
     fill3D_->setToolTip(tr("Fill the connected region through the volume, not only within the slice"));
     toolBar->addWidget(fill3D_);
+    // The widgets show the editor state and set it (scripts set it too).
+    const auto showOptions = [this] {
+        const QSignalBlocker b1(brushRadius_), b2(fillLow_), b3(fillHigh_), b4(fill3D_), b5(clickMethod_);
+        brushRadius_->setValue(editor_.brushRadius());
+        fillLow_->setValue(editor_.fillLow());
+        fillHigh_->setValue(editor_.fillHigh());
+        fill3D_->setChecked(editor_.fill3D());
+        clickMethod_->setCurrentIndex(clickMethod_->findData(static_cast<int>(editor_.clickMethod())));
+    };
+    showOptions();
+    connect(&editor_, &EditorState::optionsChanged, this, showOptions);
+    connect(brushRadius_, &QDoubleSpinBox::valueChanged, &editor_, &EditorState::setBrushRadius);
+    for (auto* s : {fillLow_, fillHigh_})
+        connect(s, &QDoubleSpinBox::valueChanged, this,
+                [this] { editor_.setFillRange(fillLow_->value(), fillHigh_->value()); });
+    connect(fill3D_, &QCheckBox::toggled, &editor_, &EditorState::setFill3D);
 
     toolBar->addSeparator();
     propagateAxis_ = new QComboBox(this);
@@ -577,7 +593,7 @@ std::optional<SegmentTool> MainWindow::segmentToolNamed(const QString& name) {
 }
 
 bool MainWindow::runSegmentTool(SegmentTool tool, double value, bool inSlice, int axis) {
-    const auto segment = segments_->activeSegment();
+    const auto segment = editor_.activeSegment();
     const auto& def = definitionOf(tool);
     const QString title = tr(def.menu).remove("...");
     if (!volume() || segment == 0 || axis < 0 || axis > 2) {
@@ -649,17 +665,17 @@ bool MainWindow::openSegmentation(const QString& path, std::optional<Segmentatio
 }
 
 bool MainWindow::combineWithLabelFile(const QString& path, int fileLabel, LogicalOperation operation) {
-    return workspace_.combineWithLabelFile(path, segments_->activeSegment(), fileLabel, operation);
+    return workspace_.combineWithLabelFile(path, editor_.activeSegment(), fileLabel, operation);
 }
 
-void MainWindow::setTool(Tool tool) {
-    tool_ = tool;
+void MainWindow::showTool(Tool tool) {
     for (auto* a : tools_->actions()) a->setChecked(a->data().toInt() == static_cast<int>(tool));
     for (auto* s : slices_) {
         s->setToolActive(tool != Tool::Navigate);
         s->setCursor(tool == Tool::Navigate ? Qt::ArrowCursor : Qt::CrossCursor);
     }
     if (controller_.strokeActive()) controller_.endStroke();
+    activeTool_ = makeTool(tool, workspace_);
 }
 
 void MainWindow::setLayoutMode(Layout layout, int singleView) {
@@ -709,20 +725,6 @@ void MainWindow::setLayoutMode(Layout layout, int singleView) {
     }
 }
 
-double MainWindow::brushRadius() const { return brushRadius_->value(); }
-void MainWindow::setBrushRadius(double mm) { brushRadius_->setValue(mm); }
-void MainWindow::setFillRange(double low, double high) {
-    fillLow_->setValue(low);
-    fillHigh_->setValue(high);
-}
-void MainWindow::setFill3D(bool on) { fill3D_->setChecked(on); }
-void MainWindow::setClickMethod(ClickMethod method) {
-    clickMethod_->setCurrentIndex(clickMethod_->findData(static_cast<int>(method)));
-}
-ClickMethod MainWindow::clickMethod() const {
-    return static_cast<ClickMethod>(clickMethod_->currentData().toInt());
-}
-
 bool MainWindow::isIdle() const { return workspace_.isIdle() && !surface_->isUpdating(); }
 
 bool MainWindow::propagate(int axis, bool up, bool down) {
@@ -730,7 +732,7 @@ bool MainWindow::propagate(int axis, bool up, bool down) {
         reportError(tr("Propagation"), tr("No propagation model is loaded; choose one in File > Settings."));
         return false;
     }
-    const auto segment = segments_->activeSegment();
+    const auto segment = editor_.activeSegment();
     if (segment == 0) {
         reportError(tr("Propagation"), tr("Choose the segment to propagate in the segment list."));
         return false;
@@ -745,46 +747,30 @@ void MainWindow::showVolume(const std::shared_ptr<Volume>& volume) {
 }
 
 void MainWindow::onToolEvent(const viewers::ToolEvent& e) {
-    if (!volume()) return;
-    const QString view = viewers::viewName(e.view);
-    const bool secondary = e.button == Qt::RightButton || (e.modifiers & Qt::ShiftModifier);
-    switch (tool_) {
-        case Tool::Navigate:
+    if (!volume() || !activeTool_) return;
+    ToolInput input;
+    input.world = e.world;
+    input.voxel = e.voxel;
+    input.inside = e.inside;
+    input.normalAxis = e.normalAxis;
+    input.secondary = e.button == Qt::RightButton || (e.modifiers & Qt::ShiftModifier);
+    input.view = viewers::viewName(e.view);
+    switch (e.type) {
+        case viewers::ToolEvent::Type::Press:
+            activeTool_->press(input);
             break;
-        case Tool::AiClick: {
-            if (e.type != viewers::ToolEvent::Type::Press) break;
-            ClickMethod method = clickMethod();
-            if (method == ClickMethod::Model && !workspace_.engineReady()) {
-                method = ClickMethod::GrowFromSeeds;
-                statusBar()->showMessage(workspace_.engineLoading()
-                                             ? tr("The AI model is still loading: this click grows "
-                                                  "from seeds.")
-                                             : tr("No AI model is loaded: clicks grow from seeds."),
-                                         5000);
-            }
-            controller_.aiClick(segments_->activeOrNewSegment(), e.world, !secondary, view, method);
+        case viewers::ToolEvent::Type::Move:
+            activeTool_->drag(input);
             break;
-        }
-        case Tool::Brush:
-        case Tool::Eraser:
-            if (e.type == viewers::ToolEvent::Type::Press)
-                controller_.beginStroke(segments_->activeOrNewSegment(), tool_ == Tool::Eraser || secondary,
-                                        view);
-            if (e.inside) controller_.strokeAt(e.voxel, brushRadius_->value(), e.normalAxis);
-            if (e.type == viewers::ToolEvent::Type::Release) controller_.endStroke();
-            break;
-        case Tool::Fill:
-            if (e.type == viewers::ToolEvent::Type::Press)
-                controller_.thresholdFill(segments_->activeOrNewSegment(), e.voxel, float(fillLow_->value()),
-                                          float(fillHigh_->value()), fill3D_->isChecked() ? -1 : e.normalAxis,
-                                          view);
+        case viewers::ToolEvent::Type::Release:
+            activeTool_->release(input);
             break;
     }
 }
 
 void MainWindow::updateMarkers() {
     std::vector<viewers::ClickMarker> markers;
-    const auto active = segments_->activeSegment();
+    const auto active = editor_.activeSegment();
     for (const auto& h : controller_.history())
         if (h.applied && h.segment == active && h.isClick())
             markers.push_back({h.world, h.isPositiveClick()});

@@ -108,6 +108,7 @@ void ScriptRunner::fail(const QString& message) {
 bool ScriptRunner::run(const QJsonObject& a) {
     const QString what = a["do"].toString();
     auto& c = window_.controller();
+    EditorState& editor = window_.workspace().editor();
     auto need = [&](bool ok, const QString& why) {
         if (!ok) error_ = why;
         return ok;
@@ -120,14 +121,14 @@ bool ScriptRunner::run(const QJsonObject& a) {
         return std::nullopt;
     };
     auto useSegment = [&](const QString& name) {
-        if (name.isEmpty()) return window_.segmentPanel().activeOrNewSegment();
+        if (name.isEmpty()) return editor.activeOrNewSegment();
         for (const auto& s : c.segments().segments())
             if (QString::fromStdString(s.name) == name) {
-                window_.segmentPanel().setActiveSegment(s.label);
+                editor.setActiveSegment(s.label);
                 return s.label;
             }
         const auto label = c.addSegment(name.toStdString());
-        window_.segmentPanel().setActiveSegment(label);
+        editor.setActiveSegment(label);
         return label;
     };
     // Shows the slice through `world` in the named view and presses (and releases) the mouse there.
@@ -138,7 +139,7 @@ bool ScriptRunner::run(const QJsonObject& a) {
         if (!need(view.isVisible(), "the " + a["view"].toString("axial") + " view is not shown"))
             return false;
         window_.viewerState().setCursor(window_.volume()->geometry().worldToNearestVoxel(world));
-        window_.setTool(tool);
+        editor.setTool(tool);
         const QPointF pos = view.widgetPosOf(world);
         const bool negative = !a["positive"].toBool(true) || a["erase"].toBool(false);
         const Qt::MouseButton button = negative ? Qt::RightButton : Qt::LeftButton;
@@ -219,9 +220,9 @@ bool ScriptRunner::run(const QJsonObject& a) {
         if (what == "click") {
             const QString method = a["method"].toString();
             if (method == "grow-from-seeds") {
-                window_.setClickMethod(ClickMethod::GrowFromSeeds);
+                editor.setClickMethod(ClickMethod::GrowFromSeeds);
             } else if (method == "model") {
-                window_.setClickMethod(ClickMethod::Model);
+                editor.setClickMethod(ClickMethod::Model);
                 if (!need(window_.engineReady(), "no AI model is loaded")) return false;
             } else if (!need(method.isEmpty(),
                              "unknown click method " + method + " (model, grow-from-seeds)")) {
@@ -230,12 +231,12 @@ bool ScriptRunner::run(const QJsonObject& a) {
             return pressAt(*w, Tool::AiClick);
         }
         if (what == "brush") {
-            if (a.contains("radius")) window_.setBrushRadius(a["radius"].toDouble());
+            if (a.contains("radius")) editor.setBrushRadius(a["radius"].toDouble());
             return pressAt(*w, a["erase"].toBool() ? Tool::Eraser : Tool::Brush);
         }
         if (a.contains("low") || a.contains("high"))
-            window_.setFillRange(a["low"].toDouble(-1e5), a["high"].toDouble(1e5));
-        window_.setFill3D(a["3d"].toBool(false));
+            editor.setFillRange(a["low"].toDouble(-1e5), a["high"].toDouble(1e5));
+        editor.setFill3D(a["3d"].toBool(false));
         return pressAt(*w, Tool::Fill);
     }
     if (what == "propagate") {

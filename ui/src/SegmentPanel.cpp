@@ -18,8 +18,8 @@ QColor toQColor(const Rgb& c) { return {c.r, c.g, c.b}; }
 
 }  // namespace
 
-SegmentPanel::SegmentPanel(AnnotationController& controller, QWidget* parent)
-    : QWidget(parent), controller_(controller), table_(new QTableWidget(0, kColumns, this)) {
+SegmentPanel::SegmentPanel(AnnotationController& controller, EditorState& editor, QWidget* parent)
+    : QWidget(parent), controller_(controller), editor_(editor), table_(new QTableWidget(0, kColumns, this)) {
     setObjectName("segmentPanel");
     table_->setHorizontalHeaderLabels({"", tr("Segment"), tr("Voxels"), tr("mL")});
     table_->horizontalHeader()->setSectionResizeMode(kName, QHeaderView::Stretch);
@@ -42,13 +42,13 @@ SegmentPanel::SegmentPanel(AnnotationController& controller, QWidget* parent)
 
     connect(add, &QPushButton::clicked, this, &SegmentPanel::addSegment);
     connect(colour, &QPushButton::clicked, this, [this] {
-        if (auto l = activeSegment()) chooseColour(l);
+        if (auto l = editor_.activeSegment()) chooseColour(l);
     });
     connect(concept, &QPushButton::clicked, this, [this] {
-        if (auto l = activeSegment()) chooseConcept(l);
+        if (auto l = editor_.activeSegment()) chooseConcept(l);
     });
     connect(remove, &QPushButton::clicked, this, [this] {
-        const auto l = activeSegment();
+        const auto l = editor_.activeSegment();
         const Segment* s = controller_.segments().find(l);
         if (!s) return;
         if (QMessageBox::question(this, tr("Delete segment"),
@@ -71,40 +71,28 @@ SegmentPanel::SegmentPanel(AnnotationController& controller, QWidget* parent)
         if (changed.name.empty()) changed.name = s->name;
         if (changed.name != s->name || changed.visible != s->visible) controller_.updateSegment(changed);
     });
-    connect(table_, &QTableWidget::itemSelectionChanged, this,
-            [this] { Q_EMIT activeSegmentChanged(activeSegment()); });
+    connect(table_, &QTableWidget::itemSelectionChanged, this, [this] {
+        if (rebuilding_) return;
+        const auto rows = table_->selectionModel()->selectedRows();
+        if (!rows.isEmpty())
+            editor_.setActiveSegment(static_cast<std::uint8_t>(
+                table_->item(rows.front().row(), kName)->data(Qt::UserRole).toInt()));
+    });
+    connect(&editor_, &EditorState::activeSegmentChanged, this, &SegmentPanel::selectActive);
     connect(&controller_, &AnnotationController::segmentsChanged, this, &SegmentPanel::rebuild);
     connect(&controller_, &AnnotationController::historyChanged, this, &SegmentPanel::refreshCounts);
     rebuild();
 }
 
-std::uint8_t SegmentPanel::activeSegment() const {
-    const auto rows = table_->selectionModel()->selectedRows();
-    if (rows.isEmpty()) return 0;
-    return static_cast<std::uint8_t>(table_->item(rows.front().row(), kName)->data(Qt::UserRole).toInt());
-}
-
-void SegmentPanel::setActiveSegment(std::uint8_t label) {
+void SegmentPanel::selectActive() {
+    const QSignalBlocker quiet(table_);
+    table_->clearSelection();
     for (int r = 0; r < table_->rowCount(); ++r)
-        if (table_->item(r, kName)->data(Qt::UserRole).toInt() == label) table_->selectRow(r);
-}
-
-std::uint8_t SegmentPanel::activeOrNewSegment() {
-    if (auto l = activeSegment()) return l;
-    const auto& all = controller_.segments().segments();
-    if (!all.empty()) {
-        setActiveSegment(all.front().label);
-        return all.front().label;
-    }
-    std::uint8_t label = 1;
-    while (controller_.segments().find(label)) ++label;
-    const auto added = controller_.addSegment("Segment " + std::to_string(label));
-    setActiveSegment(added);
-    return added;
+        if (table_->item(r, kName)->data(Qt::UserRole).toInt() == editor_.activeSegment())
+            table_->selectRow(r);
 }
 
 void SegmentPanel::rebuild() {
-    const auto active = activeSegment();
     rebuilding_ = true;
     table_->setRowCount(0);
     for (const auto& s : controller_.segments().segments()) {
@@ -132,10 +120,9 @@ void SegmentPanel::rebuild() {
             table_->setItem(row, column, number);
         }
     }
+    selectActive();
     rebuilding_ = false;
     refreshCounts();
-    if (active) setActiveSegment(active);
-    if (!activeSegment() && table_->rowCount() > 0) table_->selectRow(table_->rowCount() - 1);
 }
 
 void SegmentPanel::refreshCounts() {
@@ -160,7 +147,7 @@ void SegmentPanel::addSegment() {
                                                names, -1, true, &ok);
     if (!ok || name.trimmed().isEmpty()) return;
     try {
-        setActiveSegment(controller_.addSegment(name.trimmed().toStdString()));
+        editor_.setActiveSegment(controller_.addSegment(name.trimmed().toStdString()));
     } catch (const std::length_error&) {
         QMessageBox::warning(this, tr("Add segment"), tr("All 255 segment labels are in use."));
     }

@@ -7,6 +7,7 @@
 // are shown in dialogs naming the file and the reason (in the status bar and log when `interactive` is
 // false, as in scripted runs).
 
+#include <engram/ui/EditTools.h>
 #include <engram/ui/Workspace.h>
 #include <engram/viewers/SliceView.h>
 #include <engram/viewers/SurfaceView.h>
@@ -33,7 +34,6 @@ namespace engram::ui {
 class HistoryPanel;
 class SegmentPanel;
 
-enum class Tool { Navigate, AiClick, Brush, Eraser, Fill };
 // The Segment menu's tools (annotation/SegmentOps.h, SliceInterpolation.h).
 enum class SegmentTool {
     KeepLargestIsland,
@@ -77,17 +77,8 @@ class MainWindow : public QMainWindow {
     viewers::SliceView& sliceView(viewers::ViewKind kind);
     viewers::SurfaceView& surfaceView() { return *surface_; }
 
-    void setTool(Tool tool);
-    Tool tool() const { return tool_; }
-    // What the AI click tool segments with: the model, or grow from seeds. With no model loaded, clicks grow
-    // from seeds whatever the choice.
-    void setClickMethod(ClickMethod method);
-    ClickMethod clickMethod() const;
+    // The tool, its options and the active segment are the workspace's editor state.
     void setLayoutMode(Layout layout, int singleView = 0);
-    double brushRadius() const;
-    void setBrushRadius(double mm);
-    void setFillRange(double low, double high);
-    void setFill3D(bool on);  // fill through the volume instead of within the slice
     // Propagates the active segment's mask on the cursor's slice along `axis` (0 sagittal, 1 coronal,
     // 2 axial) up, down or both, with progress and cancel in the status bar; one undoable step.
     bool propagate(int axis, bool up, bool down);
@@ -129,6 +120,7 @@ class MainWindow : public QMainWindow {
     void showVolume(const std::shared_ptr<Volume>& volume);
     std::optional<std::size_t> askSeries(const std::vector<DicomSeriesInfo>& images);
     void onToolEvent(const viewers::ToolEvent& e);
+    void showTool(Tool tool);
     void updateMarkers();
     void onPreviewChanged();
     void reportError(const QString& title, const QString& message);
@@ -145,6 +137,8 @@ class MainWindow : public QMainWindow {
     MainWindowOptions options_;
     Workspace workspace_;
     AnnotationController& controller_{workspace_.controller()};
+    EditorState& editor_{workspace_.editor()};
+    std::unique_ptr<EditTool> activeTool_;  // none for Navigate
     viewers::ViewerState state_;
 
     std::array<viewers::SliceView*, 3> slices_{};
@@ -170,7 +164,6 @@ class MainWindow : public QMainWindow {
     QAction* acceptPreview_ = nullptr;
     QAction* discardPreview_ = nullptr;
 
-    Tool tool_ = Tool::Navigate;
     Layout layout_ = Layout::Grid;
     QComboBox* propagateAxis_ = nullptr;
     QComboBox* clickMethod_ = nullptr;

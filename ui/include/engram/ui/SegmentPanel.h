@@ -1,9 +1,11 @@
 #pragma once
 // The segment list: one row per segment with its colour swatch, name, visibility box, voxel count and volume
 // in mL (from the open volume's spacing). Add, rename (double-click or F2), recolour, choose the coded
-// concept (the built-in anatomy table) and delete. The selected row is the active segment the tools work on.
+// concept (the built-in anatomy table) and delete. The selected row shows the editor's active segment, and
+// selecting a row makes it active.
 
 #include <engram/annotation/AnnotationController.h>
+#include <engram/ui/EditorState.h>
 
 #include <QWidget>
 
@@ -14,18 +16,10 @@ namespace engram::ui {
 class SegmentPanel : public QWidget {
     Q_OBJECT
   public:
-    explicit SegmentPanel(AnnotationController& controller, QWidget* parent = nullptr);
-
-    // The active segment's label, 0 when none.
-    std::uint8_t activeSegment() const;
-    void setActiveSegment(std::uint8_t label);
-    // The active segment, created ("Segment N") when there is none.
-    std::uint8_t activeOrNewSegment();
-
-  Q_SIGNALS:
-    void activeSegmentChanged(std::uint8_t label);
+    SegmentPanel(AnnotationController& controller, EditorState& editor, QWidget* parent = nullptr);
 
   private:
+    void selectActive();
     void rebuild();
     void refreshCounts();
     void addSegment();
@@ -33,6 +27,7 @@ class SegmentPanel : public QWidget {
     void chooseConcept(std::uint8_t label);
 
     AnnotationController& controller_;
+    EditorState& editor_;
     QTableWidget* table_;
     bool rebuilding_ = false;
 };

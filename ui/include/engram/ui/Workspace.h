@@ -16,6 +16,7 @@
 #include <engram/annotation/Recovery.h>
 #include <engram/annotation/SegmentationWorker.h>
 #include <engram/annotation/Session.h>
+#include <engram/ui/EditorState.h>
 
 #include <QFutureWatcher>
 #include <QObject>
@@ -74,6 +75,8 @@ class Workspace : public QObject {
     AnnotationController& controller() { return controller_; }
     const AnnotationController& controller() const { return controller_; }
     SegmentationService& service() { return service_; }
+    // The active segment, tool and tool options the panels show and the tools use.
+    EditorState& editor() { return editor_; }
     const Volume* volume() const { return controller_.volume(); }
     RecoveryStore* recovery() { return recovery_.get(); }
     const QString& volumePath() const { return volumePath_; }
@@ -205,6 +208,7 @@ class Workspace : public QObject {
     WorkspaceOptions options_;
     SegmentationService service_;
     AnnotationController controller_{service_};
+    EditorState editor_{controller_};
     AsyncVolumeLoader loader_;
     std::unique_ptr<RecoveryStore> recovery_;
     FineTuner fineTuner_;
