@@ -79,10 +79,10 @@ int main(int argc, char** argv) {
 
     engram::ui::MainWindowOptions options;
     options.interactive = !parser.isSet(script) && !parser.isSet(quitAfter);
-    options.modelPath = parser.value(model);
-    options.propagationModelPath = parser.value(propagationModel);
-    options.device = parser.value(device);
-    options.recoveryDirectory = parser.value(recoveryDir).toStdString();
+    options.workspace.modelPath = parser.value(model);
+    options.workspace.propagationModelPath = parser.value(propagationModel);
+    options.workspace.device = parser.value(device);
+    options.workspace.recoveryDirectory = parser.value(recoveryDir).toStdString();
     engram::ui::MainWindow window(options);
     window.show();
 

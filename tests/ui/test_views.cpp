@@ -379,8 +379,9 @@ class ViewTests : public QObject {
 
         ui::MainWindowOptions o;
         o.interactive = false;
-        o.modelPath = dir.filePath("no-model.safetensors");  // AI unavailable: manual tools still work
-        o.recoveryDirectory = dir.filePath("recovery").toStdString();
+        o.workspace.modelPath =
+            dir.filePath("no-model.safetensors");  // AI unavailable: manual tools still work
+        o.workspace.recoveryDirectory = dir.filePath("recovery").toStdString();
         ui::MainWindow w(o);
         w.resize(1200, 800);
         w.show();

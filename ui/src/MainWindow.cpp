@@ -89,10 +89,11 @@ const SegmentToolDef& definitionOf(SegmentTool tool) {
 }  // namespace
 
 MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
-    : QMainWindow(parent),
-      options_(std::move(options)),
-      workspace_({options_.modelPath, options_.propagationModelPath, options_.device,
-                  options_.recoveryDirectory, options_.interactive}) {
+    : QMainWindow(parent), options_(std::move(options)), workspace_([this] {
+          WorkspaceOptions o = options_.workspace;
+          o.rememberModels = options_.interactive;  // scripted runs leave the settings alone
+          return o;
+      }()) {
     setWindowTitle("Engram");
     setWindowIcon(QIcon(":/engram.svg"));
     resize(1440, 900);

@@ -49,11 +49,9 @@ enum class SegmentTool {
 enum class Layout { Grid, RowPlus3D, Single };
 
 struct MainWindowOptions {
-    bool interactive = true;       // false: no dialogs (scripted runs); questions take their safe default
-    QString modelPath;             // empty: from the settings, else the bundled default model
-    QString propagationModelPath;  // SAM 2 model for slice propagation; empty: from the settings
-    QString device;                // empty: from the settings ("cpu" by default)
-    std::filesystem::path recoveryDirectory;  // empty: RecoveryStore::defaultDirectory()
+    bool interactive = true;  // false: no dialogs (scripted runs); questions take their safe default
+    WorkspaceOptions
+        workspace;  // the models, device and recovery folder (rememberModels follows interactive)
 };
 
 class MainWindow : public QMainWindow {
