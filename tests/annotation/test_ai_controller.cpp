@@ -1,4 +1,4 @@
-#include "TestSupport.h"
+#include "../support/TestSupport.h"
 
 #include <engram/annotation/AnnotationController.h>
 #include <engram/annotation/FineTuner.h>

@@ -2,7 +2,7 @@
 // tests/fuzz/regressions/<target>/ and read here as that target reads it: each must get a plain message
 // (InputError) or be read, never crash. The files are inputs the fuzzers derived from the project's own
 // seeds.
-#include "TestSupport.h"
+#include "../support/TestSupport.h"
 
 #include <engram/annotation/DicomSeg.h>
 #include <engram/annotation/DicomSeries.h>

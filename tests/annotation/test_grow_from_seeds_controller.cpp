@@ -1,7 +1,7 @@
 // Grow from seeds in the app's controller and worker, with no model loaded: clicks on a real CT become an
 // undoable preview whose undo takes the seeds session back, other segments stay untouched and hold the
 // growth back, and bad clicks change nothing.
-#include "TestSupport.h"
+#include "../support/TestSupport.h"
 
 #include <engram/annotation/AnnotationController.h>
 #include <engram/annotation/SegmentationWorker.h>

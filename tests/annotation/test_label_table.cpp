@@ -1,4 +1,4 @@
-#include "TestSupport.h"
+#include "../support/TestSupport.h"
 
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/LabelTable.h>

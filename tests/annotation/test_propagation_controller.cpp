@@ -3,7 +3,7 @@
 // errors. The propagation network is the SAM 2 parity case's with its object score forced to "present" or
 // "absent" (tests/support/Sam2TestModel.h), so the extent of the result is known.
 #include "../support/Sam2TestModel.h"
-#include "TestSupport.h"
+#include "../support/TestSupport.h"
 
 #include <engram/annotation/AnnotationController.h>
 #include <engram/annotation/SegmentationWorker.h>

@@ -1,6 +1,6 @@
 // Segment statistics and island operations on the TotalSegmentator example CT and its labels (read through
 // VolumeIO). Expected counts and intensities were computed independently from the NIfTI files.
-#include "TestSupport.h"
+#include "../support/TestSupport.h"
 
 #include <engram/annotation/SegmentOps.h>
 #include <engram/annotation/SegmentStatistics.h>

@@ -1,7 +1,7 @@
 // Fill between slices on held-out label maps: of each structure, only every 5th axial slice of its extent
 // is kept (the first and last slices included), the slices between are filled, and the result is compared
 // with the whole structure. The Dice values printed are the ones docs quote.
-#include "TestSupport.h"
+#include "../support/TestSupport.h"
 
 #include <engram/annotation/SliceInterpolation.h>
 #include <engram/annotation/VolumeIO.h>

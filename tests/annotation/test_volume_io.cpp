@@ -1,4 +1,4 @@
-#include "TestSupport.h"
+#include "../support/TestSupport.h"
 
 #include <engram/annotation/AtomicFile.h>
 #include <engram/annotation/DicomSeries.h>

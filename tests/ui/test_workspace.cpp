@@ -2,6 +2,8 @@
 // folder of several series with the choice answered or declined), sessions (save, reopen with the view and
 // the history), autosave and recovery after a crash, and exports (written in the background, refused while
 // one runs or with nothing open).
+#include "../support/TestSupport.h"
+
 #include <engram/annotation/Session.h>
 #include <engram/annotation/VolumeIO.h>
 #include <engram/ui/EditTools.h>
@@ -11,8 +13,6 @@
 #include <spdlog/spdlog.h>
 
 #include <QCoreApplication>
-#include <QElapsedTimer>
-#include <QThread>
 
 #include <filesystem>
 
@@ -24,27 +24,16 @@ using engram::ui::WorkspaceOptions;
 
 namespace {
 
-fs::path shared(const std::string& p) { return fs::path(ENGRAM_SHARED_DIR) / "data" / p; }
+using engram::test::shared;
 
-fs::path freshDir(const std::string& name) {
-    const fs::path d = fs::path(ENGRAM_TEST_OUT) / "workspace" / name;
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-}
+fs::path freshDir(const std::string& name) { return engram::test::freshDir("workspace-" + name); }
 
 QString q(const fs::path& p) { return QString::fromStdString(p.string()); }
 
 // Runs the event loop until `done` holds (or 60 s pass).
 bool waitFor(const std::function<bool()>& done) {
-    QElapsedTimer clock;
-    clock.start();
-    while (!done()) {
-        if (clock.elapsed() > 60000) return false;
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
-        QThread::msleep(2);
-    }
-    return true;
+    engram::test::spinUntil(done, 60000);
+    return done();
 }
 
 WorkspaceOptions optionsIn(const fs::path& dir) {

@@ -1,4 +1,4 @@
-#include "TestSupport.h"
+#include "../support/TestSupport.h"
 
 #include <engram/annotation/VolumeIO.h>
 #include <engram/viewers/VtkImageBridge.h>
