@@ -358,8 +358,7 @@ void AnnotationController::applyRegion(const model::RegionMask& m, Interaction w
             std::int64_t first = -1, last = -1;
             for (std::int64_t x = 0; x < sn[0]; ++x, ++w) {
                 const std::uint8_t old = row[x];
-                const std::uint8_t now =
-                    mrow[x] ? (old == 0 ? label : old) : (old == label ? std::uint8_t(0) : old);
+                const std::uint8_t now = labelAfterEdit(old, label, mrow[x] != 0);
                 after[w] = now;
                 if (now != old) {
                     if (first < 0) first = x;
@@ -572,7 +571,7 @@ void AnnotationController::deleteSegment(std::uint8_t label) {
                                          labels_.labels().data() + labels_.geometry().offset(lo[0], j, k);
                                      for (std::int64_t i = 0; i < end[0] - lo[0]; ++i) {
                                          b[i] = row[i];
-                                         a[i] = row[i] == label ? 0 : row[i];
+                                         a[i] = labelAfterEdit(row[i], label, false);
                                      }
                                  });
     }
@@ -606,36 +605,13 @@ void AnnotationController::beginStroke(std::uint8_t segment, bool erase, const Q
 void AnnotationController::strokeAt(const Index3& c, double radiusMm, int normalAxis) {
     if (!stroke_.active) return;
     const auto& g = labels_.geometry();
-    if (stroke_.before.empty()) stroke_.world = g.indexToWorld({double(c[0]), double(c[1]), double(c[2])});
-    Index3 lo, hi;
-    for (int a = 0; a < 3; ++a) {
-        const std::int64_t r = a == normalAxis ? 0 : std::int64_t(std::floor(radiusMm / g.spacing[a]));
-        lo[a] = std::max<std::int64_t>(0, c[a] - r);
-        hi[a] = std::min<std::int64_t>(g.size[a] - 1, c[a] + r);
-    }
-    const double r2 =
-        std::max(radiusMm * radiusMm, 0.25 * std::min({g.spacing[0], g.spacing[1], g.spacing[2]}));
-    const std::uint8_t label = stroke_.segment;
-    auto& vox = labels_.labels();
-    bool any = false;
-    Index3 clo = hi, chi = lo;
-    for (std::int64_t k = lo[2]; k <= hi[2]; ++k)
-        for (std::int64_t j = lo[1]; j <= hi[1]; ++j)
-            for (std::int64_t i = lo[0]; i <= hi[0]; ++i) {
-                const double dx = double(i - c[0]) * g.spacing[0], dy = double(j - c[1]) * g.spacing[1],
-                             dz = double(k - c[2]) * g.spacing[2];
-                if (dx * dx + dy * dy + dz * dz > r2) continue;
-                const std::int64_t o = g.offset(i, j, k);
-                const std::uint8_t old = vox[o];
-                const std::uint8_t now = stroke_.erase ? (old == label ? 0 : old) : (old == 0 ? label : old);
-                if (now == old) continue;
-                stroke_.before.emplace(o, old);
-                vox[o] = now;
-                any = true;
-                clo = {std::min(clo[0], i), std::min(clo[1], j), std::min(clo[2], k)};
-                chi = {std::max(chi[0], i), std::max(chi[1], j), std::max(chi[2], k)};
-            }
-    if (any) Q_EMIT labelsChanged(clo, {chi[0] - clo[0] + 1, chi[1] - clo[1] + 1, chi[2] - clo[2] + 1});
+    if (stroke_.changes.empty()) stroke_.world = g.indexToWorld({double(c[0]), double(c[1]), double(c[2])});
+    VoxelChanges dab;
+    paintBall(labels_, c, radiusMm, normalAxis, stroke_.segment, stroke_.erase, dab);
+    if (dab.empty()) return;
+    stroke_.changes.merge(dab);
+    Q_EMIT labelsChanged(dab.lo,
+                         {dab.hi[0] - dab.lo[0] + 1, dab.hi[1] - dab.lo[1] + 1, dab.hi[2] - dab.lo[2] + 1});
 }
 
 void AnnotationController::endStroke() {
@@ -645,9 +621,9 @@ void AnnotationController::endStroke() {
     what.view = stroke_.view;
     what.segment = stroke_.segment;
     what.world = stroke_.world;
-    auto before = std::move(stroke_.before);
+    const VoxelChanges changes = std::move(stroke_.changes);
     stroke_ = Stroke{};
-    if (!before.empty()) commitManualEdit(before, what);
+    if (!changes.empty()) commitManualEdit(changes, what);
 }
 
 bool AnnotationController::thresholdFill(std::uint8_t segment, const Index3& seed, float low, float high,
@@ -661,15 +637,9 @@ bool AnnotationController::thresholdFill(std::uint8_t segment, const Index3& see
         Q_EMIT errorOccurred(tr("The fill starts outside the volume."));
         return false;
     }
-    const auto& v = volume_->voxels();
-    auto& lab = labels_.labels();
-    const std::int64_t s0 = g.offset(seed[0], seed[1], seed[2]);
-    auto fillable = [&](std::int64_t o) {
-        return v[o] >= low && v[o] <= high && (lab[o] == 0 || lab[o] == segment);
-    };
-    if (segment == 0 || !fillable(s0)) {
+    if (!seedFillable(labels_, *volume_, seed, low, high, segment)) {
         Q_EMIT errorOccurred(tr("The voxel clicked (%1) is outside the fill range %2 to %3.")
-                                 .arg(double(v[s0]))
+                                 .arg(double(volume_->at(seed[0], seed[1], seed[2])))
                                  .arg(double(low))
                                  .arg(double(high)));
         return false;
@@ -678,59 +648,29 @@ bool AnnotationController::thresholdFill(std::uint8_t segment, const Index3& see
         segments_.put(SegmentList::defaultFor(segment));
         Q_EMIT segmentsChanged();
     }
-    std::vector<bool> seen(static_cast<std::size_t>(g.voxelCount()), false);
-    std::unordered_map<std::int64_t, std::uint8_t> before;
-    std::deque<Index3> queue{seed};
-    seen[std::size_t(s0)] = true;
-    while (!queue.empty()) {
-        const Index3 p = queue.front();
-        queue.pop_front();
-        const std::int64_t o = g.offset(p[0], p[1], p[2]);
-        if (lab[o] != segment) {
-            before.emplace(o, lab[o]);
-            lab[o] = segment;
-        }
-        for (int a = 0; a < 3; ++a) {
-            if (a == normalAxis) continue;
-            for (int d : {-1, 1}) {
-                Index3 q = p;
-                q[a] += d;
-                if (!g.contains(q)) continue;
-                const std::int64_t qo = g.offset(q[0], q[1], q[2]);
-                if (seen[std::size_t(qo)] || !fillable(qo)) continue;
-                seen[std::size_t(qo)] = true;
-                queue.push_back(q);
-            }
-        }
-    }
+    const VoxelChanges changes =
+        engram::thresholdFill(labels_, *volume_, seed, low, high, normalAxis, segment);
     Interaction what;
     what.kind = InteractionKind::ThresholdFill;
     what.view = view;
     what.segment = segment;
     what.world = g.indexToWorld({double(seed[0]), double(seed[1]), double(seed[2])});
-    if (!before.empty()) commitManualEdit(before, what);
+    if (!changes.empty()) commitManualEdit(changes, what);
     return true;
 }
 
-void AnnotationController::commitManualEdit(const std::unordered_map<std::int64_t, std::uint8_t>& before,
-                                            Interaction what) {
+void AnnotationController::commitManualEdit(const VoxelChanges& changes, Interaction what) {
     const auto& g = labels_.geometry();
-    Index3 lo{g.size[0], g.size[1], g.size[2]}, hi{-1, -1, -1};
-    for (const auto& [o, old] : before) {
-        const Index3 p{o % g.size[0], (o / g.size[0]) % g.size[1], o / (g.size[0] * g.size[1])};
-        for (int a = 0; a < 3; ++a) {
-            lo[a] = std::min(lo[a], p[a]);
-            hi[a] = std::max(hi[a], p[a]);
-        }
-    }
+    const Index3& lo = changes.lo;
+    const Index3& hi = changes.hi;
     const auto label = static_cast<std::uint8_t>(what.segment);
     LabelDelta delta = LabelDelta::over(
         lo, hi, label, [&](std::int64_t j, std::int64_t k, std::uint8_t* b, std::uint8_t* a) {
             const std::int64_t row = g.offset(lo[0], j, k);
             for (std::int64_t i = 0; i <= hi[0] - lo[0]; ++i) {
                 a[i] = labels_.labels()[std::size_t(row + i)];
-                const auto it = before.find(row + i);
-                b[i] = it == before.end() ? a[i] : it->second;
+                const auto it = changes.before.find(row + i);
+                b[i] = it == changes.before.end() ? a[i] : it->second;
             }
         });
     growExtent(label, lo, hi);

@@ -1,4 +1,6 @@
 #include <engram/annotation/SegmentOps.h>
+
+#include <engram/annotation/LabelEdits.h>
 #include <engram/model/MaskMetrics.h>
 
 #include <algorithm>
@@ -142,10 +144,6 @@ std::vector<std::uint8_t> maskOf(const LabelMap& labels, std::uint8_t label, con
 SegmentEdit editTo(const LabelMap& labels, std::uint8_t label, const Grid& grid,
                    const std::vector<std::uint8_t>& result) {
     const ImageGeometry& g = labels.geometry();
-    auto target = [label](std::uint8_t old, bool inside) -> std::uint8_t {
-        if (inside) return old == 0 ? label : old;
-        return old == label ? 0 : old;
-    };
     SegmentEdit e;
     Box changed;
     std::size_t at = 0;
@@ -153,7 +151,7 @@ SegmentEdit editTo(const LabelMap& labels, std::uint8_t label, const Grid& grid,
         for (std::int64_t j = grid.box.lo[1]; j <= grid.box.hi[1]; ++j) {
             const std::uint8_t* row = labels.labels().data() + g.offset(0, j, k);
             for (std::int64_t i = grid.box.lo[0]; i <= grid.box.hi[0]; ++i, ++at) {
-                const std::uint8_t now = target(row[i], result[at] != 0);
+                const std::uint8_t now = labelAfterEdit(row[i], label, result[at] != 0);
                 if (now == row[i]) continue;
                 ++(now == label ? e.added : e.removed);
                 changed.add({i, j, k});
@@ -173,7 +171,8 @@ SegmentEdit editTo(const LabelMap& labels, std::uint8_t label, const Grid& grid,
                 grid.n[0] * ((j - grid.box.lo[1]) + grid.n[1] * (k - grid.box.lo[2])));
             for (std::int64_t i = changed.lo[0]; i <= changed.hi[0]; ++i, ++v) {
                 e.before[v] = row[i];
-                e.after[v] = target(row[i], result[local + std::size_t(i - changed.lo[0])] != 0);
+                e.after[v] =
+                    labelAfterEdit(row[i], label, result[local + std::size_t(i - changed.lo[0])] != 0);
             }
         }
     return e;

@@ -19,6 +19,7 @@
 // other interaction, a click for another segment and saving or exporting (the window calls acceptPreview)
 // accept it; undoing every click of the run ends it.
 
+#include <engram/annotation/LabelEdits.h>
 #include <engram/annotation/LabelMap.h>
 #include <engram/annotation/Segment.h>
 #include <engram/annotation/SegmentOps.h>
@@ -197,7 +198,7 @@ class AnnotationController : public QObject {
     // that segment's preview or opens one; any other interaction accepts the open preview.
     void record(EditCommand* command, std::uint8_t aiClickOf = 0);
     // Records voxels already changed in the labels (their earlier values in `before`) as one interaction.
-    void commitManualEdit(const std::unordered_map<std::int64_t, std::uint8_t>& before, Interaction what);
+    void commitManualEdit(const VoxelChanges& changes, Interaction what);
     void growExtent(std::uint8_t label, const Index3& lo, const Index3& hiInclusive);
 
     struct Pending {
@@ -212,7 +213,7 @@ class AnnotationController : public QObject {
         std::uint8_t segment = 0;
         QString view;
         Vec3 world{0, 0, 0};
-        std::unordered_map<std::int64_t, std::uint8_t> before;  // voxel offset -> label before the stroke
+        VoxelChanges changes;  // each voxel's label before the stroke
     };
     SegmentationService& service_;
     std::shared_ptr<const Volume> volume_;
