@@ -138,7 +138,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$build/findings/$t" "$runs"
   log=$build/findings/$t.log
   ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    "$bin" "${budget[@]}" -timeout=10 -rss_limit_mb=3072 -max_len=1048576 -print_final_stats=1 \
+    "$bin" "${budget[@]}" -timeout=30 -rss_limit_mb=3072 -max_len=1048576 -print_final_stats=1 \
     -artifact_prefix="$build/findings/$t/" "$runs" "$build/corpus/$t" > "$log" 2>&1
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
