@@ -393,6 +393,29 @@ TEST(Workspace, ToolsEditTheActiveSegmentWithTheEditorsOptions) {
     EXPECT_GT(c.voxelCount(ai) + c.voxelCount(c.previewSegment()), 0);
 }
 
+TEST(Workspace, SegmentToolsAndPropagationWorkOnTheActiveSegment) {
+    const fs::path dir = freshDir("segment-tools");
+    Workspace w(optionsIn(dir));
+    EXPECT_FALSE(w.runSegmentTool(ui::SegmentTool::FillHoles, 0, 2));
+    EXPECT_TRUE(w.lastError().contains("Open a volume")) << w.lastError().toStdString();
+    ASSERT_TRUE(openAndWait(w, shared("ct-abdomen/example_ct_sm.nii.gz")));
+    EXPECT_FALSE(w.runSegmentTool(ui::SegmentTool::Grow, 3, 2));
+    EXPECT_TRUE(w.lastError().contains("segment list")) << w.lastError().toStdString();
+    const auto segment = paint(w);
+    const std::int64_t before = w.controller().voxelCount(segment);
+    const auto slice = w.volume()->geometry().size[2] / 2;
+    ASSERT_TRUE(w.runSegmentTool(ui::SegmentTool::Grow, 3, 2, slice)) << w.lastError().toStdString();
+    EXPECT_GT(w.controller().voxelCount(segment), before);
+    EXPECT_EQ(w.controller().history().back().detail.toStdString(), "Grow by 3 mm (slice)");
+    EXPECT_FALSE(w.runSegmentTool(ui::SegmentTool::FillHoles, 0, 2, slice));  // a disc has no holes
+    EXPECT_TRUE(w.lastError().contains("nothing to change")) << w.lastError().toStdString();
+    EXPECT_EQ(ui::segmentToolNamed("fill-between-slices"), ui::SegmentTool::FillBetweenSlices);
+    EXPECT_FALSE(ui::segmentToolNamed("sharpen").has_value());
+    // No propagation model was loaded.
+    EXPECT_FALSE(w.propagate(2, slice, true, true));
+    EXPECT_TRUE(w.lastError().contains("propagation model")) << w.lastError().toStdString();
+}
+
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);
     spdlog::set_level(spdlog::level::warn);

@@ -57,35 +57,6 @@ const char* layoutName(Layout l) {
     return "grid";
 }
 
-struct SegmentToolDef {
-    SegmentTool tool;
-    const char* name;       // in scripts
-    const char* menu;       // menu entry (translated)
-    const char* parameter;  // unit of its parameter, or null
-    double value = 0, maximum = 0;
-};
-const SegmentToolDef kSegmentTools[] = {
-    {SegmentTool::KeepLargestIsland, "keep-largest-island",
-     QT_TRANSLATE_NOOP("MainWindow", "Keep Largest Island"), nullptr},
-    {SegmentTool::RemoveSmallIslands, "remove-small-islands",
-     QT_TRANSLATE_NOOP("MainWindow", "Remove Small Islands..."), "mL", 1, 100000},
-    {SegmentTool::FillHoles, "fill-holes", QT_TRANSLATE_NOOP("MainWindow", "Fill Holes"), nullptr},
-    {SegmentTool::Median, "median", QT_TRANSLATE_NOOP("MainWindow", "Smooth (Median)..."), "mm", 2, 50},
-    {SegmentTool::Opening, "opening", QT_TRANSLATE_NOOP("MainWindow", "Smooth (Opening: Remove Spurs)..."),
-     "mm", 2, 50},
-    {SegmentTool::Closing, "closing", QT_TRANSLATE_NOOP("MainWindow", "Smooth (Closing: Fill Gaps)..."), "mm",
-     2, 50},
-    {SegmentTool::Grow, "grow", QT_TRANSLATE_NOOP("MainWindow", "Grow by..."), "mm", 3, 100},
-    {SegmentTool::Shrink, "shrink", QT_TRANSLATE_NOOP("MainWindow", "Shrink by..."), "mm", 3, 100},
-    {SegmentTool::FillBetweenSlices, "fill-between-slices",
-     QT_TRANSLATE_NOOP("MainWindow", "Fill Between Slices"), nullptr},
-};
-
-const SegmentToolDef& definitionOf(SegmentTool tool) {
-    return *std::find_if(std::begin(kSegmentTools), std::end(kSegmentTools),
-                         [&](const SegmentToolDef& d) { return d.tool == tool; });
-}
-
 }  // namespace
 
 MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
@@ -524,19 +495,19 @@ void MainWindow::buildMenus() {
     inSlice->setCheckable(true);
     inSlice->setToolTip(tr("Segment tools act on the cursor's slice (of the propagation axis) only"));
     segment->addSeparator();
-    for (const auto& d : kSegmentTools) {
+    for (const auto& d : segmentTools()) {
         if (d.tool == SegmentTool::FillBetweenSlices) segment->addSeparator();
-        connect(segment->addAction(tr(d.menu)), &QAction::triggered, this, [this, &d, inSlice] {
-            double value = d.value;
-            if (d.parameter && options_.interactive) {
-                bool ok = false;
-                value =
-                    QInputDialog::getDouble(this, tr(d.menu).remove("..."), tr("Size (%1):").arg(d.parameter),
-                                            d.value, 0, d.maximum, 1, &ok);
-                if (!ok) return;
-            }
-            runSegmentTool(d.tool, value, inSlice->isChecked(), 2 - propagateAxis_->currentIndex());
-        });
+        connect(segment->addAction(QCoreApplication::translate("SegmentTools", d.menu)), &QAction::triggered,
+                this, [this, &d, inSlice] {
+                    double value = d.value;
+                    if (d.parameter && options_.interactive) {
+                        bool ok = false;
+                        value = QInputDialog::getDouble(this, d.title(), tr("Size (%1):").arg(d.parameter),
+                                                        d.value, 0, d.maximum, 1, &ok);
+                        if (!ok) return;
+                    }
+                    runSegmentTool(d.tool, value, inSlice->isChecked(), 2 - propagateAxis_->currentIndex());
+                });
     }
 
     segment->addSeparator();
@@ -587,54 +558,10 @@ void MainWindow::buildMenus() {
     });
 }
 
-std::optional<SegmentTool> MainWindow::segmentToolNamed(const QString& name) {
-    for (const auto& d : kSegmentTools)
-        if (name == d.name) return d.tool;
-    return std::nullopt;
-}
-
 bool MainWindow::runSegmentTool(SegmentTool tool, double value, bool inSlice, int axis) {
-    const auto segment = editor_.activeSegment();
-    const auto& def = definitionOf(tool);
-    const QString title = tr(def.menu).remove("...");
-    if (!volume() || segment == 0 || axis < 0 || axis > 2) {
-        reportError(title, !volume()      ? tr("Open a volume first.")
-                           : segment == 0 ? tr("Choose the segment in the segment list.")
-                                          : tr("Unknown slice axis."));
-        return false;
-    }
-    static const char* views[] = {"sagittal", "coronal", "axial"};
-    if (tool == SegmentTool::FillBetweenSlices)
-        return controller_.fillBetweenSlices(segment, axis, views[axis]);
-    const SegmentScope scope =
-        inSlice ? SegmentScope::sliceOf(axis, state_.cursor()[std::size_t(axis)]) : SegmentScope::volume();
-    QString kind = title;
-    if (def.parameter) kind += QString(" %1 %2").arg(value).arg(def.parameter);
-    if (inSlice) kind += tr(" (slice)");
-    auto op = [=](const LabelMap& labels) -> SegmentEdit {
-        switch (tool) {
-            case SegmentTool::KeepLargestIsland:
-                return keepLargestIsland(labels, segment, scope);
-            case SegmentTool::RemoveSmallIslands:
-                return removeSmallIslands(labels, segment, value, scope);
-            case SegmentTool::FillHoles:
-                return fillHoles(labels, segment, scope);
-            case SegmentTool::Median:
-                return smoothSegment(labels, segment, Smoothing::Median, value, scope);
-            case SegmentTool::Opening:
-                return smoothSegment(labels, segment, Smoothing::Opening, value, scope);
-            case SegmentTool::Closing:
-                return smoothSegment(labels, segment, Smoothing::Closing, value, scope);
-            case SegmentTool::Grow:
-                return growSegment(labels, segment, value, scope);
-            case SegmentTool::Shrink:
-                return shrinkSegment(labels, segment, value, scope);
-            case SegmentTool::FillBetweenSlices:
-                break;
-        }
-        throw std::logic_error("unhandled segment tool");
-    };
-    return controller_.editSegment(segment, kind, op, false, inSlice ? views[axis] : "");
+    return workspace_.runSegmentTool(
+        tool, value, axis,
+        inSlice && axis >= 0 && axis < 3 ? std::optional(state_.cursor()[std::size_t(axis)]) : std::nullopt);
 }
 
 bool MainWindow::openSegmentation(const QString& path, std::optional<SegmentationChoices> choices) {
@@ -729,17 +656,8 @@ void MainWindow::setLayoutMode(Layout layout, int singleView) {
 bool MainWindow::isIdle() const { return workspace_.isIdle() && !surface_->isUpdating(); }
 
 bool MainWindow::propagate(int axis, bool up, bool down) {
-    if (!workspace_.propagatorReady()) {
-        reportError(tr("Propagation"), tr("No propagation model is loaded; choose one in File > Settings."));
-        return false;
-    }
-    const auto segment = editor_.activeSegment();
-    if (segment == 0) {
-        reportError(tr("Propagation"), tr("Choose the segment to propagate in the segment list."));
-        return false;
-    }
-    static const char* names[] = {"sagittal", "coronal", "axial"};
-    return controller_.propagate(segment, axis, state_.cursor()[std::size_t(axis)], up, down, names[axis]);
+    return workspace_.propagate(axis, axis >= 0 && axis < 3 ? state_.cursor()[std::size_t(axis)] : 0, up,
+                                down);
 }
 
 void MainWindow::showVolume(const std::shared_ptr<Volume>& volume) {

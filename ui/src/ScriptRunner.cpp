@@ -256,7 +256,7 @@ bool ScriptRunner::run(const QJsonObject& a) {
         return need(window_.propagate(index, direction != "down", direction != "up"), window_.lastError());
     }
     if (what == "segment-tool") {
-        const auto tool = MainWindow::segmentToolNamed(a["tool"].toString());
+        const auto tool = segmentToolNamed(a["tool"].toString());
         if (!need(tool.has_value(), "unknown segment tool " + a["tool"].toString())) return false;
         useSegment(a["segment"].toString());
         const QString axis = a["axis"].toString("axial");

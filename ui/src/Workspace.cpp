@@ -1,6 +1,7 @@
 #include <engram/annotation/DicomSeg.h>
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/LabelTable.h>
+#include <engram/annotation/SegmentOps.h>
 #include <engram/annotation/VolumeIO.h>
 #include <engram/ui/AppSettings.h>
 #include <engram/ui/Workspace.h>
@@ -41,8 +42,10 @@ Workspace::Workspace(WorkspaceOptions options, QObject* parent)
     });
     connect(&loader_, &AsyncVolumeLoader::seriesFound, this, &Workspace::chooseSeries);
 
-    // The document.
+    // The document (whose errors the window shows itself; lastError() has them too).
     connect(&controller_, &AnnotationController::historyChanged, this, &Workspace::titleChanged);
+    connect(&controller_, &AnnotationController::errorOccurred, this,
+            [this](const QString& message) { lastError_ = message; });
     connect(&controller_, &AnnotationController::busyChanged, this, [this](bool busy) {
         aiBusy_ = busy;
         setBusy(busy || loading_, busy ? tr("AI working...") : QString());
@@ -338,6 +341,67 @@ void Workspace::showVolume(std::shared_ptr<Volume> volume) {
     for (const auto& w : volume->metadata().warnings) Q_EMIT notice(QString::fromStdString(w), 15000);
     spdlog::info("opened {}: {}", volumePath_.toStdString(), volume->geometry().describe());
     Q_EMIT volumeChanged();
+}
+
+// ---------------------------------------------------------------------------------- segment tools
+
+bool Workspace::propagate(int axis, std::int64_t slice, bool up, bool down) {
+    if (!propagatorReady_) {
+        fail(tr("Propagation"), tr("No propagation model is loaded; choose one in File > Settings."));
+        return false;
+    }
+    const auto segment = editor_.activeSegment();
+    if (segment == 0 || axis < 0 || axis > 2) {
+        fail(tr("Propagation"), segment == 0 ? tr("Choose the segment to propagate in the segment list.")
+                                             : tr("Unknown slice axis."));
+        return false;
+    }
+    static const char* names[] = {"sagittal", "coronal", "axial"};
+    return controller_.propagate(segment, axis, slice, up, down, names[axis]);
+}
+
+bool Workspace::runSegmentTool(SegmentTool tool, double value, int axis, std::optional<std::int64_t> slice) {
+    const auto segment = editor_.activeSegment();
+    const auto& def = segmentTool(tool);
+    const QString title = def.title();
+    if (!volume() || segment == 0 || axis < 0 || axis > 2) {
+        fail(title, !volume()      ? tr("Open a volume first.")
+                    : segment == 0 ? tr("Choose the segment in the segment list.")
+                                   : tr("Unknown slice axis."));
+        return false;
+    }
+    static const char* views[] = {"sagittal", "coronal", "axial"};
+    if (tool == SegmentTool::FillBetweenSlices)
+        return controller_.fillBetweenSlices(segment, axis, views[axis]);
+    const bool inSlice = slice.has_value();
+    const SegmentScope scope = inSlice ? SegmentScope::sliceOf(axis, *slice) : SegmentScope::volume();
+    QString kind = title;
+    if (def.parameter) kind += QString(" %1 %2").arg(value).arg(def.parameter);
+    if (inSlice) kind += tr(" (slice)");
+    auto op = [=](const LabelMap& labels) -> SegmentEdit {
+        switch (tool) {
+            case SegmentTool::KeepLargestIsland:
+                return keepLargestIsland(labels, segment, scope);
+            case SegmentTool::RemoveSmallIslands:
+                return removeSmallIslands(labels, segment, value, scope);
+            case SegmentTool::FillHoles:
+                return fillHoles(labels, segment, scope);
+            case SegmentTool::Median:
+                return smoothSegment(labels, segment, Smoothing::Median, value, scope);
+            case SegmentTool::Opening:
+                return smoothSegment(labels, segment, Smoothing::Opening, value, scope);
+            case SegmentTool::Closing:
+                return smoothSegment(labels, segment, Smoothing::Closing, value, scope);
+            case SegmentTool::Grow:
+                return growSegment(labels, segment, value, scope);
+            case SegmentTool::Shrink:
+                return shrinkSegment(labels, segment, value, scope);
+            case SegmentTool::FillBetweenSlices:
+                break;
+        }
+        throw std::logic_error("unhandled segment tool");
+    };
+    return controller_.editSegment(segment, kind, op, false, inSlice ? views[axis] : "");
 }
 
 // ------------------------------------------------------------------------- segmentations made elsewhere

@@ -34,18 +34,6 @@ namespace engram::ui {
 class HistoryPanel;
 class SegmentPanel;
 
-// The Segment menu's tools (annotation/SegmentOps.h, SliceInterpolation.h).
-enum class SegmentTool {
-    KeepLargestIsland,
-    RemoveSmallIslands,
-    FillHoles,
-    Median,
-    Opening,
-    Closing,
-    Grow,
-    Shrink,
-    FillBetweenSlices
-};
 enum class Layout { Grid, RowPlus3D, Single };
 
 struct MainWindowOptions {
@@ -77,14 +65,10 @@ class MainWindow : public QMainWindow {
 
     // The tool, its options and the active segment are the workspace's editor state.
     void setLayoutMode(Layout layout, int singleView = 0);
-    // Propagates the active segment's mask on the cursor's slice along `axis` (0 sagittal, 1 coronal,
-    // 2 axial) up, down or both, with progress and cancel in the status bar; one undoable step.
+    // Workspace::propagate from the cursor's slice (progress and Cancel in the status bar).
     bool propagate(int axis, bool up, bool down);
     bool propagatorReady() const { return workspace_.propagatorReady(); }
-    // Runs a segment tool on the active segment as one undoable interaction: `value` is its parameter (mm;
-    // mL for small islands; unused by the others); `inSlice` limits it to the cursor's slice normal to
-    // `axis` (0 sagittal, 1 coronal, 2 axial), along which fill between slices always runs (as a preview).
-    // Returns false, with the reason in lastError(), on bad input or when nothing changes.
+    // Workspace::runSegmentTool, in the cursor's slice when `inSlice`.
     bool runSegmentTool(SegmentTool tool, double value, bool inSlice, int axis);
     // Workspace::openSegmentation; without `choices`, an interactive window asks about overlaps and
     // another grid (a scripted one takes the defaults).
@@ -96,9 +80,6 @@ class MainWindow : public QMainWindow {
     bool openDropped(const QString& path);
     // Workspace::combineWithLabelFile with the active segment.
     bool combineWithLabelFile(const QString& path, int fileLabel, LogicalOperation operation);
-    // By the names scripts use: keep-largest-island, remove-small-islands, fill-holes, median, opening,
-    // closing, grow, shrink, fill-between-slices.
-    static std::optional<SegmentTool> segmentToolNamed(const QString& name);
     // Busy with loading, AI work, an export, fine-tuning or surfaces: scripted runs wait for this to turn
     // false.
     bool isIdle() const;

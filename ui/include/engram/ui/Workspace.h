@@ -17,6 +17,7 @@
 #include <engram/annotation/SegmentationWorker.h>
 #include <engram/annotation/Session.h>
 #include <engram/ui/EditorState.h>
+#include <engram/ui/SegmentTools.h>
 
 #include <QFutureWatcher>
 #include <QObject>
@@ -104,6 +105,16 @@ class Workspace : public QObject {
     // Opens a recovery file as a session; once restored, the work lives in this process's recovery file.
     void restoreRecovery(const std::filesystem::path& orphan);
     void discardRecoveries();
+
+    // Runs a segment tool on the active segment as one undoable interaction: `value` is its parameter (mm;
+    // mL for small islands; unused by the others); `slice` limits it to that slice normal to `axis`
+    // (0 sagittal, 1 coronal, 2 axial), along which fill between slices always runs (as a preview).
+    // False, with the reason in lastError(), on bad input or when nothing changes.
+    bool runSegmentTool(SegmentTool tool, double value, int axis, std::optional<std::int64_t> slice = {});
+    // Propagates the active segment's mask on `slice` normal to `axis` (0 sagittal, 1 coronal, 2 axial)
+    // up, down or both with the propagation model, as one undoable step. False, with the reason in
+    // lastError(), when no model is loaded, no segment is active or it cannot start.
+    bool propagate(int axis, std::int64_t slice, bool up, bool down);
 
     // Opens a segmentation made elsewhere onto the open volume: a DICOM-SEG (its segments' names, colours and
     // codes; one whose referenced series is not the open one is refused) or a label file (each label value a
