@@ -79,7 +79,8 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
     Sint32 inst = 0;
     if (ds.findAndGetSint32(DCM_InstanceNumber, inst).good()) h.instanceNumber = inst;
     // The pixel format, checked here: GDCM aborts the process (an assert) on some impossible ones, such as
-    // two samples per pixel (found by fuzz_dicom).
+    // two samples per pixel, and on some it cannot decode: 8- or 32-bit pixels with fewer bits stored, and
+    // signed 12-bit MONOCHROME1, which it cannot invert (found by fuzz_dicom).
     Uint16 samples = 1, allocated = 0, stored = 0, highBit = 0, representation = 0;
     ds.findAndGetUint16(DCM_SamplesPerPixel, samples);
     ds.findAndGetUint16(DCM_BitsAllocated, allocated);
@@ -95,6 +96,13 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
         h.unsupported = "its pixel format (BitsAllocated " + std::to_string(allocated) + ", BitsStored " +
                         std::to_string(stored) + ", HighBit " + std::to_string(highBit) +
                         ", PixelRepresentation " + std::to_string(representation) + ") is not a valid one";
+    else if (ds.tagExists(DCM_PixelData) && allocated != 16 && stored != allocated)
+        h.unsupported = "it stores " + std::to_string(stored) + " bits in each " + std::to_string(allocated) +
+                        "-bit pixel, which the DICOM decoder (GDCM) cannot read";
+    else if (ds.tagExists(DCM_PixelData) && representation == 1 && stored == 12 &&
+             detail::dicomString(ds, DCM_PhotometricInterpretation) == "MONOCHROME1")
+        h.unsupported =
+            "its pixels are signed 12-bit MONOCHROME1, which the DICOM decoder (GDCM) cannot invert";
 
     DicomSeriesInfo& s = f.series;
     s.patientName = detail::dicomString(ds, DCM_PatientName);

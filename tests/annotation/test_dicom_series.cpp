@@ -200,20 +200,55 @@ TEST(DicomSeries, CorruptPixelDataIsReportedByFile) {
     }
 }
 
-// Found by fuzz_dicom: GDCM aborted the process (an assert in PixelFormat::SetSamplesPerPixel) on a slice
-// claiming two samples per pixel. Impossible pixel formats are refused from the header, by file, before GDCM.
-TEST(DicomSeries, ImpossiblePixelFormatsAreRefusedBeforeDecoding) {
-    const std::pair<DcmTagKey, Uint16> edits[] = {{DCM_SamplesPerPixel, 2},
-                                                  {DCM_SamplesPerPixel, 3},
-                                                  {DCM_BitsAllocated, 12},
-                                                  {DCM_HighBit, 40},
-                                                  {DCM_PixelRepresentation, 7}};
-    for (const auto& [tag, value] : edits) {
-        SCOPED_TRACE(std::string(DcmTag(tag).getTagName()) + " " + std::to_string(value));
+// Found by fuzz_dicom: GDCM aborted the process (an assert) on a slice claiming two samples per pixel, on
+// 8- and 32-bit pixels with fewer bits stored, and on signed 12-bit MONOCHROME1 (which it cannot invert).
+// Such pixel formats are refused from the header, by file, before GDCM decodes.
+TEST(DicomSeries, PixelFormatsGdcmCannotDecodeAreRefusedBeforeDecoding) {
+    struct Case {
+        const char* what;
+        std::vector<std::pair<DcmTagKey, Uint16>> numbers;
+        const char* photometric = nullptr;
+        const char* says = "Cannot load";
+    };
+    const Case cases[] = {
+        {"two samples", {{DCM_SamplesPerPixel, 2}}},
+        {"three samples", {{DCM_SamplesPerPixel, 3}}},
+        {"12 bits allocated", {{DCM_BitsAllocated, 12}}},
+        {"high bit 40", {{DCM_HighBit, 40}}},
+        {"representation 7", {{DCM_PixelRepresentation, 7}}},
+        {"7 of 8 bits",
+         {{DCM_BitsAllocated, 8}, {DCM_BitsStored, 7}, {DCM_HighBit, 6}},
+         nullptr,
+         "7 bits in each 8"},
+        {"24 of 32 bits",
+         {{DCM_BitsAllocated, 32}, {DCM_BitsStored, 24}, {DCM_HighBit, 23}},
+         nullptr,
+         "24 bits in each 32"},
+        {"signed 12-bit MONOCHROME1",
+         {{DCM_PixelRepresentation, 1}, {DCM_BitsStored, 12}, {DCM_HighBit, 11}},
+         "MONOCHROME1",
+         "cannot invert"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.what);
         const fs::path dir = copyCt("dicom-pixel-format", [&](std::size_t k, DcmDataset& ds) {
-            if (k == 7) ds.putAndInsertUint16(tag, value);
+            if (k != 7) return true;
+            for (const auto& [tag, value] : c.numbers) ds.putAndInsertUint16(tag, value);
+            if (c.photometric) ds.putAndInsertString(DCM_PhotometricInterpretation, c.photometric);
             return true;
         });
-        expectError<InputError>([&] { loadDicomFolder(dir); }, {"Cannot load", ".dcm"});
+        expectError<InputError>([&] { loadDicomFolder(dir); }, {"Cannot load", ".dcm", c.says});
+    }
+    // Signed 12-bit MONOCHROME2 (most CT) and unsigned 12-bit MONOCHROME1 still load.
+    for (const char* photometric : {"MONOCHROME2", "MONOCHROME1"}) {
+        SCOPED_TRACE(photometric);
+        const fs::path dir = copyCt("dicom-pixel-format", [&](std::size_t, DcmDataset& ds) {
+            ds.putAndInsertUint16(DCM_PixelRepresentation, std::string(photometric) == "MONOCHROME2" ? 1 : 0);
+            ds.putAndInsertUint16(DCM_BitsStored, 12);
+            ds.putAndInsertUint16(DCM_HighBit, 11);
+            ds.putAndInsertString(DCM_PhotometricInterpretation, photometric);
+            return true;
+        });
+        EXPECT_NO_THROW(loadDicomFolder(dir));
     }
 }
