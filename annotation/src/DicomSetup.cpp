@@ -38,7 +38,8 @@ std::string dicomString(DcmItem& item, const DcmTagKey& tag) {
 std::string elementLongerThanFile(DcmItem& ds, std::uintmax_t fileBytes) {
     for (unsigned long i = 0; i < ds.card(); ++i) {
         DcmElement* e = ds.getElement(i);
-        if (e && e->getLength() != DCM_UndefinedLength && e->getLength() > fileBytes)
+        // The length field as declared: getLength() would load (and allocate) a string value to measure it.
+        if (e && e->getLengthField() != DCM_UndefinedLength && e->getLengthField() > fileBytes)
             return e->getTag().toString().c_str();
     }
     return {};

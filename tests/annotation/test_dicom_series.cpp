@@ -7,6 +7,7 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -251,4 +252,36 @@ TEST(DicomSeries, PixelFormatsGdcmCannotDecodeAreRefusedBeforeDecoding) {
         });
         EXPECT_NO_THROW(loadDicomFolder(dir));
     }
+}
+
+// Found by fuzz_dicom (hour campaign): a text element claiming 4 GB made the very check for such claims
+// allocate it (DCMTK measures a string by loading it); only the declared length is read now. The 4 GB
+// allocation itself is what the fuzzer's malloc limit reported (its input, a mutated shared file, is not
+// kept); this checks what the user gets: the scan passes over the file and finds the rest of the series.
+TEST(DicomSeries, ATextElementClaimingGigabytesIsNotLoaded) {
+    const fs::path dir = copyCt("dicom-huge-text");
+    const auto files = filesOf(dir);
+    const fs::path victim = files[3];
+    {
+        // Implicit VR: every element has a 4-byte length, which StudyDescription (0008,1030) then claims.
+        DcmFileFormat ff;
+        ASSERT_TRUE(ff.loadFile(victim.c_str()).good());
+        ff.getDataset()->putAndInsertString(DCM_StudyDescription, "ABDOMEN");
+        ASSERT_TRUE(ff.saveFile(victim.c_str(), EXS_LittleEndianImplicit).good());
+    }
+    std::string bytes;
+    {
+        std::ifstream in(victim, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const auto at = bytes.find(std::string("\x08\x00\x30\x10\x08\x00\x00\x00", 8), 132);
+    ASSERT_NE(at, std::string::npos);
+    const std::uint32_t claim = 0xFFFFFFF0u;
+    std::memcpy(bytes.data() + at + 4, &claim, 4);
+    std::ofstream(victim, std::ios::binary | std::ios::trunc) << bytes;
+
+    const auto series = scanDicomFolder(dir);
+    ASSERT_EQ(series.size(), 1u);
+    EXPECT_EQ(series[0].imageCount(), 19u);
+    for (const auto& image : series[0].images) EXPECT_NE(image.file, victim.string());
 }
