@@ -61,6 +61,12 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
     DicomImageHeader& h = f.header;
     if (status.bad()) h.damage = status.text();
     if (pixelsCut && h.damage.empty()) h.damage = "its pixel data claims more bytes than the file holds";
+    // GDCM aborts the process (an assert) on a file meta element whose VR is not a DICOM one (found by
+    // fuzz_dicom); DCMTK reads past it, so the file is refused here, by name, before GDCM sees it.
+    for (unsigned long i = 0; h.damage.empty() && i < ff.getMetaInfo()->card(); ++i)
+        if (DcmElement* e = ff.getMetaInfo()->getElement(i); e && !DcmVR(e->ident()).isStandard())
+            h.damage = "its file meta element " + std::string(e->getTag().toString().c_str()) +
+                       " has no valid value representation";
     h.file = path.string();
     h.sopClassUid = detail::dicomString(ds, DCM_SOPClassUID);
     if (h.sopClassUid.empty())
