@@ -57,14 +57,23 @@ void paintBall(LabelMap& labels, const Index3& c, double radiusMm, int normalAxi
             }
 }
 
+namespace {
+
+// A voxel a fill of `segment` may take: its value in range, and background or the segment already.
+bool fillableAt(const LabelMap& labels, const Volume& volume, std::int64_t offset, float low, float high,
+                std::uint8_t segment) {
+    const float v = volume.voxels()[std::size_t(offset)];
+    const std::uint8_t l = labels.labels()[std::size_t(offset)];
+    return v >= low && v <= high && (l == 0 || l == segment);
+}
+
+}  // namespace
+
 bool seedFillable(const LabelMap& labels, const Volume& volume, const Index3& seed, float low, float high,
                   std::uint8_t segment) {
     const auto& g = labels.geometry();
-    if (segment == 0 || !g.contains(seed)) return false;
-    const auto o = std::size_t(g.offset(seed[0], seed[1], seed[2]));
-    const float v = volume.voxels()[o];
-    const std::uint8_t l = labels.labels()[o];
-    return v >= low && v <= high && (l == 0 || l == segment);
+    return segment != 0 && g.contains(seed) &&
+           fillableAt(labels, volume, g.offset(seed[0], seed[1], seed[2]), low, high, segment);
 }
 
 VoxelChanges thresholdFill(LabelMap& labels, const Volume& volume, const Index3& seed, float low, float high,
@@ -72,12 +81,7 @@ VoxelChanges thresholdFill(LabelMap& labels, const Volume& volume, const Index3&
     VoxelChanges changes;
     if (!seedFillable(labels, volume, seed, low, high, segment)) return changes;
     const auto& g = labels.geometry();
-    const auto& v = volume.voxels();
     auto& lab = labels.labels();
-    auto fillable = [&](std::int64_t o) {
-        return v[std::size_t(o)] >= low && v[std::size_t(o)] <= high &&
-               (lab[std::size_t(o)] == 0 || lab[std::size_t(o)] == segment);
-    };
     std::vector<bool> seen(static_cast<std::size_t>(g.voxelCount()), false);
     std::deque<Index3> queue{seed};
     seen[std::size_t(g.offset(seed[0], seed[1], seed[2]))] = true;
@@ -97,7 +101,7 @@ VoxelChanges thresholdFill(LabelMap& labels, const Volume& volume, const Index3&
                 q[a] += d;
                 if (!g.contains(q)) continue;
                 const std::int64_t qo = g.offset(q[0], q[1], q[2]);
-                if (seen[std::size_t(qo)] || !fillable(qo)) continue;
+                if (seen[std::size_t(qo)] || !fillableAt(labels, volume, qo, low, high, segment)) continue;
                 seen[std::size_t(qo)] = true;
                 queue.push_back(q);
             }

@@ -26,17 +26,9 @@ Workspace::Workspace(WorkspaceOptions options, QObject* parent)
         Q_EMIT progress(static_cast<int>(f * 1000), 1000, stage);
     });
     connect(&loader_, &AsyncVolumeLoader::volumeLoaded, this, &Workspace::showVolume);
-    connect(&loader_, &AsyncVolumeLoader::failed, this, [this](const QString& message) {
-        loading_ = false;
-        pendingSession_.reset();
-        setBusy(aiBusy_);
-        fail(tr("Cannot open"), message);
-        Q_EMIT loadFailed(message);
-    });
+    connect(&loader_, &AsyncVolumeLoader::failed, this, &Workspace::failLoading);
     connect(&loader_, &AsyncVolumeLoader::cancelled, this, [this] {
-        loading_ = false;
-        pendingSession_.reset();
-        setBusy(aiBusy_);
+        endLoading();
         Q_EMIT notice(tr("Loading cancelled"), 5000);
         Q_EMIT loadCancelled();
     });
@@ -96,10 +88,12 @@ Workspace::Workspace(WorkspaceOptions options, QObject* parent)
         spdlog::error("autosave is off: {}", e.what());
     }
     connect(&autosaveTimer_, &QTimer::timeout, this, &Workspace::autosave);
-    autosaveTimer_.start(AppSettings::load().autosaveMinutes * 60 * 1000);
+    const AppSettings settings = AppSettings::load();
+    autosaveTimer_.start(settings.autosaveMinutes * 60 * 1000);
+    autosaveEvery_ = settings.autosaveEvery;
     connect(&controller_, &AnnotationController::edited, this, [this] {
         autosavedSinceEdit_ = false;
-        if (++editsSinceAutosave_ >= AppSettings::load().autosaveEvery) autosave();
+        if (++editsSinceAutosave_ >= autosaveEvery_) autosave();
     });
 
     connect(&exportWatcher_, &QFutureWatcher<ExportOutcome>::finished, this, &Workspace::finishExport);
@@ -188,6 +182,7 @@ void Workspace::loadPropagator() {
 
 void Workspace::applySettings(const AppSettings& before, const AppSettings& after) {
     autosaveTimer_.start(after.autosaveMinutes * 60 * 1000);
+    autosaveEvery_ = after.autosaveEvery;
     const bool engineChanged = after.model != before.model || after.device != before.device ||
                                after.memoryCapacity != before.memoryCapacity;
     if (engineChanged) {
@@ -248,9 +243,7 @@ bool Workspace::fineTune(bool document, std::vector<std::filesystem::path> sessi
 
 void Workspace::open(const QString& path, const QString& seriesKey) {
     if (!QFileInfo::exists(path)) {
-        pendingSession_.reset();
-        fail(tr("Cannot open"), tr("%1 does not exist.").arg(path));
-        Q_EMIT loadFailed(lastError_);
+        failLoading(tr("%1 does not exist.").arg(path));
         return;
     }
     volumePath_ = QFileInfo(path).absoluteFilePath();
@@ -268,11 +261,7 @@ void Workspace::chooseSeries(std::vector<DicomSeriesInfo> all) {
     for (auto& s : all)
         if (!s.isSegmentation) images.push_back(std::move(s));
     if (images.empty()) {
-        loading_ = false;
-        pendingSession_.reset();
-        setBusy(aiBusy_);
-        fail(tr("Cannot open"), tr("The folder %1 holds no DICOM image series.").arg(volumePath_));
-        Q_EMIT loadFailed(lastError_);
+        failLoading(tr("The folder %1 holds no DICOM image series.").arg(volumePath_));
         return;
     }
     std::optional<std::size_t> pick = 0;
@@ -285,14 +274,24 @@ void Workspace::chooseSeries(std::vector<DicomSeriesInfo> all) {
             spdlog::warn("{} holds {} series; opening the first", volumePath_.toStdString(), images.size());
     }
     if (!pick || *pick >= images.size()) {  // the scan has ended: nothing else to stop
-        loading_ = false;
-        pendingSession_.reset();
-        setBusy(aiBusy_);
+        endLoading();
         Q_EMIT loadCancelled();
         return;
     }
     seriesKey_ = QString::fromStdString(images[*pick].key);
     loader_.loadDicomSeries(images[*pick]);
+}
+
+void Workspace::endLoading() {
+    loading_ = false;
+    pendingSession_.reset();
+    setBusy(aiBusy_);
+}
+
+void Workspace::failLoading(const QString& message) {
+    endLoading();
+    fail(tr("Cannot open"), message);
+    Q_EMIT loadFailed(message);
 }
 
 void Workspace::openSession(const QString& path) {

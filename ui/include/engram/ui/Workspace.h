@@ -208,6 +208,9 @@ class Workspace : public QObject {
     };
     void fail(const QString& title, const QString& message);
     void chooseSeries(std::vector<DicomSeriesInfo> all);
+    // A loading that ends without a volume: the pending session is dropped, busy follows the AI.
+    void endLoading();
+    void failLoading(const QString& message);
     void showVolume(std::shared_ptr<Volume> volume);
     void finishExport();
     void startPacs(const QString& what, std::function<PacsOutcome(const ProgressReporter&)> job);
@@ -236,6 +239,7 @@ class Workspace : public QObject {
     QString lastError_;
 
     QTimer autosaveTimer_;
+    int autosaveEvery_ = 5;  // AppSettings::autosaveEvery, read at start and by applySettings
     int editsSinceAutosave_ = 0;
     bool autosavedSinceEdit_ = true;
 
