@@ -8,12 +8,14 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcxfer.h>
 #include <itkGDCMImageIO.h>
 #include <itkImageFileReader.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <sstream>
 
@@ -109,6 +111,19 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
              detail::dicomString(ds, DCM_PhotometricInterpretation) == "MONOCHROME1")
         h.unsupported =
             "its pixels are signed 12-bit MONOCHROME1, which the DICOM decoder (GDCM) cannot invert";
+    // Uncompressed pixel data shorter than its rows, columns and frames need: GDCM copies the full size
+    // out of the short buffer (a heap overflow, found by fuzz_dicom), so the file is refused by name.
+    DcmElement* pixels = nullptr;
+    if (h.damage.empty() && h.unsupported.empty() && ds.findAndGetElement(DCM_PixelData, pixels).good() &&
+        !DcmXfer(ds.getOriginalXfer()).isEncapsulated() && pixels->getLengthField() != DCM_UndefinedLength) {
+        const auto needed = static_cast<std::uint64_t>(h.rows) * static_cast<std::uint64_t>(h.columns) *
+                            static_cast<std::uint64_t>(std::max(1, h.frames)) * (allocated / 8u);
+        if (pixels->getLengthField() < needed)
+            h.damage = "its pixel data holds " + std::to_string(pixels->getLengthField()) +
+                       " bytes where its " + std::to_string(h.columns) + "x" + std::to_string(h.rows) +
+                       (h.frames > 1 ? "x" + std::to_string(h.frames) : std::string()) + " pixels need " +
+                       std::to_string(needed);
+    }
 
     DicomSeriesInfo& s = f.series;
     s.patientName = detail::dicomString(ds, DCM_PatientName);
@@ -243,17 +258,18 @@ Volume loadDicomSeries(const DicomSeriesInfo& series, const ProgressReporter& pr
     std::vector<std::string> warnings;
     Volume volume;
 
-    for (const auto& h : series.images)
+    for (const auto& h : series.images) {
         if (!h.unsupported.empty()) throw InputError("Cannot load " + h.file + ": " + h.unsupported + ".");
+        if (!h.damage.empty())
+            throw InputError("Cannot load " + h.file + ": the file is truncated or damaged (" + h.damage +
+                             ").");
+    }
     if (series.images.size() == 1 && series.images.front().frames > 1) {
         volume = loadMultiFrame(series, progress);
     } else {
         // 1. Every image must carry the geometry attributes, with one orientation and one matrix size.
         const DicomImageHeader& first = series.images.front();
         for (const auto& h : series.images) {
-            if (!h.damage.empty())
-                throw InputError("Cannot load " + h.file + ": the file is truncated or damaged (" + h.damage +
-                                 ").");
             if (h.frames > 1)
                 throw InputError("Cannot load " + h.file +
                                  ": a multi-frame image mixed with single-frame images in one series.");

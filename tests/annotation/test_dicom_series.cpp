@@ -254,6 +254,18 @@ TEST(DicomSeries, PixelFormatsGdcmCannotDecodeAreRefusedBeforeDecoding) {
     }
 }
 
+// Found by fuzz_dicom (CPU-hour campaign, from the tiny seed): a slice whose Rows claim more pixels than its
+// uncompressed pixel data holds made GDCM copy the full size out of the short buffer (a heap overflow). The
+// header's claim is checked against the element's length at the scan; the file is refused by name.
+TEST(DicomSeries, PixelDataShorterThanItsRowsAndColumnsIsRefused) {
+    const fs::path dir = copyCt("dicom-short-pixels", [](std::size_t k, DcmDataset& ds) {
+        if (k == 7) ds.putAndInsertUint16(DCM_Rows, 1024);
+        return true;
+    });
+    expectError<InputError>([&] { loadDicomFolder(dir); }, {"Cannot load", ".dcm", "truncated or damaged",
+                                                            "pixel data holds", "pixels need"});
+}
+
 // Found by fuzz_dicom (hour campaign): a text element claiming 4 GB made the very check for such claims
 // allocate it (DCMTK measures a string by loading it); only the declared length is read now. The 4 GB
 // allocation itself is what the fuzzer's malloc limit reported (its input, a mutated shared file, is not
