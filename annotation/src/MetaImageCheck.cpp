@@ -2,6 +2,7 @@
 
 #include <engram/annotation/Errors.h>
 
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -71,6 +72,15 @@ void checkMetaImage(const std::filesystem::path& path) {
     }
     if (!fields.count("NDims") || !fields.count("DimSize") || !dataFile)
         bad("not a MetaImage header (NDims, DimSize and ElementDataFile are needed)");
+    // The data in one place: this file (LOCAL) or one named file. A volume spread over a LIST of files or a
+    // file-name pattern ("slice%03d.raw 1 40 1") is refused: MetaIO divides by the pattern's numbers
+    // unchecked (a crash, found by fuzz_mha), and such volumes are rare outside MetaIO's own tests.
+    const std::string& data = fields["ElementDataFile"];
+    std::string head = data.substr(0, 4);
+    for (char& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (head == "LIST" || data.find('%') != std::string::npos)
+        bad("its data is split over several files (ElementDataFile = " + data.substr(0, 40) +
+            "), which Engram does not read; save it as one .mha, or as an .mhd with one data file");
     const auto ndims = numbers(fields["NDims"]);
     if (ndims.size() != 1 || ndims[0] != std::floor(ndims[0]) || ndims[0] < 1 || ndims[0] > 4)
         bad("its header declares " + fields["NDims"] + " dimensions (NDims must be 1 to 4)");

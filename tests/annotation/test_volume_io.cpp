@@ -388,6 +388,28 @@ TEST(AtomicWrite, TemporariesOfDeadWritersAreRecognisedAndRemoved) {
     EXPECT_TRUE(fs::exists(dir / "session-2.engram"));
 }
 
+// Found by fuzz_mha (CPU-hour campaign): MetaIO divided by a file-name pattern's numbers unchecked (a crash).
+// Data in this file or in one named file is read; data spread over several files is refused plainly.
+TEST(VolumeIO, MetaImageDataInOneFileIsReadAndSplitDataRefused) {
+    const fs::path dir = freshDir("mhd-data-files");
+    const std::string header =
+        "ObjectType = Image\nNDims = 3\nDimSize = 4 3 2\nElementSpacing = 1 1 2\n"
+        "ElementType = MET_SHORT\nElementByteOrderMSB = False\n";
+    std::string raw;
+    for (std::int16_t v = 0; v < 24; ++v) raw.append(reinterpret_cast<const char*>(&v), 2);
+    writeFile(dir / "vol.raw", raw);
+    writeFile(dir / "vol.mhd", header + "ElementDataFile = vol.raw\n");
+    const Volume v = readVolumeFile(dir / "vol.mhd");
+    EXPECT_EQ(v.geometry().size, (std::array<std::int64_t, 3>{4, 3, 2}));
+    EXPECT_FLOAT_EQ(v.voxels()[23], 23.0f);
+    for (const char* split : {"LIST", "list 2D", "slice%02d.raw 1 2 1", "LOC%///Dims = 3"}) {
+        SCOPED_TRACE(split);
+        writeFile(dir / "split.mhd", header + "ElementDataFile = " + split + "\n");
+        expectError<InputError>([&] { readVolumeFile(dir / "split.mhd"); },
+                                {"split.mhd", "split over several files", ".mha"});
+    }
+}
+
 TEST(Limits, ClaimedSizesAreCheckedBeforeAnythingIsAllocated) {
     const fs::path dir = freshDir("limits");
     // Tiny headers claiming huge grids: refused with the claim, before any buffer of that size exists.
