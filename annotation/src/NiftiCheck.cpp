@@ -73,7 +73,13 @@ void checkNifti(const std::filesystem::path& path) {
         if (field<std::int32_t>(h, 0, true) != 348) return;  // not NIfTI: ITK decides
         swap = true;
     }
-    if (std::memcmp(h + 344, "n+1", 4) != 0) return;  // .hdr/.img pair: data lives elsewhere
+    // A .nii without the single-file magic is an Analyze or .hdr/.img header, or damaged: niftilib would
+    // look for its data elsewhere after ITK had allocated the size it claims (3.7 GB for a 1 KB file,
+    // found by fuzz_nifti), so it is refused here.
+    if (std::memcmp(h + 344, "n+1", 4) != 0)
+        throw InputError("Cannot read " + name +
+                         ": its header lacks the single-file NIfTI-1 mark ('n+1'): it is an Analyze or "
+                         ".hdr/.img header, or a damaged file.");
     const auto ndim = field<std::int16_t>(h, 40, swap);
     if (ndim < 1 || ndim > 7)
         throw InputError("Cannot read " + name + ": the header declares " + std::to_string(ndim) +

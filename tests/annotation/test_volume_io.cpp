@@ -326,6 +326,16 @@ TEST(VolumeIO, BadNiftiFilesGetClearErrors) {
     std::memcpy(nanAffine.data() + 254, &one, 2);
     expectError<InputError>([&] { readVolumeFile(writeFile(dir / "nans.nii", nanAffine)); },
                             {"nans.nii", "srow", "not a number"});
+    // Found by fuzz_nifti (CPU-hour campaign): a 1 KB .nii without the 'n+1' mark, read as an Analyze
+    // header claiming 370 million voxels, made ITK allocate 3.7 GB before niftilib looked for its data.
+    std::string analyze = raw.substr(0, 1174);
+    std::memcpy(analyze.data() + 344, "\0\0\0\0", 4);
+    for (const char* mark : {"\0\0\0\0", "ni1\0"}) {
+        SCOPED_TRACE(mark);
+        std::memcpy(analyze.data() + 344, mark, 4);
+        expectError<InputError>([&] { readVolumeFile(writeFile(dir / "analyze.nii", analyze)); },
+                                {"analyze.nii", "'n+1'", "Analyze"});
+    }
     std::string nifti2(540, '\0');
     const std::int32_t nifti2Size = 540;
     std::memcpy(nifti2.data(), &nifti2Size, 4);
