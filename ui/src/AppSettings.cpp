@@ -35,6 +35,12 @@ void AppSettings::save() const {
     s.setValue("files/recent", recent);
 }
 
+void AppSettings::rememberRecent(const QString& path) {
+    recent.removeAll(path);
+    recent.prepend(path);
+    while (recent.size() > kMaxRecent) recent.removeLast();
+}
+
 PacsSettings PacsSettings::load() {
     QSettings s;
     PacsSettings out;

@@ -23,6 +23,10 @@ struct AppSettings {
     QString layout;            // view/layout: "row" or "grid" (empty: grid)
     QStringList recent;        // files/recent, newest first
 
+    static constexpr int kMaxRecent = 8;
+    // `path` first in `recent` (once), the list cut to kMaxRecent.
+    void rememberRecent(const QString& path);
+
     static AppSettings load();
     void save() const;
 };
