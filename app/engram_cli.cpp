@@ -9,13 +9,13 @@
 #include <engram/annotation/SegmentStatistics.h>
 #include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>
-#include <engram/model/ClickNetTraining.h>
-#include <engram/model/Evaluation.h>
-#include <engram/model/Parity.h>
-#include <engram/model/Propagation.h>
-#include <engram/model/PropagationTraining.h>
-#include <engram/model/SafeTensors.h>
-#include <engram/model/SliceNetTraining.h>
+#include <engram/model/evaluation/Evaluation.h>
+#include <engram/model/evaluation/Parity.h>
+#include <engram/model/inference/Propagation.h>
+#include <engram/model/training/ClickNetTraining.h>
+#include <engram/model/training/PropagationTraining.h>
+#include <engram/model/training/SliceNetTraining.h>
+#include <engram/model/weights/SafeTensors.h>
 
 #include "DiceCurvePlot.h"
 

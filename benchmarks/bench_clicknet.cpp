@@ -1,13 +1,13 @@
-// The default MAIS model's (clicknet family, model/ClickNet.h) cost per click, end to end through the
-// application's engine (SegmentationEngine: crop sampling, grow-from-seeds channel, network, memory
+// The default MAIS model's (clicknet family, model/networks/ClickNet.h) cost per click, end to end through
+// the application's engine (SegmentationEngine: crop sampling, grow-from-seeds channel, network, memory
 // attention, paste-back), on a synthetic CT of 512 x 512 x 300 at 0.78 x 0.78 x 1 mm with a small object (a
 // 25 mm ball: the crop stays at its training size) and a large one (a 190 x 150 x 140 mm ellipsoid, liver
 // sized: the crop grows to its largest). A session of 61 clicks inside the object: the time of click 1
 // (empty bank), 11, 31 and 61 (bank of 10, 30, 60), memory on; and memory off for comparison. The default
 // configuration with random weights, or a model file.
 //   engram_bench_clicknet [--model <file>] [--device cpu|cuda]
-#include <engram/model/ClickNet.h>
-#include <engram/model/SegmentationEngine.h>
+#include <engram/model/inference/SegmentationEngine.h>
+#include <engram/model/networks/ClickNet.h>
 
 #include <torch/torch.h>
 

@@ -1,17 +1,17 @@
-// Grow from seeds (the classical click tool, model/GrowFromSeeds.h) per click on a synthetic abdominal CT of
-// 512 x 512 x 300 at 0.8 x 0.8 x 1.5 mm: body, fat, muscle wall, spine, aorta, lungs, heart, stomach, spleen,
-// kidneys, and a liver of about 180 x 150 x 150 mm (with vessels and a lesion) that touches muscle, stomach,
-// heart and the right kidney, plus white noise. The simulated user (SimulatedClicks.h, largest error's
-// centre) places the first click and the next ones: positive in a false negative, negative in a false
-// positive. Cases: the liver; a left kidney (about 60 x 55 x 90 mm) alone; that kidney with the liver and
-// spleen already segmented (other segments are background seeds, boxed as AnnotationController passes them).
-// Per click: wall time (median over the repeats, each a fresh grower replaying the same clicks), warm start,
-// region and working grid, and the Dice against the phantom organ. Plain C++ on one thread: no BLAS, no
-// LibTorch, no thread settings matter.
+// Grow from seeds (the classical click tool, model/classical/GrowFromSeeds.h) per click on a synthetic
+// abdominal CT of 512 x 512 x 300 at 0.8 x 0.8 x 1.5 mm: body, fat, muscle wall, spine, aorta, lungs, heart,
+// stomach, spleen, kidneys, and a liver of about 180 x 150 x 150 mm (with vessels and a lesion) that touches
+// muscle, stomach, heart and the right kidney, plus white noise. The simulated user (SimulatedClicks.h,
+// largest error's centre) places the first click and the next ones: positive in a false negative, negative in
+// a false positive. Cases: the liver; a left kidney (about 60 x 55 x 90 mm) alone; that kidney with the liver
+// and spleen already segmented (other segments are background seeds, boxed as AnnotationController passes
+// them). Per click: wall time (median over the repeats, each a fresh grower replaying the same clicks), warm
+// start, region and working grid, and the Dice against the phantom organ. Plain C++ on one thread: no BLAS,
+// no LibTorch, no thread settings matter.
 //   engram_bench_grow_from_seeds [--clicks N] [--repeats N] [--noise HU] [--max-working VOXELS] [--margin MM]
-#include <engram/model/GrowFromSeeds.h>
-#include <engram/model/MaskMetrics.h>
-#include <engram/model/SimulatedClicks.h>
+#include <engram/model/classical/GrowFromSeeds.h>
+#include <engram/model/metrics/MaskMetrics.h>
+#include <engram/model/metrics/SimulatedClicks.h>
 
 #include <algorithm>
 #include <array>

@@ -2,8 +2,8 @@
 // embedding already computed: prompt encoding + memory attention + decoding + paste-back onto a CT grid,
 // for bank sizes N = 0, 10, 30, 60, 80. Also the memory held by a full bank. Random weights.
 //   engram_bench_mais [--device cuda] [--repeats N]
-#include <engram/model/MemoryAttention.h>
-#include <engram/model/ModelCrop.h>
+#include <engram/model/inference/ModelCrop.h>
+#include <engram/model/networks/MemoryAttention.h>
 
 #include <c10/core/InferenceMode.h>
 #include <torch/cuda.h>

@@ -3,7 +3,7 @@
 // not depend on their values. Prints the BLAS library in use and the measured matrix-multiply rate, and
 // each encoder path's achieved GFLOP/s against it.
 //   engram_bench_model [--device cuda] [--dtype bf16|f16|f32] [--repeats N] [--skip-literal]
-#include <engram/model/SamMed3D.h>
+#include <engram/model/networks/SamMed3D.h>
 
 #include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/grad_mode.h>

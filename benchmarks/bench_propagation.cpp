@@ -4,9 +4,9 @@
 // synthetic volume (random weights; the object score forced "present" so every slice is segmented). Also
 // the most slice memories held at once on a 300-slice run.
 //   engram_bench_propagation [--device cuda] [--slices N] [--long] [--slicenet <model file>]
-#include <engram/model/Propagation.h>
-#include <engram/model/Sam2.h>
-#include <engram/model/SliceNet.h>
+#include <engram/model/inference/Propagation.h>
+#include <engram/model/networks/Sam2.h>
+#include <engram/model/networks/SliceNet.h>
 
 #include <torch/torch.h>
 

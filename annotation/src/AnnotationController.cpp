@@ -62,47 +62,6 @@ struct LabelDelta {
     }
 };
 
-namespace {
-
-const std::pair<InteractionKind, const char*> kKindNames[] = {
-    {InteractionKind::Propagation, "Propagation"},
-    {InteractionKind::Brush, "Brush"},
-    {InteractionKind::Erase, "Erase"},
-    {InteractionKind::ThresholdFill, "Threshold fill"},
-    {InteractionKind::DeleteSegment, "Delete segment"}};
-
-}  // namespace
-
-QString Interaction::label() const {
-    if (isClick())
-        return QString(kind == InteractionKind::SeedsClick ? "Seeds click %1" : "AI click %1")
-            .arg(positive ? '+' : '-');
-    for (const auto& [k, name] : kKindNames)
-        if (k == kind) return name;
-    return detail;
-}
-
-void Interaction::setFromLabel(const QString& text) {
-    positive = !text.endsWith('-');
-    detail.clear();
-    if (text == "AI click +" || text == "AI click -") {
-        kind = InteractionKind::AiClick;
-        return;
-    }
-    if (text == "Seeds click +" || text == "Seeds click -") {
-        kind = InteractionKind::SeedsClick;
-        return;
-    }
-    for (const auto& [k, name] : kKindNames)
-        if (text == name) {
-            kind = k;
-            return;
-        }
-    kind = InteractionKind::SegmentEdit;
-    positive = true;
-    detail = text;
-}
-
 // One recorded interaction: a label delta, and for AI edits (and segment deletion) the segment sessions'
 // steps on either side; deletion also removes the segment's entry (and undo puts it back).
 class EditCommand : public QUndoCommand {

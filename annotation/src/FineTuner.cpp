@@ -1,7 +1,7 @@
 #include <engram/annotation/FineTuner.h>
 
 #include <engram/annotation/TrainingData.h>
-#include <engram/model/ClickNetTraining.h>
+#include <engram/model/training/ClickNetTraining.h>
 
 #include <spdlog/spdlog.h>
 
@@ -9,10 +9,7 @@ namespace engram {
 
 FineTuner::FineTuner(QObject* parent) : QObject(parent) {}
 
-FineTuner::~FineTuner() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-}
+FineTuner::~FineTuner() = default;  // the job stops and is waited for
 
 bool FineTuner::start(Request request, QString* why) {
     auto refuse = [&](const QString& reason) {
@@ -24,58 +21,58 @@ bool FineTuner::start(Request request, QString* why) {
     if (request.options.output.empty()) return refuse(tr("No file was given for the fine-tuned model."));
     if (!request.volume && request.sessions.empty())
         return refuse(tr("Choose at least one finished volume."));
-    stop_ = false;
-    request.options.stop = [this] { return stop_.load(); };
-    thread_ = std::thread([this, r = std::move(request)]() mutable {
-        bool ok = false;
-        QString message;
-        try {
-            std::vector<model::LabelledVolume> data;
-            if (r.volume) data.push_back(labelledVolumeOf(*r.volume, r.labels, "the open volume"));
-            for (const auto& s : r.sessions) {
-                if (stop_) throw model::TrainingStopped("stopped while reading the sessions");
-                data.push_back(loadSessionForTraining(s));
+    const QString model = QString::fromStdString(request.options.output);
+    job_.start(
+        [this, r = std::move(request)](const ProgressReporter& progress,
+                                       const BackgroundJob::Post& post) mutable {
+            r.options.stop = [progress] { return progress.isCancelled(); };
+            try {
+                return run(r, post);
+            } catch (const model::TrainingStopped&) {
+                throw Cancelled();
             }
-            spdlog::info("fine-tuning {} on {} volumes", r.options.initialWeights, data.size());
-            if (model::isClickNetFile(r.options.initialWeights)) {
-                message = fineTuneClickNet(data, r.options);
-                ok = true;
-            } else {
-                const auto summary = model::trainMais(data, r.options, [this](const model::TrainProgress& p) {
-                    QMetaObject::invokeMethod(
-                        this,
-                        [this, p] { Q_EMIT epochFinished(p.epoch, p.epochs, p.loss, p.dice, p.etaSeconds); },
-                        Qt::QueuedConnection);
-                });
-                ok = true;
-                message =
-                    tr("Fine-tuned on %1 targets, %2 epochs (training Dice %3 in the last, model of epoch "
-                       "%4); wrote %5.")
-                        .arg(summary.targets)
-                        .arg(summary.epochs)
-                        .arg(summary.lastDice, 0, 'f', 3)
-                        .arg(summary.keptEpoch)
-                        .arg(QString::fromStdString(r.options.output));
-            }
-        } catch (const model::TrainingStopped&) {
-            message = tr("Fine-tuning stopped; the model in use is unchanged.");
-        } catch (const std::exception& e) {  // unreadable sessions, unusable data or weights: reported
-            message = tr("Fine-tuning failed: %1").arg(QString::fromStdString(e.what()));
-        }
-        QMetaObject::invokeMethod(
-            this,
-            [this, ok, message, model = QString::fromStdString(r.options.output)] {
-                finish(ok, message, model);
-            },
-            Qt::QueuedConnection);
-    });
+        },
+        [this, model](JobOutcome<QString> o) {
+            const bool ok = o.result.has_value();
+            const QString message =
+                ok ? *o.result
+                : o.cancelled
+                    ? tr("Fine-tuning stopped; the model in use is unchanged.")
+                    : tr("Fine-tuning failed: %1").arg(o.error);  // unreadable sessions, data, weights
+            if (ok)
+                spdlog::info("{}", message.toStdString());
+            else
+                spdlog::warn("{}", message.toStdString());
+            Q_EMIT finished(ok, message, model);
+        });
     return true;
+}
+
+QString FineTuner::run(const Request& r, const BackgroundJob::Post& post) {
+    std::vector<model::LabelledVolume> data;
+    if (r.volume) data.push_back(labelledVolumeOf(*r.volume, r.labels, "the open volume"));
+    for (const auto& s : r.sessions) {
+        if (r.options.stop()) throw Cancelled();
+        data.push_back(loadSessionForTraining(s));
+    }
+    spdlog::info("fine-tuning {} on {} volumes", r.options.initialWeights, data.size());
+    if (model::isClickNetFile(r.options.initialWeights)) return fineTuneClickNet(data, r.options, post);
+    const auto summary = model::trainMais(data, r.options, [this, post](const model::TrainProgress& p) {
+        post([this, p] { Q_EMIT epochFinished(p.epoch, p.epochs, p.loss, p.dice, p.etaSeconds); });
+    });
+    return tr("Fine-tuned on %1 targets, %2 epochs (training Dice %3 in the last, model of epoch %4); wrote "
+              "%5.")
+        .arg(summary.targets)
+        .arg(summary.epochs)
+        .arg(summary.lastDice, 0, 'f', 3)
+        .arg(summary.keptEpoch)
+        .arg(QString::fromStdString(r.options.output));
 }
 
 // The default model's family: the same request as steps of two samples at a fine-tuning rate, reported
 // per "epoch" of samples.
 QString FineTuner::fineTuneClickNet(const std::vector<model::LabelledVolume>& data,
-                                    const model::TrainOptions& request) {
+                                    const model::TrainOptions& request, const BackgroundJob::Post& post) {
     model::ClickNetTrainOptions o;
     o.initialWeights = request.initialWeights;
     o.output = request.output;
@@ -91,13 +88,12 @@ QString FineTuner::fineTuneClickNet(const std::vector<model::LabelledVolume>& da
     const int epochs = std::max(1, request.epochs);
     o.steps = static_cast<long>(perEpoch) * epochs;
     o.reportEvery = o.checkpointEvery = perEpoch;
-    const auto last = model::trainClickNet(data, o, [this, perEpoch, epochs](const model::ClickNetReport& r) {
-        const int epoch = static_cast<int>(r.step / perEpoch);
-        const double eta = r.secondsPerStep * double(r.steps - r.step);
-        QMetaObject::invokeMethod(
-            this, [this, epoch, epochs, r, eta] { Q_EMIT epochFinished(epoch, epochs, r.loss, r.dice, eta); },
-            Qt::QueuedConnection);
-    });
+    const auto last =
+        model::trainClickNet(data, o, [this, post, perEpoch, epochs](const model::ClickNetReport& r) {
+            const int epoch = static_cast<int>(r.step / perEpoch);
+            const double eta = r.secondsPerStep * double(r.steps - r.step);
+            post([this, epoch, epochs, r, eta] { Q_EMIT epochFinished(epoch, epochs, r.loss, r.dice, eta); });
+        });
     return tr("Fine-tuned on %1 targets, %2 steps (training Dice %3 at the end); wrote %4.")
         .arg(last.targets)
         .arg(last.step)
@@ -105,15 +101,6 @@ QString FineTuner::fineTuneClickNet(const std::vector<model::LabelledVolume>& da
         .arg(QString::fromStdString(o.output));
 }
 
-void FineTuner::stop() { stop_ = true; }
-
-void FineTuner::finish(bool ok, const QString& message, const QString& model) {
-    if (thread_.joinable()) thread_.join();  // the job has ended: this only reaps the thread
-    if (ok)
-        spdlog::info("{}", message.toStdString());
-    else
-        spdlog::warn("{}", message.toStdString());
-    Q_EMIT finished(ok, message, model);
-}
+void FineTuner::stop() { job_.cancel(); }
 
 }  // namespace engram

@@ -6,46 +6,22 @@
 #include <sstream>
 
 namespace engram {
-namespace {
 
-Mat3 inverse(const Mat3& m) {
-    const double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
-                       m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
-                       m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-    const double s = 1.0 / det;
-    Mat3 r{};
-    r[0][0] = (m[1][1] * m[2][2] - m[1][2] * m[2][1]) * s;
-    r[0][1] = (m[0][2] * m[2][1] - m[0][1] * m[2][2]) * s;
-    r[0][2] = (m[0][1] * m[1][2] - m[0][2] * m[1][1]) * s;
-    r[1][0] = (m[1][2] * m[2][0] - m[1][0] * m[2][2]) * s;
-    r[1][1] = (m[0][0] * m[2][2] - m[0][2] * m[2][0]) * s;
-    r[1][2] = (m[0][2] * m[1][0] - m[0][0] * m[1][2]) * s;
-    r[2][0] = (m[1][0] * m[2][1] - m[1][1] * m[2][0]) * s;
-    r[2][1] = (m[0][1] * m[2][0] - m[0][0] * m[2][1]) * s;
-    r[2][2] = (m[0][0] * m[1][1] - m[0][1] * m[1][0]) * s;
-    return r;
-}
-
-}  // namespace
-
-Vec3 ImageGeometry::indexToWorld(const Vec3& index) const {
-    Vec3 w = origin;
-    for (int r = 0; r < 3; ++r)
-        for (int c = 0; c < 3; ++c) w[r] += direction[r][c] * spacing[c] * index[c];
-    return w;
-}
-
-Vec3 ImageGeometry::worldToIndex(const Vec3& world) const {
-    const Mat3 inv = inverse(direction);
-    Vec3 d{world[0] - origin[0], world[1] - origin[1], world[2] - origin[2]};
-    Vec3 idx{0, 0, 0};
-    for (int r = 0; r < 3; ++r) {
-        double v = 0;
-        for (int c = 0; c < 3; ++c) v += inv[r][c] * d[c];
-        idx[r] = v / spacing[r];
+model::Grid toModelGrid(const ImageGeometry& g) {
+    model::Grid m;
+    for (int a = 0; a < 3; ++a) {
+        m.size[a] = g.size[a];
+        m.spacing[a] = g.spacing[a];
+        m.origin[a] = g.origin[a];
+        for (int b = 0; b < 3; ++b) m.direction[a * 3 + b] = g.direction[a][b];
     }
-    return idx;
+    return m;
 }
+
+// The voxel <-> world maths is model::Grid's (one implementation for the document and the networks' crops).
+Vec3 ImageGeometry::indexToWorld(const Vec3& index) const { return toModelGrid(*this).indexToWorld(index); }
+
+Vec3 ImageGeometry::worldToIndex(const Vec3& world) const { return toModelGrid(*this).worldToIndex(world); }
 
 Index3 ImageGeometry::worldToNearestVoxel(const Vec3& world) const {
     const Vec3 c = worldToIndex(world);

@@ -1,7 +1,7 @@
 #include <engram/annotation/SegmentOps.h>
 
 #include <engram/annotation/LabelEdits.h>
-#include <engram/model/MaskMetrics.h>
+#include <engram/model/metrics/MaskMetrics.h>
 
 #include <algorithm>
 #include <cmath>

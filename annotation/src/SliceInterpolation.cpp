@@ -1,5 +1,5 @@
 #include <engram/annotation/SliceInterpolation.h>
-#include <engram/model/MaskMetrics.h>
+#include <engram/model/metrics/MaskMetrics.h>
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,4 @@
 #include <engram/annotation/Errors.h>
-#include <engram/annotation/SegmentationWorker.h>
 #include <engram/annotation/Session.h>
 #include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>

@@ -2,7 +2,7 @@
 // Internal to the annotation tests: a small document to edit (a 40 x 30 x 20 ramp volume) with its
 // controller, for the manual-edit and session tests.
 #include <engram/annotation/AnnotationController.h>
-#include <engram/annotation/SegmentationWorker.h>
+#include <engram/annotation/SegmentationService.h>
 
 #include <memory>
 

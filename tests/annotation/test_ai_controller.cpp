@@ -2,11 +2,11 @@
 
 #include <engram/annotation/AnnotationController.h>
 #include <engram/annotation/FineTuner.h>
-#include <engram/annotation/SegmentationWorker.h>
+#include <engram/annotation/SegmentationService.h>
 #include <engram/annotation/Session.h>
 #include <engram/annotation/TrainingData.h>
 #include <engram/annotation/VolumeIO.h>
-#include <engram/model/ClickNetTraining.h>
+#include <engram/model/training/ClickNetTraining.h>
 
 #include <QCoreApplication>
 #include <QElapsedTimer>

@@ -4,10 +4,10 @@
 #include "../support/TestSupport.h"
 
 #include <engram/annotation/AnnotationController.h>
-#include <engram/annotation/SegmentationWorker.h>
+#include <engram/annotation/SegmentationService.h>
 #include <engram/annotation/VolumeIO.h>
-#include <engram/model/MaskMetrics.h>
-#include <engram/model/SimulatedClicks.h>
+#include <engram/model/metrics/MaskMetrics.h>
+#include <engram/model/metrics/SimulatedClicks.h>
 
 using namespace engram;
 

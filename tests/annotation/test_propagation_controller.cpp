@@ -6,7 +6,7 @@
 #include "../support/TestSupport.h"
 
 #include <engram/annotation/AnnotationController.h>
-#include <engram/annotation/SegmentationWorker.h>
+#include <engram/annotation/SegmentationService.h>
 
 using namespace engram;
 

@@ -2,7 +2,7 @@
 // does with a model someone sent.
 #include "FuzzSupport.h"
 
-#include <engram/model/SafeTensors.h>
+#include <engram/model/weights/SafeTensors.h>
 
 using namespace engram;
 

@@ -1,8 +1,8 @@
 // engram_parity <case.safetensors> [--literal] [--device cuda] [--dtype bf16|f16] [--tolerance T]: runs a
 // SAM-Med3D parity case (shared/parity/README.md); exits non-zero when a tensor differs by more than T
 // (1e-4).
-#include <engram/model/Parity.h>
-#include <engram/model/SafeTensors.h>
+#include <engram/model/evaluation/Parity.h>
+#include <engram/model/weights/SafeTensors.h>
 
 #include <algorithm>
 #include <cstdio>

@@ -1,10 +1,10 @@
 // The clicknet family (ClickNet.h, ClickNetTraining.h): crop frames and sampling, input channels, the
 // network's shapes and memory, model files, and a small training run that must lower its loss and resume
 // exactly.
-#include <engram/model/ClickNet.h>
-#include <engram/model/ClickNetTraining.h>
-#include <engram/model/SafeTensors.h>
-#include <engram/model/SegmentationEngine.h>
+#include <engram/model/inference/SegmentationEngine.h>
+#include <engram/model/networks/ClickNet.h>
+#include <engram/model/training/ClickNetTraining.h>
+#include <engram/model/weights/SafeTensors.h>
 
 #include "../support/EllipsoidPhantom.h"
 

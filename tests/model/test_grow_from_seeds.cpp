@@ -1,10 +1,10 @@
 // Grow from seeds (the classical click tool): what a click grows into on phantoms with known answers, that
 // negative clicks, other segments and the region's faces are background, that the warm start gives exactly
 // the answer of a fresh solve, the session's undo/redo steps, bad input, and the evaluation method.
-#include <engram/model/ClassicalPropagation.h>
-#include <engram/model/Evaluation.h>
-#include <engram/model/GrowFromSeeds.h>
-#include <engram/model/PropagationTraining.h>
+#include <engram/model/classical/ClassicalPropagation.h>
+#include <engram/model/classical/GrowFromSeeds.h>
+#include <engram/model/evaluation/Evaluation.h>
+#include <engram/model/training/PropagationTraining.h>
 
 #include <gtest/gtest.h>
 

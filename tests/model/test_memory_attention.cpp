@@ -1,8 +1,8 @@
-#include <engram/model/ClickNetConfig.h>
-#include <engram/model/MaisModel.h>
-#include <engram/model/MemoryAttention.h>
-#include <engram/model/SafeTensors.h>
-#include <engram/model/SliceNetConfig.h>
+#include <engram/model/inference/MaisModel.h>
+#include <engram/model/networks/ClickNetConfig.h>
+#include <engram/model/networks/MemoryAttention.h>
+#include <engram/model/networks/SliceNetConfig.h>
+#include <engram/model/weights/SafeTensors.h>
 
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/grad_mode.h>

@@ -1,4 +1,4 @@
-#include <engram/model/MemoryBank.h>
+#include <engram/model/inference/MemoryBank.h>
 
 #include <gtest/gtest.h>
 

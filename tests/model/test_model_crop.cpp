@@ -1,4 +1,4 @@
-#include <engram/model/ModelCrop.h>
+#include <engram/model/inference/ModelCrop.h>
 
 #include <gtest/gtest.h>
 #include <torch/nn/functional/pooling.h>

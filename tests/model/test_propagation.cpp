@@ -4,11 +4,11 @@
 // say "absent" or "present" everywhere, so the propagation logic is tested through the real network.
 #include "../support/Sam2TestModel.h"
 
-#include <engram/model/Propagation.h>
-#include <engram/model/SafeTensors.h>
-#include <engram/model/Sam2.h>
-#include <engram/model/SliceTracking.h>
-#include <engram/model/StateDict.h>
+#include <engram/model/inference/Propagation.h>
+#include <engram/model/inference/SliceTracking.h>
+#include <engram/model/networks/Sam2.h>
+#include <engram/model/weights/SafeTensors.h>
+#include <engram/model/weights/StateDict.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,4 +1,4 @@
-#include <engram/model/SafeTensors.h>
+#include <engram/model/weights/SafeTensors.h>
 
 #include <gtest/gtest.h>
 

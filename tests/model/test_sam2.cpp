@@ -2,10 +2,10 @@
 // sam2.1_hiera_t structure at the medical image size, where Hiera's third-stage windows (14) do not divide
 // the token grid and are zero-padded; configuration checks; the reference key layout; the rotary encoding's
 // relative-position property; the no-object behaviour of the heads and the memory.
-#include <engram/model/Parity.h>
-#include <engram/model/SafeTensors.h>
-#include <engram/model/Sam2.h>
-#include <engram/model/StateDict.h>
+#include <engram/model/evaluation/Parity.h>
+#include <engram/model/networks/Sam2.h>
+#include <engram/model/weights/SafeTensors.h>
+#include <engram/model/weights/StateDict.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

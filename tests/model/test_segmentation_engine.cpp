@@ -1,7 +1,7 @@
-#include <engram/model/MaisModel.h>
-#include <engram/model/ModelCrop.h>
-#include <engram/model/SafeTensors.h>
-#include <engram/model/SegmentationEngine.h>
+#include <engram/model/inference/MaisModel.h>
+#include <engram/model/inference/ModelCrop.h>
+#include <engram/model/inference/SegmentationEngine.h>
+#include <engram/model/weights/SafeTensors.h>
 
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/grad_mode.h>

@@ -2,10 +2,10 @@
 // memory, model files, propagation through SlicePropagator (stopping, both directions, memory modes, the
 // self-sorting bank, cancellation) with the object score forced either way, and a small training run that
 // must lower its loss and resume exactly.
-#include <engram/model/Propagation.h>
-#include <engram/model/SafeTensors.h>
-#include <engram/model/SliceNet.h>
-#include <engram/model/SliceNetTraining.h>
+#include <engram/model/inference/Propagation.h>
+#include <engram/model/networks/SliceNet.h>
+#include <engram/model/training/SliceNetTraining.h>
+#include <engram/model/weights/SafeTensors.h>
 
 #include "../support/EllipsoidPhantom.h"
 

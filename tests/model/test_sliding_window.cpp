@@ -1,4 +1,4 @@
-#include <engram/model/SlidingWindow.h>
+#include <engram/model/inference/SlidingWindow.h>
 
 #include <gtest/gtest.h>
 #include <torch/nn/functional/pooling.h>

@@ -1,6 +1,6 @@
-#include <engram/model/SafeTensors.h>
-#include <engram/model/SamMed3D.h>
-#include <engram/model/StateDict.h>
+#include <engram/model/networks/SamMed3D.h>
+#include <engram/model/weights/SafeTensors.h>
+#include <engram/model/weights/StateDict.h>
 
 #include <gtest/gtest.h>
 

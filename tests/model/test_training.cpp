@@ -1,12 +1,12 @@
 // Training, evaluation and their building blocks: mask measures, the simulated user, the region-growing
 // baseline, a unit-sized training run that must lower its loss, resuming from a checkpoint, and a model
 // file carrying its crop geometry into the engine.
-#include <engram/model/Evaluation.h>
-#include <engram/model/MaisModel.h>
-#include <engram/model/RegionGrowing.h>
-#include <engram/model/SafeTensors.h>
-#include <engram/model/SegmentationEngine.h>
-#include <engram/model/Training.h>
+#include <engram/model/classical/RegionGrowing.h>
+#include <engram/model/evaluation/Evaluation.h>
+#include <engram/model/inference/MaisModel.h>
+#include <engram/model/inference/SegmentationEngine.h>
+#include <engram/model/training/Training.h>
+#include <engram/model/weights/SafeTensors.h>
 
 #include "../support/EllipsoidPhantom.h"
 

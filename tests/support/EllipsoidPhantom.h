@@ -2,7 +2,7 @@
 // The model tests' labelled phantom: two bright ellipsoids (labels 1 and 2) in noisy dark tissue, 40 x 36 x
 // 30 voxels of 4 mm. `airSides`: the three outermost columns at each end of axis 0 are air (-1000), as a CT's
 // surroundings are.
-#include <engram/model/Training.h>
+#include <engram/model/training/Training.h>
 
 #include <cmath>
 #include <random>

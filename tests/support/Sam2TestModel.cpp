@@ -1,7 +1,7 @@
 #include "Sam2TestModel.h"
 
-#include <engram/model/Sam2.h>
-#include <engram/model/SliceTracking.h>
+#include <engram/model/inference/SliceTracking.h>
+#include <engram/model/networks/Sam2.h>
 
 #include <torch/torch.h>
 

@@ -9,9 +9,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFileInfo>
-#include <QPointer>
 #include <QStandardPaths>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <spdlog/spdlog.h>
 
@@ -96,8 +94,9 @@ Workspace::Workspace(WorkspaceOptions options, QObject* parent)
         if (++editsSinceAutosave_ >= autosaveEvery_) autosave();
     });
 
-    connect(&exportWatcher_, &QFutureWatcher<ExportOutcome>::finished, this, &Workspace::finishExport);
-    connect(&pacsWatcher_, &QFutureWatcher<PacsOutcome>::finished, this, &Workspace::finishPacs);
+    connect(&pacsJob_, &BackgroundJob::progress, this, [this](double f, const QString& stage) {
+        Q_EMIT progress(static_cast<int>(f * 1000), 1000, stage);
+    });
     connect(&fineTuner_, &FineTuner::epochFinished, this,
             [this](int epoch, int epochs, double, double dice, double eta) {
                 Q_EMIT fineTuneProgress(epoch, epochs, dice, eta);
@@ -126,14 +125,14 @@ void Workspace::setBusy(bool busy, const QString& what, bool cancellable) {
 
 bool Workspace::isIdle() const {
     return !loading_ && !engineLoading_ && !propagatorLoading_ && !aiBusy_ &&
-           controller_.pendingClicks() == 0 && !controller_.propagationRunning() && !exportBusy_ &&
-           !fineTuner_.running() && !pacsBusy_;
+           controller_.pendingClicks() == 0 && !controller_.propagationRunning() && !exportJob_.isBusy() &&
+           !fineTuner_.running() && !pacsJob_.isBusy();
 }
 
 void Workspace::cancel() {
     if (loading_) loader_.cancel();
     if (aiBusy_ || controller_.propagationRunning()) service_.cancel();
-    if (pacsBusy_) pacsProgress_.cancel();
+    pacsJob_.cancel();
 }
 
 // ------------------------------------------------------------------------------------------------ models
@@ -622,9 +621,9 @@ void Workspace::discardRecoveries() {
 }
 
 void Workspace::shutDown() {
-    exportWatcher_.waitForFinished();  // a started export is completed, not cut off
-    pacsProgress_.cancel();            // a transfer is cancelled (a retrieval keeps nothing of it)
-    pacsWatcher_.waitForFinished();
+    exportJob_.waitForFinished();  // a started export is completed, not cut off
+    pacsJob_.cancel();             // a transfer is cancelled (a retrieval keeps nothing of it)
+    pacsJob_.waitForFinished();
     fineTuner_.stop();  // ends before its next sample; the destructor waits for it
     if (recovery_) recovery_->discard();
 }
@@ -636,7 +635,7 @@ bool Workspace::exportLabels(const QString& path) {
         fail(tr("Export failed"), tr("No volume is open."));
         return false;
     }
-    if (exportBusy_) {
+    if (exportJob_.isBusy()) {
         fail(tr("Export failed"),
              tr("The export to %1 is still being written; export again when it has finished.")
                  .arg(exportPath_));
@@ -646,43 +645,37 @@ bool Workspace::exportLabels(const QString& path) {
     // The copies are the document at this moment: the user may go on editing while they are written.
     auto job = [source = controller_.volumePointer(), labels = controller_.labels(),
                 segments = controller_.segments(), file = path.toStdString(),
-                dicomSeg = path.endsWith(".dcm", Qt::CaseInsensitive)] {
-        ExportOutcome outcome;
-        try {
-            if (dicomSeg) {
-                const auto report = writeDicomSeg(*source, labels, segments, file);
-                outcome.segments = report.segments;
-                outcome.frames = report.frames;
-            } else {
-                writeLabelFile(labels, file);
-                writeLabelTables(segments, labels, file);
-            }
-        } catch (const std::exception& e) {  // reported by the finished handler
-            outcome.error = QString::fromStdString(e.what());
+                dicomSeg = path.endsWith(".dcm", Qt::CaseInsensitive)](const ProgressReporter&,
+                                                                       const BackgroundJob::Post&) {
+        Exported out;
+        if (dicomSeg) {
+            const auto report = writeDicomSeg(*source, labels, segments, file);
+            out.segments = report.segments;
+            out.frames = report.frames;
+        } else {
+            writeLabelFile(labels, file);
+            writeLabelTables(segments, labels, file);
         }
-        return outcome;
+        return out;
     };
     exportPath_ = path;
-    exportBusy_ = true;
+    exportJob_.start(std::move(job), [this](const JobOutcome<Exported>& o) { finishExport(o); });
     setBusy(true, tr("Exporting labels to %1...").arg(path), false);  // a write is not cancelled half way
-    exportWatcher_.setFuture(QtConcurrent::run(std::move(job)));
     return true;
 }
 
-void Workspace::finishExport() {
-    const ExportOutcome outcome = exportWatcher_.result();
-    exportBusy_ = false;
+void Workspace::finishExport(const JobOutcome<Exported>& outcome) {
     if (isIdle()) setBusy(false);
-    if (!outcome.error.isEmpty()) {
+    if (!outcome.result) {
         fail(tr("Export failed"), outcome.error);
         Q_EMIT exportFinished(false, outcome.error);
         return;
     }
     const QString message =
-        outcome.segments >= 0
+        outcome.result->segments >= 0
             ? tr("Exported %1 segments (%2 frames) to %3")
-                  .arg(outcome.segments)
-                  .arg(outcome.frames)
+                  .arg(outcome.result->segments)
+                  .arg(outcome.result->frames)
                   .arg(exportPath_)
             : tr("Exported labels to %1, with ITK-SNAP and Slicer label tables beside it").arg(exportPath_);
     Q_EMIT notice(message, 8000);
@@ -692,33 +685,15 @@ void Workspace::finishExport() {
 
 // -------------------------------------------------------------------------------------------------- PACS
 
-void Workspace::startPacs(const QString& what, std::function<PacsOutcome(const ProgressReporter&)> job) {
-    QPointer<Workspace> self(this);
-    pacsProgress_ = ProgressReporter([self](double f, const std::string& stage) {
-        QMetaObject::invokeMethod(
-            self,
-            [self, f, stage = QString::fromStdString(stage)] {
-                if (self) Q_EMIT self->progress(static_cast<int>(f * 1000), 1000, stage);
-            },
-            Qt::QueuedConnection);
-    });
-    pacsBusy_ = true;
+void Workspace::startPacs(const QString& what, std::function<PacsDone(const ProgressReporter&)> job) {
+    pacsJob_.start([job = std::move(job)](const ProgressReporter& progress,
+                                          const BackgroundJob::Post&) { return job(progress); },
+                   [this](const JobOutcome<PacsDone>& o) { finishPacs(o); });
     setBusy(true, what);
-    pacsWatcher_.setFuture(QtConcurrent::run([job = std::move(job), progress = pacsProgress_] {
-        PacsOutcome outcome;
-        try {
-            outcome = job(progress);
-        } catch (const Cancelled&) {
-            outcome.cancelled = true;
-        } catch (const std::exception& e) {  // PacsError, InputError, OutputError: reported by finishPacs
-            outcome.error = QString::fromStdString(e.what());
-        }
-        return outcome;
-    }));
 }
 
 bool Workspace::retrieveFromPacs(const DicomNode& node, const QString& studyUid, const QString& seriesUid) {
-    if (pacsBusy_) {
+    if (pacsJob_.isBusy()) {
         fail(tr("Open from PACS"), tr("A PACS transfer is still running."));
         return false;
     }
@@ -727,7 +702,7 @@ bool Workspace::retrieveFromPacs(const DicomNode& node, const QString& studyUid,
     startPacs(tr("Retrieving from %1...").arg(QString::fromStdString(node.describe())),
               [node, study = studyUid.toStdString(), series = seriesUid.toStdString(), cache,
                options = PacsSettings::load().options()](const ProgressReporter& progress) {
-                  PacsOutcome o;
+                  PacsDone o;
                   o.folder = QString::fromStdString(
                       retrieveSeries(node, study, series, cache, options, progress).string());
                   o.message = tr("Retrieved the series into %1").arg(o.folder);
@@ -738,7 +713,7 @@ bool Workspace::retrieveFromPacs(const DicomNode& node, const QString& studyUid,
 
 bool Workspace::sendToPacs(const DicomNode& node) {
     const QString title = tr("Send to PACS");
-    if (pacsBusy_) {
+    if (pacsJob_.isBusy()) {
         fail(title, tr("A PACS transfer is still running."));
         return false;
     }
@@ -761,7 +736,7 @@ bool Workspace::sendToPacs(const DicomNode& node) {
                   const auto file =
                       outgoing / ("seg-" + std::to_string(QDateTime::currentMSecsSinceEpoch()) + ".dcm");
                   const auto report = writeDicomSeg(*source, labels, segments, file);
-                  PacsOutcome o;
+                  PacsDone o;
                   std::error_code ignored;
                   try {
                       storeFiles(node, {file}, options, progress);
@@ -778,23 +753,21 @@ bool Workspace::sendToPacs(const DicomNode& node) {
     return true;
 }
 
-void Workspace::finishPacs() {
-    const PacsOutcome outcome = pacsWatcher_.result();
-    pacsBusy_ = false;
+void Workspace::finishPacs(const JobOutcome<PacsDone>& outcome) {
     if (isIdle()) setBusy(false);
     if (outcome.cancelled) {
         Q_EMIT notice(tr("PACS transfer cancelled; nothing of it was kept"), 8000);
         Q_EMIT pacsFinished(false, tr("cancelled"), {});
         return;
     }
-    if (!outcome.error.isEmpty()) {
+    if (!outcome.result) {
         fail(tr("PACS"), outcome.error);
         Q_EMIT pacsFinished(false, outcome.error, {});
         return;
     }
-    Q_EMIT notice(outcome.message, 8000);
-    spdlog::info("{}", outcome.message.toStdString());
-    Q_EMIT pacsFinished(true, outcome.message, outcome.folder);
+    Q_EMIT notice(outcome.result->message, 8000);
+    spdlog::info("{}", outcome.result->message.toStdString());
+    Q_EMIT pacsFinished(true, outcome.result->message, outcome.result->folder);
 }
 
 }  // namespace engram::ui

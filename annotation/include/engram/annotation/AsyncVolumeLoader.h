@@ -1,13 +1,13 @@
 #pragma once
-// Loads volumes and scans DICOM folders on a pool thread, so the GUI thread never waits on disk or decoding.
-// Signals are emitted on the thread that owns the loader (the GUI thread). One job at a time: starting a new
-// one cancels the previous job, whose result is then dropped. The destructor cancels and waits.
+// Loads volumes and scans DICOM folders on a thread of its own (a BackgroundJob), so the GUI thread never
+// waits on disk or decoding. Signals are emitted on the thread that owns the loader (the GUI thread). One job
+// at a time: starting a new one cancels the previous job, whose result is then dropped. The destructor
+// cancels and waits.
 
+#include <engram/annotation/BackgroundJob.h>
 #include <engram/annotation/DicomSeries.h>
-#include <engram/annotation/Progress.h>
 #include <engram/annotation/Volume.h>
 
-#include <QFuture>
 #include <QObject>
 #include <QString>
 
@@ -39,12 +39,11 @@ class AsyncVolumeLoader : public QObject {
     void cancelled();
 
   private:
-    template <typename Job>
-    void start(Job job);
+    // Emits failed or cancelled for an outcome without a result; true when it has one.
+    template <typename Result>
+    bool succeeded(const JobOutcome<Result>& outcome);
 
-    QFuture<void> future_;
-    ProgressReporter reporter_;
-    quint64 generation_ = 0;
+    BackgroundJob job_;
 };
 
 }  // namespace engram

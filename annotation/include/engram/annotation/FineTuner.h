@@ -1,21 +1,20 @@
 #pragma once
 // Fine-tuning the AI model from inside the app on the user's own finished volumes: the open document and
-// saved sessions become training volumes (every label value a target) and model::trainMais runs on a thread
-// of its own, from the model in use, with its image encoder frozen (as `engram-cli train --init`). Each
-// finished epoch is reported; stop() ends the run before its next sample. Call from the GUI thread; the
-// signals arrive there.
+// saved sessions become training volumes (every label value a target) and the model's trainer runs on a
+// thread of its own (a BackgroundJob), from the model in use, with its image encoder frozen (as
+// `engram-cli train --init`). Each finished epoch is reported; stop() ends the run before its next sample.
+// Call from the GUI thread; the signals arrive there.
 
+#include <engram/annotation/BackgroundJob.h>
 #include <engram/annotation/LabelMap.h>
 #include <engram/annotation/Volume.h>
-#include <engram/model/Training.h>
+#include <engram/model/training/Training.h>
 
 #include <QObject>
 #include <QString>
 
-#include <atomic>
 #include <filesystem>
 #include <memory>
-#include <thread>
 #include <vector>
 
 namespace engram {
@@ -38,7 +37,7 @@ class FineTuner : public QObject {
     // to start from, the output file or any volume.
     bool start(Request request, QString* why = nullptr);
     void stop();
-    bool running() const { return thread_.joinable(); }
+    bool running() const { return job_.isBusy(); }
 
   Q_SIGNALS:
     void epochFinished(int epoch, int epochs, double loss, double dice, double etaSeconds);
@@ -47,12 +46,12 @@ class FineTuner : public QObject {
     void finished(bool ok, const QString& message, const QString& model);
 
   private:
-    void finish(bool ok, const QString& message, const QString& model);  // on the GUI thread
+    // Runs on the job's thread: reads the data, trains, and returns the message of a finished run.
+    QString run(const Request& request, const BackgroundJob::Post& post);
     // A clicknet model file (the default model) is fine-tuned by its own trainer (ClickNetTraining.h).
     QString fineTuneClickNet(const std::vector<model::LabelledVolume>& data,
-                             const model::TrainOptions& request);
-    std::thread thread_;
-    std::atomic<bool> stop_{false};
+                             const model::TrainOptions& request, const BackgroundJob::Post& post);
+    BackgroundJob job_;
 };
 
 }  // namespace engram

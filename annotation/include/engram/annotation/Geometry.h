@@ -3,6 +3,8 @@
 // use them: world = origin + direction * diag(spacing) * index, where column j of `direction` is the unit
 // world direction of index axis j. Every voxel <-> world conversion in Engram goes through this type.
 
+#include <engram/model/Types.h>
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -44,7 +46,8 @@ struct ImageGeometry {
                idx[2] < size[2];
     }
 
-    // Continuous index (voxel centres at integers) -> LPS world point, and back.
+    // Continuous index (voxel centres at integers) -> LPS world point, and back (model::Grid's maths; throws
+    // std::invalid_argument for a singular direction, which no usable grid has).
     Vec3 indexToWorld(const Vec3& index) const;
     Vec3 worldToIndex(const Vec3& world) const;
     // Nearest voxel to a world point (may lie outside the grid: check with contains()).
@@ -66,6 +69,9 @@ struct ImageGeometry {
     // One line for logs and `engram-cli info`: size, spacing, origin, orientation.
     std::string describe() const;
 };
+
+// The same grid as the model layer's type (the engine, crops and training take it).
+model::Grid toModelGrid(const ImageGeometry& geometry);
 
 // How a grid's voxels lie on another grid with the same voxel centres, stored in another axis order or
 // direction (e.g. a NIfTI in LAS written by dcm2niix for an LPS DICOM series): index axis a of the target

@@ -5,7 +5,7 @@
 // concepts and colours, the interaction history, and the view (cursor, window/level). Autosave recovery
 // files use the same format.
 
-#include <engram/annotation/AnnotationController.h>
+#include <engram/annotation/Interaction.h>
 #include <engram/annotation/LabelMap.h>
 #include <engram/annotation/Segment.h>
 

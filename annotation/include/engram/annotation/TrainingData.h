@@ -13,7 +13,7 @@
 
 #include <engram/annotation/LabelMap.h>
 #include <engram/annotation/Volume.h>
-#include <engram/model/Training.h>
+#include <engram/model/training/Training.h>
 
 #include <filesystem>
 #include <map>

@@ -11,15 +11,15 @@
 
 #include <engram/annotation/AnnotationController.h>
 #include <engram/annotation/AsyncVolumeLoader.h>
+#include <engram/annotation/BackgroundJob.h>
 #include <engram/annotation/FineTuner.h>
 #include <engram/annotation/Pacs.h>
 #include <engram/annotation/Recovery.h>
-#include <engram/annotation/SegmentationWorker.h>
+#include <engram/annotation/SegmentationService.h>
 #include <engram/annotation/Session.h>
 #include <engram/ui/EditorState.h>
 #include <engram/ui/SegmentTools.h>
 
-#include <QFutureWatcher>
 #include <QObject>
 #include <QString>
 #include <QTimer>
@@ -135,7 +135,7 @@ class Workspace : public QObject {
     // or DICOM-SEG for .dcm) from a copy of the document taken now; exportFinished tells the outcome. False,
     // with the reason in lastError(), when it cannot start (no volume, an export still running).
     bool exportLabels(const QString& path);
-    bool exportRunning() const { return exportBusy_; }
+    bool exportRunning() const { return exportJob_.isBusy(); }
 
     // Retrieves one series (C-GET) into the app's cache folder in the background; pacsFinished gives the
     // folder to open (a series that did not arrive whole is not kept). False when it cannot start.
@@ -143,7 +143,7 @@ class Workspace : public QObject {
     // Writes the labels as a DICOM-SEG of the open DICOM series and stores it on the node (C-STORE) in the
     // background. False, with the reason in lastError(), when it cannot start.
     bool sendToPacs(const DicomNode& node);
-    bool pacsRunning() const { return pacsBusy_; }
+    bool pacsRunning() const { return pacsJob_.isBusy(); }
 
     // Fine-tunes the model in use in the background on the open document (when `document`; its preview
     // accepted first) and saved `sessions`; see MainWindow::fineTune. fineTuneFinished gives the model file;
@@ -197,14 +197,12 @@ class Workspace : public QObject {
     void fineTuneFinished(bool ok, const QString& message, const QString& model);
 
   private:
-    struct ExportOutcome {
-        QString error;                  // empty when written
+    struct Exported {
         int segments = -1, frames = 0;  // DICOM-SEG only
     };
-    struct PacsOutcome {
+    struct PacsDone {
         QString folder;  // a retrieved series
-        QString message, error;
-        bool cancelled = false;
+        QString message;
     };
     void fail(const QString& title, const QString& message);
     void chooseSeries(std::vector<DicomSeriesInfo> all);
@@ -212,9 +210,9 @@ class Workspace : public QObject {
     void endLoading();
     void failLoading(const QString& message);
     void showVolume(std::shared_ptr<Volume> volume);
-    void finishExport();
-    void startPacs(const QString& what, std::function<PacsOutcome(const ProgressReporter&)> job);
-    void finishPacs();
+    void finishExport(const JobOutcome<Exported>& outcome);
+    void startPacs(const QString& what, std::function<PacsDone(const ProgressReporter&)> job);
+    void finishPacs(const JobOutcome<PacsDone>& outcome);
     void setBusy(bool busy, const QString& what = {}, bool cancellable = true);
     QString aiDevice() const;
     PackedSession currentSession() const;
@@ -243,12 +241,9 @@ class Workspace : public QObject {
     int editsSinceAutosave_ = 0;
     bool autosavedSinceEdit_ = true;
 
-    QFutureWatcher<ExportOutcome> exportWatcher_;
-    bool exportBusy_ = false;
+    BackgroundJob exportJob_;
     QString exportPath_;
-    QFutureWatcher<PacsOutcome> pacsWatcher_;
-    ProgressReporter pacsProgress_;
-    bool pacsBusy_ = false;
+    BackgroundJob pacsJob_;
 };
 
 }  // namespace engram::ui
