@@ -69,6 +69,7 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
         if (DcmElement* e = ff.getMetaInfo()->getElement(i); e && !DcmVR(e->ident()).isStandard())
             h.damage = "its file meta element " + std::string(e->getTag().toString().c_str()) +
                        " has no valid value representation";
+    if (h.damage.empty()) h.damage = detail::oddStructureLength(ds);
     h.file = path.string();
     h.sopClassUid = detail::dicomString(ds, DCM_SOPClassUID);
     if (h.sopClassUid.empty())

@@ -5,6 +5,7 @@
 #include <dcmtk/dcmdata/dcitem.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmdata/dcstack.h>
 #include <dcmtk/oflog/oflog.h>
 #include <gdcmTrace.h>
 
@@ -41,6 +42,19 @@ std::string elementLongerThanFile(DcmItem& ds, std::uintmax_t fileBytes) {
         // The length field as declared: getLength() would load (and allocate) a string value to measure it.
         if (e && e->getLengthField() != DCM_UndefinedLength && e->getLengthField() > fileBytes)
             return e->getTag().toString().c_str();
+    }
+    return {};
+}
+
+std::string oddStructureLength(DcmItem& ds) {
+    DcmStack stack;
+    while (ds.nextObject(stack, true).good()) {
+        DcmObject* o = stack.top();
+        const bool sequence = o->ident() == EVR_SQ, item = o->ident() == EVR_item;
+        const Uint32 length = o->getLengthField();
+        if ((sequence || item) && length != DCM_UndefinedLength && length % 2 != 0)
+            return std::string(o->getTag().toString().c_str()) + (sequence ? " (a sequence)" : " (an item)") +
+                   " has the odd length " + std::to_string(length);
     }
     return {};
 }

@@ -266,6 +266,29 @@ TEST(DicomSeries, PixelDataShorterThanItsRowsAndColumnsIsRefused) {
                                                             "pixel data holds", "pixels need"});
 }
 
+// Found by fuzz_dicom (CPU-hour campaign): the MR's De-identification Method Code Sequence, stored with
+// undefined length, given the odd explicit length 61165: DCMTK reads on, GDCM loses its place in the data set
+// and allocated 2.2 GB for an "element" of a 528 KB file. Such a file is refused by name before GDCM reads
+// it.
+TEST(DicomSeries, ASequenceWithAnOddLengthIsRefusedBeforeGdcmReadsIt) {
+    const fs::path dir = freshDir("dicom-odd-sequence");
+    const auto files = filesOf(shared("dicom/mr-brain-120slice"));
+    for (std::size_t i = 0; i < 4; ++i) fs::copy_file(files[i], dir / files[i].filename());
+    const fs::path victim = dir / files[2].filename();
+    std::string bytes;
+    {
+        std::ifstream in(victim, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const auto at = bytes.find(std::string("\x12\x00\x64\x00\xff\xff\xff\xff", 8));
+    ASSERT_NE(at, std::string::npos);
+    const std::uint32_t odd = 61165;
+    std::memcpy(bytes.data() + at + 4, &odd, 4);
+    std::ofstream(victim, std::ios::binary | std::ios::trunc) << bytes;
+    expectError<InputError>([&] { loadDicomFolder(dir); },
+                            {"Cannot load", victim.filename().string(), "(0012,0064)", "odd length 61165"});
+}
+
 // Found by fuzz_dicom (hour campaign): a text element claiming 4 GB made the very check for such claims
 // allocate it (DCMTK measures a string by loading it); only the declared length is read now. The 4 GB
 // allocation itself is what the fuzzer's malloc limit reported (its input, a mutated shared file, is not
