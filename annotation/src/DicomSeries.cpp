@@ -70,6 +70,17 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
             h.damage = "its file meta element " + std::string(e->getTag().toString().c_str()) +
                        " has no valid value representation";
     if (h.damage.empty()) h.damage = detail::oddStructureLength(ds);
+    // GDCM asserts (aborting the process) when a pixel-format element it reads as one US value is stored
+    // otherwise, e.g. PlanarConfiguration as 12 bytes of CS (found by fuzz_dicom); an empty one it skips.
+    for (const DcmTagKey& tag : {DCM_SamplesPerPixel, DCM_PlanarConfiguration, DCM_Rows, DCM_Columns,
+                                 DCM_BitsAllocated, DCM_BitsStored, DCM_HighBit, DCM_PixelRepresentation}) {
+        DcmElement* e = nullptr;
+        if (h.damage.empty() && ds.findAndGetElement(tag, e).good() &&
+            (e->ident() != EVR_US || (e->getLengthField() != 2 && e->getLengthField() != 0)))
+            h.damage = "its " + std::string(DcmTag(tag).getTagName()) + " " + tag.toString().c_str() +
+                       " is not one unsigned short (" + DcmVR(e->ident()).getVRName() + ", " +
+                       std::to_string(e->getLengthField()) + " bytes)";
+    }
     h.file = path.string();
     h.sopClassUid = detail::dicomString(ds, DCM_SOPClassUID);
     if (h.sopClassUid.empty())

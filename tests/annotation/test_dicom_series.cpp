@@ -289,6 +289,28 @@ TEST(DicomSeries, ASequenceWithAnOddLengthIsRefusedBeforeGdcmReadsIt) {
                             {"Cannot load", victim.filename().string(), "(0012,0064)", "odd length 61165"});
 }
 
+// Found by fuzz_dicom (CPU-hour campaign, from the tiny seed): PhotometricInterpretation's tag turned into
+// PlanarConfiguration's, so that a US element held 12 bytes of CS; GDCM asserted (an abort). The pixel-format
+// elements must each be one unsigned short; the file is refused by name before GDCM reads it.
+TEST(DicomSeries, APixelFormatElementOfTheWrongKindIsRefusedBeforeGdcmReadsIt) {
+    const fs::path dir = copyCt("dicom-wrong-vr");
+    const fs::path victim = filesOf(dir)[5];
+    std::string bytes;
+    {
+        std::ifstream in(victim, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const auto at =
+        bytes.find(std::string("\x28\x00\x04\x00"
+                               "CS",
+                               6));  // explicit VR little endian
+    ASSERT_NE(at, std::string::npos);
+    bytes[at + 2] = '\x06';
+    std::ofstream(victim, std::ios::binary | std::ios::trunc) << bytes;
+    expectError<InputError>([&] { loadDicomFolder(dir); }, {"Cannot load", victim.filename().string(),
+                                                            "PlanarConfiguration", "unsigned short"});
+}
+
 // Found by fuzz_dicom (hour campaign): a text element claiming 4 GB made the very check for such claims
 // allocate it (DCMTK measures a string by loading it); only the declared length is read now. The 4 GB
 // allocation itself is what the fuzzer's malloc limit reported (its input, a mutated shared file, is not
