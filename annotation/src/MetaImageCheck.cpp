@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace engram::detail {
@@ -67,7 +68,14 @@ void checkMetaImage(const std::filesystem::path& path) {
             key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
                 std::string::npos)
             bad("its header key '" + key.substr(0, 40) + "' is not a MetaImage key");
-        fields[key] = trimmed(line.substr(eq + 1));
+        std::string value = trimmed(line.substr(eq + 1));
+        // MetaIO copies Comment, ObjectType, Name, AcquisitionDate, ... into 255-byte buffers inside a heap
+        // object, unchecked (a longer value corrupted the heap without a report until the allocator noticed:
+        // found by fuzz_mha).
+        if (value.size() > 254)
+            bad("its header value for " + key + " is " + std::to_string(value.size()) +
+                " characters long (MetaImage allows 254)");
+        fields[key] = std::move(value);
         dataFile = key == "ElementDataFile";
     }
     if (!fields.count("NDims") || !fields.count("DimSize") || !dataFile)

@@ -412,6 +412,11 @@ TEST(VolumeIO, MetaImageDataInOneFileIsReadAndSplitDataRefused) {
     const Volume v = readVolumeFile(dir / "vol.mhd");
     EXPECT_EQ(v.geometry().size, (std::array<std::int64_t, 3>{4, 3, 2}));
     EXPECT_FLOAT_EQ(v.voxels()[23], 23.0f);
+    // A value longer than MetaIO's 255-byte buffers (Name, Comment, ...) is refused before MetaIO copies it.
+    writeFile(dir / "long.mhd", "ObjectType = Image\nName = " + std::string(300, 'n') + "\n" +
+                                    header.substr(std::string("ObjectType = Image\n").size()) +
+                                    "ElementDataFile = vol.raw\n");
+    expectError<InputError>([&] { readVolumeFile(dir / "long.mhd"); }, {"long.mhd", "Name", "254"});
     for (const char* split : {"LIST", "list 2D", "slice%02d.raw 1 2 1", "LOC%///Dims = 3"}) {
         SCOPED_TRACE(split);
         writeFile(dir / "split.mhd", header + "ElementDataFile = " + split + "\n");
