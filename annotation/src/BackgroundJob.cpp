@@ -2,49 +2,72 @@
 
 #include "ThreadHandOff.h"
 
-#include <QMetaObject>
-#include <QPointer>
-#include <QtConcurrent/QtConcurrentRun>
+#include <QCoreApplication>
+#include <QEvent>
+#include <QRunnable>
 
 namespace engram {
+namespace {
+
+// What the job's thread posts to the owner: run `f` if the job that posted it is still the current one.
+class Delivery : public QEvent {
+  public:
+    static QEvent::Type type() {
+        static const int t = QEvent::registerEventType();
+        return static_cast<QEvent::Type>(t);
+    }
+    Delivery(quint64 generation, std::function<void()> f)
+        : QEvent(type()), generation(generation), run(std::move(f)) {}
+    const quint64 generation;
+    const std::function<void()> run;
+};
+
+}  // namespace
 
 BackgroundJob::BackgroundJob(QObject* parent) : QObject(parent) { pool_.setMaxThreadCount(1); }
 
 BackgroundJob::~BackgroundJob() {
     cancel();
-    future_.waitForFinished();
+    pool_.waitForDone();  // deliveries still queued for this object are dropped with it
 }
 
 void BackgroundJob::cancel() { reporter_.cancel(); }
 
-void BackgroundJob::waitForFinished() { future_.waitForFinished(); }
+// waitForDone, not a QFuture's waitForFinished: that one may take a job that has not started off the queue
+// and run it on the calling (GUI) thread.
+void BackgroundJob::waitForFinished() { pool_.waitForDone(); }
+
+bool BackgroundJob::event(QEvent* e) {
+    detail::handOffAcquire(&handOff_);  // first: even the event's type was written on the job's thread
+    if (e->type() != Delivery::type()) return QObject::event(e);
+    auto* d = static_cast<Delivery*>(e);
+    if (d->generation == generation_) d->run();
+    return true;
+}
 
 void BackgroundJob::begin(std::function<std::function<void()>(const ProgressReporter&, const Post&)> job) {
     cancel();
     const quint64 generation = ++generation_;
     busy_ = true;
-    QPointer<BackgroundJob> self(this);
-    const Post post = [self, generation](std::function<void()> f) {
-        detail::handOffRelease();
-        QMetaObject::invokeMethod(
-            self.data(),
-            [self, generation, f = std::move(f)] {
-                detail::handOffAcquire();
-                if (self && self->generation_ == generation) f();
-            },
-            Qt::QueuedConnection);
+    // The object outlives every post: its destructor waits for the job's thread before it goes.
+    const Post post = [this, generation](std::function<void()> f) {
+        auto* d = new Delivery(generation, std::move(f));  // built before the release, posted by pointer
+        detail::handOffRelease(&handOff_);
+        QCoreApplication::postEvent(this, d);
     };
-    reporter_ = ProgressReporter([post, self](double f, const std::string& stage) {
-        post([self, f, stage] { Q_EMIT self->progress(f, QString::fromStdString(stage)); });
+    reporter_ = ProgressReporter([this, post](double f, const std::string& stage) {
+        post([this, f, stage] { Q_EMIT progress(f, QString::fromStdString(stage)); });
     });
-    detail::handOffRelease();
-    future_ = QtConcurrent::run(&pool_, [job = std::move(job), reporter = reporter_, post, self] {
-        detail::handOffAcquire();
-        post([self, deliver = job(reporter, post)] {
-            self->busy_ = false;
+    QRunnable* task = QRunnable::create([this, job = std::move(job), reporter = reporter_, post] {
+        detail::handOffAcquire(&handOff_);
+        std::function<void()> deliver = job(reporter, post);
+        post([this, deliver = std::move(deliver)] {
+            busy_ = false;
             deliver();
         });
     });
+    detail::handOffRelease(&handOff_);
+    pool_.start(task);
 }
 
 }  // namespace engram

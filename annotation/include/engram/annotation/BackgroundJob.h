@@ -13,7 +13,6 @@
 #include <engram/annotation/Errors.h>
 #include <engram/annotation/Progress.h>
 
-#include <QFuture>
 #include <QObject>
 #include <QString>
 #include <QThreadPool>
@@ -52,23 +51,26 @@ class BackgroundJob : public QObject {
     void cancel();
     // From start() until its `done` has run (or a newer job replaced it).
     bool isBusy() const { return busy_; }
-    // Blocks until the job's work has returned (its `done` runs later, from the event loop). For shutdown
-    // and tests; never from a slot that the job's outcome waits on.
+    // Blocks until every job started has returned (their `done` runs later, from the event loop). For
+    // shutdown and tests; never from a slot that the job's outcome waits on.
     void waitForFinished();
 
   Q_SIGNALS:
     // The job's progress reports, on the owner's thread.
     void progress(double fraction, const QString& stage);
 
+  protected:
+    bool event(QEvent* e) override;  // a delivery from the job's thread
+
   private:
     // The job returns what to run on the owner's thread.
     void begin(std::function<std::function<void()>(const ProgressReporter&, const Post&)> job);
 
     QThreadPool pool_;  // one thread, started on demand
-    QFuture<void> future_;
     ProgressReporter reporter_;
     quint64 generation_ = 0;
     bool busy_ = false;
+    char handOff_ = 0;  // this job's ThreadSanitizer hand-off token (its address)
 };
 
 template <typename Work, typename Done>
@@ -83,6 +85,8 @@ void BackgroundJob::start(Work work, Done done) {
             outcome->cancelled = true;
         } catch (const std::exception& e) {  // delivered to `done`, which reports it
             outcome->error = QString::fromStdString(e.what());
+        } catch (...) {  // not a std::exception: still reported (and the job no longer counts as busy)
+            outcome->error = QStringLiteral("an unexpected error (not a standard exception)");
         }
         return [done, outcome]() mutable { done(std::move(*outcome)); };
     });
