@@ -89,6 +89,15 @@ void checkMetaImage(const std::filesystem::path& path) {
     if (head == "LIST" || data.find('%') != std::string::npos)
         bad("its data is split over several files (ElementDataFile = " + data.substr(0, 40) +
             "), which Engram does not read; save it as one .mha, or as an .mhd with one data file");
+    // Data stored as text (BinaryData = False): MetaIO 5.2 then frees the buffer ITK gave it (a bad free,
+    // found by fuzz_mha). Such files are rare; binary is MetaIO's default and what every writer uses.
+    if (fields.count("BinaryData")) {
+        std::string b = fields["BinaryData"];
+        for (char& c : b) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (b != "true")
+            bad("its voxels are stored as text (BinaryData = " + fields["BinaryData"].substr(0, 40) +
+                "), which Engram does not read; save it with binary data");
+    }
     const auto ndims = numbers(fields["NDims"]);
     if (ndims.size() != 1 || ndims[0] != std::floor(ndims[0]) || ndims[0] < 1 || ndims[0] > 4)
         bad("its header declares " + fields["NDims"] + " dimensions (NDims must be 1 to 4)");

@@ -417,6 +417,11 @@ TEST(VolumeIO, MetaImageDataInOneFileIsReadAndSplitDataRefused) {
                                     header.substr(std::string("ObjectType = Image\n").size()) +
                                     "ElementDataFile = vol.raw\n");
     expectError<InputError>([&] { readVolumeFile(dir / "long.mhd"); }, {"long.mhd", "Name", "254"});
+    // Text data made MetaIO free ITK's buffer (fuzz_mha): refused; "BinaryData = True" is read.
+    writeFile(dir / "text.mhd", header + "BinaryData = False\nElementDataFile = vol.raw\n");
+    expectError<InputError>([&] { readVolumeFile(dir / "text.mhd"); }, {"text.mhd", "as text", "BinaryData"});
+    writeFile(dir / "binary.mhd", header + "BinaryData = True\nElementDataFile = vol.raw\n");
+    EXPECT_FLOAT_EQ(readVolumeFile(dir / "binary.mhd").voxels()[5], 5.0f);
     for (const char* split : {"LIST", "list 2D", "slice%02d.raw 1 2 1", "LOC%///Dims = 3"}) {
         SCOPED_TRACE(split);
         writeFile(dir / "split.mhd", header + "ElementDataFile = " + split + "\n");
