@@ -10,7 +10,6 @@
 #include <sstream>
 
 namespace engram::detail {
-namespace {}  // namespace
 
 bool hasSuffix(const std::string& path, const std::string& suffix) {
     if (path.size() < suffix.size()) return false;

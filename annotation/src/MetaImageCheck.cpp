@@ -20,6 +20,11 @@ std::string trimmed(const std::string& s) {
     return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
+std::string lowered(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
 // The numbers of a field, or nullopt-like empty when any is not a number.
 std::vector<double> numbers(const std::string& text) {
     std::istringstream in(text);
@@ -84,20 +89,14 @@ void checkMetaImage(const std::filesystem::path& path) {
     // file-name pattern ("slice%03d.raw 1 40 1") is refused: MetaIO divides by the pattern's numbers
     // unchecked (a crash, found by fuzz_mha), and such volumes are rare outside MetaIO's own tests.
     const std::string& data = fields["ElementDataFile"];
-    std::string head = data.substr(0, 4);
-    for (char& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (head == "LIST" || data.find('%') != std::string::npos)
+    if (lowered(data.substr(0, 4)) == "list" || data.find('%') != std::string::npos)
         bad("its data is split over several files (ElementDataFile = " + data.substr(0, 40) +
             "), which Engram does not read; save it as one .mha, or as an .mhd with one data file");
     // Data stored as text (BinaryData = False): MetaIO 5.2 then frees the buffer ITK gave it (a bad free,
     // found by fuzz_mha). Such files are rare; binary is MetaIO's default and what every writer uses.
-    if (fields.count("BinaryData")) {
-        std::string b = fields["BinaryData"];
-        for (char& c : b) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (b != "true")
-            bad("its voxels are stored as text (BinaryData = " + fields["BinaryData"].substr(0, 40) +
-                "), which Engram does not read; save it with binary data");
-    }
+    if (fields.count("BinaryData") && lowered(fields["BinaryData"]) != "true")
+        bad("its voxels are stored as text (BinaryData = " + fields["BinaryData"].substr(0, 40) +
+            "), which Engram does not read; save it with binary data");
     const auto ndims = numbers(fields["NDims"]);
     if (ndims.size() != 1 || ndims[0] != std::floor(ndims[0]) || ndims[0] < 1 || ndims[0] > 4)
         bad("its header declares " + fields["NDims"] + " dimensions (NDims must be 1 to 4)");
