@@ -19,27 +19,6 @@ bool within(double distanceSquared, double radius) {
 }
 
 // A box of voxels, bounds inclusive. Empty when hi < lo.
-struct Box {
-    Index3 lo{0, 0, 0}, hi{-1, -1, -1};
-
-    bool empty() const { return hi[0] < lo[0] || hi[1] < lo[1] || hi[2] < lo[2]; }
-    Index3 size() const { return {hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1}; }
-    std::size_t voxels() const {
-        const Index3 n = size();
-        return static_cast<std::size_t>(n[0] * n[1] * n[2]);
-    }
-    bool contains(std::int64_t j, std::int64_t k) const {
-        return j >= lo[1] && j <= hi[1] && k >= lo[2] && k <= hi[2];
-    }
-    void add(const Index3& p) {
-        const bool first = empty();
-        for (int a = 0; a < 3; ++a) {
-            lo[a] = first ? p[a] : std::min(lo[a], p[a]);
-            hi[a] = first ? p[a] : std::max(hi[a], p[a]);
-        }
-    }
-};
-
 std::string number(double v) {
     std::ostringstream s;
     s << v;
@@ -51,8 +30,8 @@ std::string where(const SegmentScope& scope) {
     return "on slice " + std::to_string(scope.slice) + " of axis " + std::to_string(scope.axis);
 }
 
-Box domainOf(const ImageGeometry& g, const SegmentScope& scope) {
-    Box d{{0, 0, 0}, {g.size[0] - 1, g.size[1] - 1, g.size[2] - 1}};
+VoxelBox domainOf(const ImageGeometry& g, const SegmentScope& scope) {
+    VoxelBox d{{0, 0, 0}, {g.size[0] - 1, g.size[1] - 1, g.size[2] - 1}};
     if (scope.axis == -1) return d;
     if (scope.axis < 0 || scope.axis > 2)
         throw std::invalid_argument("The slice axis must be 0, 1 or 2, not " + std::to_string(scope.axis) +
@@ -72,8 +51,8 @@ void checkLength(double mm, const char* what) {
 }
 
 // The bounding box of `label`'s voxels within `domain` (empty when it has none).
-Box boundsOf(const LabelMap& labels, std::uint8_t label, const Box& domain) {
-    Box b;
+VoxelBox boundsOf(const LabelMap& labels, std::uint8_t label, const VoxelBox& domain) {
+    VoxelBox b;
     if (domain.empty()) return b;
     const ImageGeometry& g = labels.geometry();
     for (std::int64_t k = domain.lo[2]; k <= domain.hi[2]; ++k)
@@ -90,17 +69,18 @@ Box boundsOf(const LabelMap& labels, std::uint8_t label, const Box& domain) {
 }
 
 // The segment's box in the scope; throws when the label is 0 or has no voxels there.
-Box segmentBox(const LabelMap& labels, std::uint8_t label, const Box& domain, const SegmentScope& scope) {
+VoxelBox segmentBox(const LabelMap& labels, std::uint8_t label, const VoxelBox& domain,
+                    const SegmentScope& scope) {
     if (label == 0) throw std::invalid_argument("Label 0 is the background, not a segment.");
-    const Box b = boundsOf(labels, label, domain);
+    const VoxelBox b = boundsOf(labels, label, domain);
     if (b.empty())
         throw std::invalid_argument("Segment " + std::to_string(label) + " has no voxels " + where(scope) +
                                     ".");
     return b;
 }
 
-Box grown(const Box& b, const Index3& by, const Box& domain) {
-    Box r;
+VoxelBox grown(const VoxelBox& b, const Index3& by, const VoxelBox& domain) {
+    VoxelBox r;
     for (int a = 0; a < 3; ++a) {
         r.lo[a] = std::max(b.lo[a] - by[a], domain.lo[a]);
         r.hi[a] = std::min(b.hi[a] + by[a], domain.hi[a]);
@@ -109,7 +89,7 @@ Box grown(const Box& b, const Index3& by, const Box& domain) {
 }
 
 // Voxels a radius reaches along each axis, at most the domain's extent.
-Index3 reach(const Vec3& spacing, double radiusMm, const Box& domain) {
+Index3 reach(const Vec3& spacing, double radiusMm, const VoxelBox& domain) {
     Index3 r{0, 0, 0};
     const Index3 n = domain.size();
     for (int a = 0; a < 3; ++a) {
@@ -121,9 +101,9 @@ Index3 reach(const Vec3& spacing, double radiusMm, const Box& domain) {
 
 // A box's own voxel grid: values per voxel, i fastest.
 struct Grid {
-    Box box;
+    VoxelBox box;
     Index3 n;
-    explicit Grid(const Box& b) : box(b), n(b.size()) {}
+    explicit Grid(const VoxelBox& b) : box(b), n(b.size()) {}
     std::size_t size() const { return box.voxels(); }
 };
 
@@ -145,7 +125,7 @@ SegmentEdit editTo(const LabelMap& labels, std::uint8_t label, const Grid& grid,
                    const std::vector<std::uint8_t>& result) {
     const ImageGeometry& g = labels.geometry();
     SegmentEdit e;
-    Box changed;
+    VoxelBox changed;
     std::size_t at = 0;
     for (std::int64_t k = grid.box.lo[2]; k <= grid.box.hi[2]; ++k)
         for (std::int64_t j = grid.box.lo[1]; j <= grid.box.hi[1]; ++j) {
@@ -234,8 +214,8 @@ std::vector<std::uint8_t> eroded(const std::vector<std::uint8_t>& mask, const Gr
 // Majority of the segment over the ellipsoid of `radius` around each voxel of the grid, counting only voxels
 // of `domain`. The mask is 0 outside the grid (the grid holds the segment's box). Sums run over the
 // element's rows along i with prefix sums.
-std::vector<std::uint8_t> median(const std::vector<std::uint8_t>& mask, const Grid& grid, const Box& domain,
-                                 const Vec3& spacing, double radius) {
+std::vector<std::uint8_t> median(const std::vector<std::uint8_t>& mask, const Grid& grid,
+                                 const VoxelBox& domain, const Vec3& spacing, double radius) {
     struct Row {
         std::int64_t dj, dk, w;
     };
@@ -250,7 +230,7 @@ std::vector<std::uint8_t> median(const std::vector<std::uint8_t>& mask, const Gr
             rows.push_back({dj, dk, w});
         }
     const Index3& n = grid.n;
-    const Box& b = grid.box;
+    const VoxelBox& b = grid.box;
     std::vector<std::int32_t> prefix(std::size_t(n[1] * n[2] * (n[0] + 1)));
     for (std::int64_t row = 0; row < n[1] * n[2]; ++row) {
         std::int32_t* p = prefix.data() + row * (n[0] + 1);
@@ -283,7 +263,7 @@ std::vector<std::uint8_t> median(const std::vector<std::uint8_t>& mask, const Gr
 // voxels in memory; the others become background.
 template <typename Keep>
 SegmentEdit keepIslands(const LabelMap& labels, std::uint8_t label, const SegmentScope& scope, Keep keep) {
-    const Box domain = domainOf(labels.geometry(), scope);
+    const VoxelBox domain = domainOf(labels.geometry(), scope);
     const Grid grid(segmentBox(labels, label, domain, scope));
     std::vector<std::uint8_t> m = maskOf(labels, label, grid);  // 1: the segment, 2: its islands seen
     std::vector<std::int64_t> stack, seeds, sizes;
@@ -299,23 +279,6 @@ SegmentEdit keepIslands(const LabelMap& labels, std::uint8_t label, const Segmen
 }
 
 }  // namespace
-
-void applyEdit(LabelMap& labels, const SegmentEdit& edit, bool forward) {
-    const ImageGeometry& g = labels.geometry();
-    const std::int64_t count = edit.size[0] * edit.size[1] * edit.size[2];
-    for (int a = 0; a < 3; ++a)
-        if (edit.begin[a] < 0 || edit.size[a] < 0 || edit.begin[a] + edit.size[a] > g.size[a])
-            throw std::invalid_argument("The edit's box does not lie inside the label map's grid.");
-    if (std::int64_t(edit.before.size()) != count || std::int64_t(edit.after.size()) != count)
-        throw std::invalid_argument("The edit's labels do not match its box.");
-    const auto& src = forward ? edit.after : edit.before;
-    std::size_t v = 0;
-    for (std::int64_t k = 0; k < edit.size[2]; ++k)
-        for (std::int64_t j = 0; j < edit.size[1]; ++j, v += std::size_t(edit.size[0]))
-            std::copy_n(
-                src.data() + v, edit.size[0],
-                labels.labels().data() + g.offset(edit.begin[0], edit.begin[1] + j, edit.begin[2] + k));
-}
 
 SegmentEdit keepLargestIsland(const LabelMap& labels, std::uint8_t label, const SegmentScope& scope) {
     return keepIslands(labels, label, scope, [](const std::vector<std::int64_t>& sizes) {
@@ -341,7 +304,7 @@ SegmentEdit removeSmallIslands(const LabelMap& labels, std::uint8_t label, doubl
 }
 
 SegmentEdit fillHoles(const LabelMap& labels, std::uint8_t label, const SegmentScope& scope) {
-    const Box domain = domainOf(labels.geometry(), scope);
+    const VoxelBox domain = domainOf(labels.geometry(), scope);
     const Grid grid(segmentBox(labels, label, domain, scope));
     std::vector<std::uint8_t> m = maskOf(labels, label, grid);
     // A region is open when it reaches the box's side along an axis the scope extends along: beyond that
@@ -367,8 +330,8 @@ SegmentEdit smoothSegment(const LabelMap& labels, std::uint8_t label, Smoothing 
                           const SegmentScope& scope) {
     checkLength(radiusMm, "smoothing radius");
     const ImageGeometry& g = labels.geometry();
-    const Box domain = domainOf(g, scope);
-    const Box box = segmentBox(labels, label, domain, scope);
+    const VoxelBox domain = domainOf(g, scope);
+    const VoxelBox box = segmentBox(labels, label, domain, scope);
     Index3 by = reach(g.spacing, radiusMm, domain);
     if (method != Smoothing::Median)
         for (auto& v : by) ++v;  // an erosion needs the voxels just outside what it erodes
@@ -391,8 +354,8 @@ SegmentEdit growSegment(const LabelMap& labels, std::uint8_t label, double margi
                         const SegmentScope& scope) {
     checkLength(marginMm, "margin");
     const ImageGeometry& g = labels.geometry();
-    const Box domain = domainOf(g, scope);
-    const Box box = segmentBox(labels, label, domain, scope);
+    const VoxelBox domain = domainOf(g, scope);
+    const VoxelBox box = segmentBox(labels, label, domain, scope);
     const Grid grid(grown(box, reach(g.spacing, marginMm, domain), domain));
     return editTo(labels, label, grid, dilated(maskOf(labels, label, grid), grid, g.spacing, marginMm));
 }
@@ -401,8 +364,8 @@ SegmentEdit shrinkSegment(const LabelMap& labels, std::uint8_t label, double mar
                           const SegmentScope& scope) {
     checkLength(marginMm, "margin");
     const ImageGeometry& g = labels.geometry();
-    const Box domain = domainOf(g, scope);
-    const Box box = segmentBox(labels, label, domain, scope);
+    const VoxelBox domain = domainOf(g, scope);
+    const VoxelBox box = segmentBox(labels, label, domain, scope);
     const Grid grid(grown(box, {1, 1, 1}, domain));
     return editTo(labels, label, grid, eroded(maskOf(labels, label, grid), grid, g.spacing, marginMm));
 }
@@ -416,12 +379,13 @@ SegmentEdit combineSegments(const LabelMap& labels, std::uint8_t label, LogicalO
     if (&other == &labels && otherLabel == label)
         throw std::invalid_argument("Segment " + std::to_string(label) +
                                     " cannot be combined with itself: choose another segment.");
-    const Box domain = domainOf(labels.geometry(), scope);
-    const Box otherBox = segmentBox(other, otherLabel, domain, scope);
+    const VoxelBox domain = domainOf(labels.geometry(), scope);
+    const VoxelBox otherBox = segmentBox(other, otherLabel, domain, scope);
     // A union may start from an empty segment (taking a structure over from the other map).
-    Box box = operation == LogicalOperation::Union && label != 0 && boundsOf(labels, label, domain).empty()
-                  ? otherBox
-                  : segmentBox(labels, label, domain, scope);
+    VoxelBox box =
+        operation == LogicalOperation::Union && label != 0 && boundsOf(labels, label, domain).empty()
+            ? otherBox
+            : segmentBox(labels, label, domain, scope);
     if (operation == LogicalOperation::Union) {
         box.add(otherBox.lo);
         box.add(otherBox.hi);

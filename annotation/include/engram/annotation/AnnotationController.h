@@ -1,28 +1,24 @@
 #pragma once
-// The document being annotated and every edit of it. Only the GUI thread changes labels: the AI worker
-// returns a mask and its region, manual tools (brush, eraser, threshold fill) edit voxels directly, and each
-// interaction becomes one command on a QUndoStack. A command stores only the bounding box of the voxels it
-// changed (their labels before and after) and, for AI edits, the segment session's engine steps before and
-// after, so undo and redo put back the voxels AND the model's memory. The undo stack is the interaction
-// history; interactions restored from a saved session are listed before it (they cannot be undone).
+// The document being annotated and every edit of it, for the window, scripts and tests: one object with the
+// API of the editing tools, made of three parts that each have their own header. LabelDocument holds the
+// labels and segments, LabelEdits computes every edit as a SegmentEdit under the one label policy,
+// EditHistory makes each interaction one undoable command (voxels and the model's memory) with the AI
+// preview, and AiEditController sends clicks and propagations to the SegmentationService's worker and turns
+// their results into history entries. This class owns them and holds the manual tools (brush, eraser,
+// threshold fill, segment tools, deleting a segment). Only the GUI thread changes labels.
 //
-// Label policy: no edit overwrites another segment. For an AI result, inside the result's region, voxels in
-// the mask become the segment unless they belong to another segment; voxels of the segment outside the mask
-// become background (a later AI click on a segment therefore replaces manual edits of it inside its region).
-// A brush paints background voxels, the eraser clears only the segment's own voxels. A result is dropped when
-// its segment was undone, redone or reset after the click was sent (superseded).
-//
-// AI preview: the results of consecutive AI clicks on one segment stay a preview until the user accepts
-// them. Each click is still its own undoable interaction (voxels and memory); the preview is the run of
-// clicks since the first one after the last acceptance, which the views draw in a preview style and which
-// can be discarded at once (every click of it undone, the model's memory back to where it started). Any
-// other interaction, a click for another segment and saving or exporting (the window calls acceptPreview)
-// accept it; undoing every click of the run ends it.
+// Label policy (LabelEdits.h): no edit overwrites another segment. For an AI result, inside the result's
+// region, voxels in the mask become the segment unless they belong to another segment; voxels of the
+// segment outside the mask become background (a later AI click on a segment therefore replaces manual edits
+// of it inside its region). A brush paints background voxels, the eraser clears only the segment's own
+// voxels. A result is dropped when its segment was undone, redone or reset after the click was sent
+// (superseded). The AI preview is EditHistory's.
 
+#include <engram/annotation/AiEditController.h>
+#include <engram/annotation/EditHistory.h>
 #include <engram/annotation/Interaction.h>
+#include <engram/annotation/LabelDocument.h>
 #include <engram/annotation/LabelEdits.h>
-#include <engram/annotation/LabelMap.h>
-#include <engram/annotation/Segment.h>
 #include <engram/annotation/SegmentOps.h>
 #include <engram/annotation/SegmentationService.h>
 #include <engram/annotation/Volume.h>
@@ -31,22 +27,15 @@
 #include <QUndoStack>
 
 #include <functional>
-
-#include <map>
 #include <memory>
-#include <optional>
-#include <unordered_map>
 #include <vector>
 
 namespace engram {
 
-class EditCommand;
-
-class AnnotationController : public QObject {
+class AnnotationController : public QObject, private SessionStepper {
     Q_OBJECT
   public:
     explicit AnnotationController(SegmentationService& service, QObject* parent = nullptr);
-    ~AnnotationController() override;
 
     // A new document: empty labels on the volume's grid, empty history; the worker gets the volume.
     void setVolume(std::shared_ptr<const Volume> volume);
@@ -55,13 +44,13 @@ class AnnotationController : public QObject {
     void restore(LabelMap labels, SegmentList segments, std::vector<Interaction> earlier);
     std::shared_ptr<const Volume> volumePointer() const { return volume_; }
     const Volume* volume() const { return volume_.get(); }
-    const LabelMap& labels() const { return labels_; }
-    const SegmentList& segments() const { return segments_; }
-    QUndoStack& undoStack() { return undo_; }
-    std::int64_t voxelCount(std::uint8_t label) const { return counts_[label]; }
+    const LabelMap& labels() const { return document_.labels(); }
+    const SegmentList& segments() const { return document_.segments(); }
+    QUndoStack& undoStack() { return history_.undoStack(); }
+    std::int64_t voxelCount(std::uint8_t label) const { return document_.voxelCount(label); }
     // True when there are edits since setVolume/restore/markSaved.
-    bool isModified() const { return !undo_.isClean(); }
-    void markSaved() { undo_.setClean(); }
+    bool isModified() const { return history_.isModified(); }
+    void markSaved() { history_.markSaved(); }
 
     // Segments. Names, colours, visibility and concepts change in place (not undoable); deleting one is an
     // undoable interaction that clears its voxels (and takes its AI memory back to empty).
@@ -103,31 +92,36 @@ class AnnotationController : public QObject {
     // Returns false, and emits errorOccurred with the reason, when there is no volume or the point is
     // outside it.
     bool aiClick(std::uint8_t segment, const Vec3& world, bool positive, const QString& view = {},
-                 ClickMethod method = ClickMethod::Model);
-    int pendingClicks() const { return static_cast<int>(pending_.size()); }
+                 ClickMethod method = ClickMethod::Model) {
+        return ai_.click(segment, world, positive, view, method);
+    }
+    int pendingClicks() const { return ai_.pendingClicks(); }
     // Writes an AI result into the labels as one undoable command (what a finished click does; public for
     // benchmarks and tests).
     void applyAiResult(const AiClickResult& result, const Vec3& world, bool positive,
-                       const QString& view = {});
+                       const QString& view = {}) {
+        ai_.applyResult(result, world, positive, view);
+    }
     // Propagates the segment's voxels on slice `slice` along `axis` (0 sagittal, 1 coronal, 2 axial) through
     // the volume with the worker's propagation model, up (forward), down (backward) or both. Returns false,
     // with errorOccurred, when there is no volume, the slice is outside it or the segment has no voxels on
     // it. The result, the slices it reached, becomes one undoable interaction (label policy as for AI clicks
     // over that slab). propagationProgress reports each slice; SegmentationService::cancel() stops it.
     bool propagate(std::uint8_t segment, int axis, std::int64_t slice, bool forward = true,
-                   bool backward = true, const QString& view = {});
-    bool propagationRunning() const { return propagation_.has_value(); }
-    // The segment whose AI preview is open (0: none), and how many applied clicks it has.
-    std::uint8_t previewSegment() const { return preview_ ? preview_->segment : 0; }
-    int previewClicks() const { return preview_ ? undo_.index() - preview_->start : 0; }
-    // Ends the open preview, keeping its voxels (nothing to undo: they are in the labels already).
-    void acceptPreview();
-    // Undoes every click of the open preview (voxels and memory); redo can bring them back, accepted.
-    void discardPreview();
+                   bool backward = true, const QString& view = {}) {
+        return ai_.propagate(segment, axis, slice, forward, backward, view);
+    }
+    bool propagationRunning() const { return ai_.propagationRunning(); }
+    // The AI preview (EditHistory.h): the segment whose preview is open (0: none), how many applied clicks
+    // it has; accepting it keeps its voxels, discarding it undoes every click of it (voxels and memory).
+    std::uint8_t previewSegment() const { return history_.previewSegment(); }
+    int previewClicks() const { return history_.previewClicks(); }
+    void acceptPreview() { history_.acceptPreview(); }
+    void discardPreview() { history_.discardPreview(); }
     // Restored interactions first, then the undo stack's (undone ones with applied = false).
-    std::vector<Interaction> history() const;
+    std::vector<Interaction> history() const { return history_.history(); }
     // Index in history() of the first undo-stack entry; QUndoStack::setIndex(i - this) shows entry i's state.
-    int restoredCount() const { return static_cast<int>(earlier_.size()); }
+    int restoredCount() const { return history_.restoredCount(); }
 
   Q_SIGNALS:
     void labelsChanged(const std::array<std::int64_t, 3>& begin, const std::array<std::int64_t, 3>& size);
@@ -142,35 +136,16 @@ class AnnotationController : public QObject {
     void previewChanged();
 
   private:
-    friend class EditCommand;
-    void onClickDone(const AiClickResult& result);
-    void onClickFailed(quint64 id, int segment, const QString& message, bool cancelled);
-    void onPropagationDone(const PropagationDone& result);
-    // Writes `mask` over its region for `what.segment` (label policy above) as one undoable command;
-    // The steps of one segment session (a click method's) on either side of an interaction.
-    struct SessionSteps {
-        ClickMethod method = ClickMethod::Model;
-        int before = 0, after = 0;
-    };
-    // `steps` for AI clicks.
-    void applyRegion(const model::RegionMask& mask, Interaction what, std::optional<SessionSteps> steps);
-    // Other segments' voxels where a grow-from-seeds click on `segment` at `voxel` can reach, or null.
-    std::shared_ptr<const model::RegionMask> competitorsOf(std::uint8_t segment, const Index3& voxel) const;
-    void supersede(int segment) { ++epoch_[segment]; }
-    // Pushes one interaction and tells autosave (edited). An AI click (`aiClickOf`: its segment) continues
-    // that segment's preview or opens one; any other interaction accepts the open preview.
-    void record(EditCommand* command, std::uint8_t aiClickOf = 0);
-    // Records voxels already changed in the labels (their earlier values in `before`) as one interaction.
+    // SessionStepper, for the history's commands: the AI side moves the sessions.
+    void moveSessions(int segment, const std::vector<SessionSteps>& steps, bool forward,
+                      bool onPush) override {
+        ai_.moveSessions(segment, steps, forward, onPush);
+    }
+    // Makes sure `segment` has an entry in the segment list (a tool used on a new label value).
+    void ensureSegment(std::uint8_t segment);
+    // Records voxels a manual tool already changed (their earlier values in `changes`) as one interaction.
     void commitManualEdit(const VoxelChanges& changes, Interaction what);
-    void growExtent(std::uint8_t label, const Index3& lo, const Index3& hiInclusive);
 
-    struct Pending {
-        int segment;
-        quint64 epoch;
-        Vec3 world;
-        bool positive;
-        QString view;
-    };
     struct Stroke {
         bool active = false, erase = false;
         std::uint8_t segment = 0;
@@ -178,35 +153,11 @@ class AnnotationController : public QObject {
         Vec3 world{0, 0, 0};
         VoxelChanges changes;  // each voxel's label before the stroke
     };
-    SegmentationService& service_;
     std::shared_ptr<const Volume> volume_;
-    LabelMap labels_;
-    SegmentList segments_;
-    QUndoStack undo_;
-    std::map<quint64, Pending> pending_;
-    std::map<int, quint64> epoch_;
-    // Per label, a box that contains every voxel of it (grown by edits, never shrunk): an AI result only has
-    // to look at its positive box and at this box, not at its whole region.
-    std::map<int, std::pair<std::array<std::int64_t, 3>, std::array<std::int64_t, 3>>> extent_;
-    std::array<std::int64_t, 256> counts_{};  // voxels per label value, kept by every edit
-    // Each (segment, method) session's step, as the commands left it.
-    std::map<std::pair<int, ClickMethod>, int> engineStep_;
-    std::vector<Interaction> earlier_;
+    LabelDocument document_;
+    EditHistory history_;
+    AiEditController ai_;
     Stroke stroke_;
-    struct PendingPropagation {
-        quint64 id;
-        int segment;
-        quint64 epoch;
-        QString view;
-        Vec3 world;
-    };
-    std::optional<PendingPropagation> propagation_;
-    struct PreviewRun {
-        std::uint8_t segment;
-        int start;  // undo stack index before its first click
-    };
-    std::optional<PreviewRun> preview_;
-    void endPreview();  // forgets the preview without touching labels or history
 };
 
 }  // namespace engram

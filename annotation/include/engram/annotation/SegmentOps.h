@@ -30,6 +30,7 @@
 // segment itself (the same LabelMap object and the same label).
 
 #include <engram/annotation/Geometry.h>
+#include <engram/annotation/LabelEdits.h>
 #include <engram/annotation/LabelMap.h>
 
 #include <cstdint>
@@ -44,22 +45,6 @@ struct SegmentScope {
     static SegmentScope volume() { return {}; }
     static SegmentScope sliceOf(int axis, std::int64_t slice) { return {axis, slice}; }
 };
-
-// The voxels an operation changes: labels before and after on the bounding box of the changed voxels
-// (i fastest, then j, then k). An empty edit (nothing to change) has size {0, 0, 0} and no labels.
-struct SegmentEdit {
-    Index3 begin{0, 0, 0}, size{0, 0, 0};
-    std::vector<std::uint8_t> before, after;
-    std::int64_t added = 0;    // background voxels that became the segment
-    std::int64_t removed = 0;  // voxels of the segment that became background
-
-    std::int64_t changed() const { return added + removed; }
-    bool empty() const { return changed() == 0; }
-};
-
-// Writes edit.after (forward) or edit.before (undo) into its box. Throws std::invalid_argument when the box
-// does not lie inside the labels' grid or the label buffers do not match the box.
-void applyEdit(LabelMap& labels, const SegmentEdit& edit, bool forward = true);
 
 // Islands: connected components of the segment in the scope.
 // Keeps the largest component (the first in memory order among equals); the others become background.
