@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -97,6 +98,26 @@ void checkMetaImage(const std::filesystem::path& path) {
     if (fields.count("BinaryData") && lowered(fields["BinaryData"]) != "true")
         bad("its voxels are stored as text (BinaryData = " + fields["BinaryData"].substr(0, 40) +
             "), which Engram does not read; save it with binary data");
+    // MetaIO allocates CompressedDataSize bytes before reading them: a claim of 100 GB (or of -5, taken as
+    // 2^64 - 5) in a 300-byte file was allocated as claimed. The claim must fit in the data's file.
+    if (fields.count("CompressedData") && lowered(fields["CompressedData"]) == "true" &&
+        fields.count("CompressedDataSize")) {
+        std::error_code error;
+        const std::filesystem::path dataPath =
+            lowered(data) == "local" ? path : path.parent_path() / std::filesystem::path(data);
+        const auto available = std::filesystem::file_size(dataPath, error);
+        const auto claim = numbers(fields["CompressedDataSize"]);
+        if (claim.size() != 1 || claim[0] != std::floor(claim[0]) || claim[0] < 0 ||
+            (!error && claim[0] > double(available)))
+            bad("its CompressedDataSize '" + fields["CompressedDataSize"].substr(0, 40) +
+                "' is not a size within its data file" +
+                (error ? "" : " of " + std::to_string(available) + " bytes"));
+    }
+    if (fields.count("HeaderSize")) {
+        const auto h = numbers(fields["HeaderSize"]);
+        if (h.size() != 1 || h[0] != std::floor(h[0]) || h[0] < -1)
+            bad("its HeaderSize '" + fields["HeaderSize"].substr(0, 40) + "' is not a size (or -1)");
+    }
     const auto ndims = numbers(fields["NDims"]);
     if (ndims.size() != 1 || ndims[0] != std::floor(ndims[0]) || ndims[0] < 1 || ndims[0] > 4)
         bad("its header declares " + fields["NDims"] + " dimensions (NDims must be 1 to 4)");

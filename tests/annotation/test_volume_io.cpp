@@ -430,6 +430,35 @@ TEST(VolumeIO, MetaImageDataInOneFileIsReadAndSplitDataRefused) {
     }
 }
 
+// MetaIO allocates a compressed file's CompressedDataSize before reading: a claim of 100 GB (or a negative
+// one) in a small file was allocated as claimed. A claim beyond the data's file is refused; a true one read.
+TEST(Limits, MetaImageCompressedSizeMustFitTheFile) {
+    const fs::path dir = freshDir("mha-compressed");
+    std::vector<std::int16_t> raw(24);
+    for (std::int16_t v = 0; v < 24; ++v) raw[std::size_t(v)] = v;
+    std::string packed(compressBound(sizeof(std::int16_t) * raw.size()), '\0');
+    uLongf packedSize = packed.size();
+    ASSERT_EQ(compress(reinterpret_cast<Bytef*>(packed.data()), &packedSize,
+                       reinterpret_cast<const Bytef*>(raw.data()), sizeof(std::int16_t) * raw.size()),
+              Z_OK);
+    packed.resize(packedSize);
+    auto file = [&](const std::string& claim, const std::string& extra = "") {
+        return extra + "ObjectType = Image\nNDims = 3\nBinaryData = True\nCompressedData = True\n" +
+               "CompressedDataSize = " + claim + "\nDimSize = 4 3 2\nElementType = MET_SHORT\n" +
+               "ElementDataFile = LOCAL\n" + packed;
+    };
+    writeFile(dir / "c.mha", file(std::to_string(packed.size())));
+    EXPECT_FLOAT_EQ(readVolumeFile(dir / "c.mha").voxels()[23], 23.0f);
+    for (const char* claim : {"100000000000", "-5", "12.5"}) {
+        SCOPED_TRACE(claim);
+        writeFile(dir / "claim.mha", file(claim));
+        expectError<InputError>([&] { readVolumeFile(dir / "claim.mha"); },
+                                {"claim.mha", "CompressedDataSize"});
+    }
+    writeFile(dir / "header.mha", file(std::to_string(packed.size()), "HeaderSize = -7\n"));
+    expectError<InputError>([&] { readVolumeFile(dir / "header.mha"); }, {"header.mha", "HeaderSize"});
+}
+
 TEST(Limits, ClaimedSizesAreCheckedBeforeAnythingIsAllocated) {
     const fs::path dir = freshDir("limits");
     // Tiny headers claiming huge grids: refused with the claim, before any buffer of that size exists.
