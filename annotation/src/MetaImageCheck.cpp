@@ -98,13 +98,17 @@ void checkMetaImage(const std::filesystem::path& path) {
     if (fields.count("BinaryData") && lowered(fields["BinaryData"]) != "true")
         bad("its voxels are stored as text (BinaryData = " + fields["BinaryData"].substr(0, 40) +
             "), which Engram does not read; save it with binary data");
+    // The data is in this file (LOCAL) or in one file beside it, which must be there: MetaIO measured an
+    // unnamed data file as -1 bytes and allocated 2^63 for it (found by fuzz_mha).
+    const bool local = lowered(data) == "local";
+    const std::filesystem::path dataPath = local ? path : path.parent_path() / std::filesystem::path(data);
+    std::error_code error;
+    if (!local && (data.empty() || !std::filesystem::is_regular_file(dataPath, error)))
+        bad("its data file '" + data.substr(0, 80) + "' (ElementDataFile) is missing");
     // MetaIO allocates CompressedDataSize bytes before reading them: a claim of 100 GB (or of -5, taken as
     // 2^64 - 5) in a 300-byte file was allocated as claimed. The claim must fit in the data's file.
     if (fields.count("CompressedData") && lowered(fields["CompressedData"]) == "true" &&
         fields.count("CompressedDataSize")) {
-        std::error_code error;
-        const std::filesystem::path dataPath =
-            lowered(data) == "local" ? path : path.parent_path() / std::filesystem::path(data);
         const auto available = std::filesystem::file_size(dataPath, error);
         const auto claim = numbers(fields["CompressedDataSize"]);
         if (claim.size() != 1 || claim[0] != std::floor(claim[0]) || claim[0] < 0 ||

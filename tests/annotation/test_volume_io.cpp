@@ -422,6 +422,13 @@ TEST(VolumeIO, MetaImageDataInOneFileIsReadAndSplitDataRefused) {
     expectError<InputError>([&] { readVolumeFile(dir / "text.mhd"); }, {"text.mhd", "as text", "BinaryData"});
     writeFile(dir / "binary.mhd", header + "BinaryData = True\nElementDataFile = vol.raw\n");
     EXPECT_FLOAT_EQ(readVolumeFile(dir / "binary.mhd").voxels()[5], 5.0f);
+    // An unnamed or missing data file is named as missing (MetaIO allocated 2^63 bytes for an unnamed one).
+    for (const char* missing : {"", "gone.raw", "."}) {
+        SCOPED_TRACE(missing);
+        writeFile(dir / "missing.mhd", header + "ElementDataFile = " + missing + "\n");
+        expectError<InputError>([&] { readVolumeFile(dir / "missing.mhd"); },
+                                {"missing.mhd", "data file", "missing"});
+    }
     for (const char* split : {"LIST", "list 2D", "slice%02d.raw 1 2 1", "LOC%///Dims = 3"}) {
         SCOPED_TRACE(split);
         writeFile(dir / "split.mhd", header + "ElementDataFile = " + split + "\n");
