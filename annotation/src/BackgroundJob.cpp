@@ -22,6 +22,21 @@ class Delivery : public QEvent {
     const std::function<void()> run;
 };
 
+// The job on the pool's thread. run() acquires the hand-off first, on its own address, which its caller
+// passes in a register: reading a captured pointer to find the token would itself come before the acquire
+// (ThreadSanitizer reported that read once Qt's allocations were no longer suppressed as a whole).
+class Task : public QRunnable {
+  public:
+    explicit Task(std::function<void()> body) : body_(std::move(body)) {}
+    void run() override {
+        detail::handOffAcquire(this);
+        body_();
+    }
+
+  private:
+    std::function<void()> body_;
+};
+
 }  // namespace
 
 BackgroundJob::BackgroundJob(QObject* parent) : QObject(parent) { pool_.setMaxThreadCount(1); }
@@ -58,15 +73,14 @@ void BackgroundJob::begin(std::function<std::function<void()>(const ProgressRepo
     reporter_ = ProgressReporter([this, post](double f, const std::string& stage) {
         post([this, f, stage] { Q_EMIT progress(f, QString::fromStdString(stage)); });
     });
-    QRunnable* task = QRunnable::create([this, job = std::move(job), reporter = reporter_, post] {
-        detail::handOffAcquire(&handOff_);
+    auto* task = new Task([this, job = std::move(job), reporter = reporter_, post] {
         std::function<void()> deliver = job(reporter, post);
         post([this, deliver = std::move(deliver)] {
             busy_ = false;
             deliver();
         });
     });
-    detail::handOffRelease(&handOff_);
+    detail::handOffRelease(task);  // built before the release, started by pointer; the pool deletes it
     pool_.start(task);
 }
 
