@@ -2,6 +2,9 @@
 
 #include <engram/annotation/Errors.h>
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
@@ -42,6 +45,49 @@ std::vector<double> numbers(const std::string& text) {
         out.push_back(v);
     }
     return out;
+}
+
+// Bytes per value of a MetaImage element type; 0 for types whose size this check does not rely on.
+std::uintmax_t elementBytes(const std::string& type) {
+    static const std::map<std::string, std::uintmax_t> sizes{
+        {"MET_CHAR", 1}, {"MET_UCHAR", 1}, {"MET_SHORT", 2},     {"MET_USHORT", 2},     {"MET_INT", 4},
+        {"MET_UINT", 4}, {"MET_FLOAT", 4}, {"MET_LONG_LONG", 8}, {"MET_ULONG_LONG", 8}, {"MET_DOUBLE", 8}};
+    const auto it = sizes.find(type);
+    return it == sizes.end() ? 0 : it->second;
+}
+
+// Whether the zlib stream of `size` bytes at `offset` in `file` inflates cleanly to its end, to exactly
+// `expected` bytes (0: any number up to `limit`). Reads in chunks; keeps nothing.
+bool inflatesCleanly(const std::filesystem::path& file, std::uintmax_t offset, std::uintmax_t size,
+                     std::uintmax_t expected, std::uintmax_t limit) {
+    std::ifstream in(file, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(offset));
+    if (!in) return false;
+    z_stream z{};
+    if (inflateInit(&z) != Z_OK) return false;
+    constexpr std::size_t chunk = 1 << 16;
+    std::vector<unsigned char> input(chunk), output(chunk);
+    std::uintmax_t left = size, produced = 0;
+    int rc = Z_OK;
+    while (rc == Z_OK || (rc == Z_BUF_ERROR && z.avail_in == 0)) {
+        if (z.avail_in == 0) {
+            if (left == 0) break;  // the data ends before the stream does
+            in.read(reinterpret_cast<char*>(input.data()),
+                    std::streamsize(std::min<std::uintmax_t>(left, chunk)));
+            const auto got = static_cast<std::uintmax_t>(in.gcount());
+            if (got == 0) break;
+            left -= got;
+            z.next_in = input.data();
+            z.avail_in = static_cast<uInt>(got);
+        }
+        z.next_out = output.data();
+        z.avail_out = static_cast<uInt>(chunk);
+        rc = inflate(&z, Z_NO_FLUSH);
+        produced += chunk - z.avail_out;
+        if (produced > (expected ? expected : limit)) break;
+    }
+    inflateEnd(&z);
+    return rc == Z_STREAM_END && (expected == 0 || produced == expected);
 }
 
 }  // namespace
@@ -145,6 +191,29 @@ void checkMetaImage(const std::filesystem::path& path) {
         const auto c = numbers(fields["ElementNumberOfChannels"]);
         if (c.size() != 1 || c[0] != std::floor(c[0]) || c[0] < 1 || c[0] > 64)
             bad("its ElementNumberOfChannels '" + fields["ElementNumberOfChannels"] + "' is not 1 to 64");
+    }
+    // MetaIO's inflate loop never ends on a stream that stops early or asks for a preset dictionary (found by
+    // fuzz_mha: a 273-byte file hung the reader), so a compressed volume is inflated once here, in chunks:
+    // it must end cleanly with exactly the voxels its header declares.
+    if (fields.count("CompressedData") && lowered(fields["CompressedData"]) == "true") {
+        if (fields.count("HeaderSize") && numbers(fields["HeaderSize"]) != std::vector<double>{0})
+            bad("its compressed data follows a skipped header (HeaderSize), which Engram does not read");
+        const std::uintmax_t offset = local ? read : 0;
+        const std::uintmax_t fileSize = std::filesystem::file_size(dataPath, error);
+        if (error || offset > fileSize) bad("its compressed data cannot be read");
+        std::uintmax_t bytes = fileSize - offset;
+        if (fields.count("CompressedDataSize"))
+            bytes = std::min<std::uintmax_t>(bytes, std::uintmax_t(numbers(fields["CompressedDataSize"])[0]));
+        double declared = double(elementBytes(fields["ElementType"]));
+        if (fields.count("ElementNumberOfChannels"))
+            declared *= numbers(fields["ElementNumberOfChannels"])[0];
+        for (double d : sizes) declared *= d;
+        constexpr double limit = double(std::uintmax_t(1) << 36);  // larger claims meet the size limits later
+        const auto expected = static_cast<std::uintmax_t>(declared);
+        if (declared <= limit && !inflatesCleanly(dataPath, offset, bytes, expected, std::uintmax_t(limit)))
+            bad("its compressed voxels are damaged (they do not inflate to the " +
+                (expected ? std::to_string(expected) + " bytes its header declares" : std::string("end")) +
+                ")");
     }
 }
 

@@ -462,6 +462,23 @@ TEST(Limits, MetaImageCompressedSizeMustFitTheFile) {
         expectError<InputError>([&] { readVolumeFile(dir / "claim.mha"); },
                                 {"claim.mha", "CompressedDataSize"});
     }
+    // MetaIO's inflate loop never ended on a stream asking for a preset dictionary (fuzz_mha) or cut short:
+    // such voxels, and a stream of fewer voxels than declared, are refused as damaged.
+    std::string needsDictionary = packed;
+    needsDictionary[1] = char(0x20);  // FDICT set, header check (0x7820 % 31 == 0) still valid
+    const std::string size = std::to_string(packed.size());
+    for (const auto& [name, content] : std::vector<std::pair<std::string, std::string>>{
+             {"dictionary.mha", file(size).substr(0, file(size).size() - packed.size()) + needsDictionary},
+             {"cut.mha", file(size).substr(0, file(size).size() - 6)},
+             {"short.mha", [&] {
+                  std::string f = file(size);
+                  f.replace(f.find("DimSize = 4 3 2"), 15, "DimSize = 4 3 3");
+                  return f;
+              }()}}) {
+        SCOPED_TRACE(name);
+        writeFile(dir / name, content);
+        expectError<InputError>([&] { readVolumeFile(dir / name); }, {name, "compressed voxels are damaged"});
+    }
     writeFile(dir / "header.mha", file(std::to_string(packed.size()), "HeaderSize = -7\n"));
     expectError<InputError>([&] { readVolumeFile(dir / "header.mha"); }, {"header.mha", "HeaderSize"});
 }
