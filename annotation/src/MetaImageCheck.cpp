@@ -29,6 +29,11 @@ std::string lowered(std::string s) {
     return s;
 }
 
+// A MetaImage yes/no value as MetaIO reads it: true when it starts with T, t or 1 ("Tru%" is true).
+bool metaTrue(const std::string& value) {
+    return !value.empty() && (value[0] == 'T' || value[0] == 't' || value[0] == '1');
+}
+
 // The numbers of a field, or nullopt-like empty when any is not a number.
 std::vector<double> numbers(const std::string& text) {
     std::istringstream in(text);
@@ -141,19 +146,19 @@ void checkMetaImage(const std::filesystem::path& path) {
             "), which Engram does not read; save it as one .mha, or as an .mhd with one data file");
     // Data stored as text (BinaryData = False): MetaIO 5.2 then frees the buffer ITK gave it (a bad free,
     // found by fuzz_mha). Such files are rare; binary is MetaIO's default and what every writer uses.
-    if (fields.count("BinaryData") && lowered(fields["BinaryData"]) != "true")
+    if (fields.count("BinaryData") && !metaTrue(fields["BinaryData"]))
         bad("its voxels are stored as text (BinaryData = " + fields["BinaryData"].substr(0, 40) +
             "), which Engram does not read; save it with binary data");
     // The data is in this file (LOCAL) or in one file beside it, which must be there: MetaIO measured an
     // unnamed data file as -1 bytes and allocated 2^63 for it (found by fuzz_mha).
-    const bool local = lowered(data) == "local";
+    const bool local = data == "LOCAL" || data == "Local" || data == "local";  // MetaIO's spellings
     const std::filesystem::path dataPath = local ? path : path.parent_path() / std::filesystem::path(data);
     std::error_code error;
     if (!local && (data.empty() || !std::filesystem::is_regular_file(dataPath, error)))
         bad("its data file '" + data.substr(0, 80) + "' (ElementDataFile) is missing");
     // MetaIO allocates CompressedDataSize bytes before reading them: a claim of 100 GB (or of -5, taken as
     // 2^64 - 5) in a 300-byte file was allocated as claimed. The claim must fit in the data's file.
-    if (fields.count("CompressedData") && lowered(fields["CompressedData"]) == "true" &&
+    if (fields.count("CompressedData") && metaTrue(fields["CompressedData"]) &&
         fields.count("CompressedDataSize")) {
         const auto available = std::filesystem::file_size(dataPath, error);
         const auto claim = numbers(fields["CompressedDataSize"]);
@@ -195,7 +200,7 @@ void checkMetaImage(const std::filesystem::path& path) {
     // MetaIO's inflate loop never ends on a stream that stops early or asks for a preset dictionary (found by
     // fuzz_mha: a 273-byte file hung the reader), so a compressed volume is inflated once here, in chunks:
     // it must end cleanly with exactly the voxels its header declares.
-    if (fields.count("CompressedData") && lowered(fields["CompressedData"]) == "true") {
+    if (fields.count("CompressedData") && metaTrue(fields["CompressedData"])) {
         if (fields.count("HeaderSize") && numbers(fields["HeaderSize"]) != std::vector<double>{0})
             bad("its compressed data follows a skipped header (HeaderSize), which Engram does not read");
         const std::uintmax_t offset = local ? read : 0;

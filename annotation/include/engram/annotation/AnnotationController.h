@@ -1,6 +1,6 @@
 #pragma once
 // The document being annotated and every edit of it, for the window, scripts and tests: one object with the
-// API of the editing tools, made of three parts that each have their own header. LabelDocument holds the
+// API of the editing tools, made of parts that each have their own header. LabelDocument holds the
 // labels and segments, LabelEdits computes every edit as a SegmentEdit under the one label policy,
 // EditHistory makes each interaction one undoable command (voxels and the model's memory) with the AI
 // preview, and AiEditController sends clicks and propagations to the SegmentationService's worker and turns
