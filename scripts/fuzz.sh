@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer target (tests/fuzz, preset fuzz) for a given time on its seed corpus, and prints one
 # line per target: executions, executions per second, corpus size, findings. A crash, sanitizer report,
-# timeout or out-of-memory leaves its input in build/fuzz/findings/<target>/ and makes the script fail.
+# timeout or out-of-memory leaves its input in build/fuzz/findings/<target>/ (build/fuzz/ci-findings for
+# `ci`) and makes the script fail.
 # Seeds come from ../shared/data (small files whole, headers cut from big ones) and from files the project
 # writes itself (dataset lists, scripts, a session the tests wrote, a tiny model file made here); they are
 # assembled under build/fuzz/corpus, never committed.
@@ -155,7 +156,9 @@ printf '%-20s %12s %10s %8s %8s %s\n' target executions exec/s corpus "cpu s" fi
 for t in "${targets[@]}"; do
   bin=$build/tests/fuzz/$t
   [ -x "$bin" ] || { echo "$t: not built (cmake --preset fuzz && cmake --build --preset fuzz)"; status=1; continue; }
-  rm -rf "$build/findings/$t"
+  findings=$build/findings  # ci keeps its own, so that it can run beside a long run of the same target
+  [ "$mode" = ci ] && findings=$build/ci-findings
+  rm -rf "${findings:?}/$t"
   if [ "$mode" = ci ]; then
     runs=$build/ci-runs/$t
     rm -rf "$runs"
@@ -169,11 +172,11 @@ for t in "${targets[@]}"; do
   # A dictionary of the format's keywords (tests/fuzz/dict), where one is written: mutations seldom invent
   # "CompressedDataSize = " byte by byte.
   [ -f "tests/fuzz/dict/$t.dict" ] && budget+=(-dict="tests/fuzz/dict/$t.dict")
-  mkdir -p "$build/findings/$t" "$runs"
-  log=$build/findings/$t.log
+  mkdir -p "$findings/$t" "$runs"
+  log=$findings/$t.log
   ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "$bin" "${budget[@]}" -rss_limit_mb=3072 -max_len=1048576 -print_final_stats=1 \
-    -artifact_prefix="$build/findings/$t/" "$runs" "$build/corpus/$t" > "$log" 2>&1 &
+    -artifact_prefix="$findings/$t/" "$runs" "$build/corpus/$t" > "$log" 2>&1 &
   pid=$!
   used=-
   if [[ $mode == cpu=* ]]; then
@@ -185,14 +188,14 @@ for t in "${targets[@]}"; do
   fi
   wait $pid
   rc=$?
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
-  speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$')
+  execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
+  speed=$(grep -ao 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$')
   corpus=$(ls "$runs" | wc -l)
-  found=$(ls "$build/findings/$t" | wc -l)
+  found=$(ls "$findings/$t" | wc -l)
   printf '%-20s %12s %10s %8s %8s %s\n' "$t" "${execs:-?}" "${speed:-?}" "$corpus" "$used" "$found"
   if [ $rc -ne 0 ] || [ "$found" -ne 0 ]; then
     status=1
-    grep -E "ERROR|SUMMARY|runtime error|==[0-9]+==" "$log" | head -8
+    grep -aE "ERROR|SUMMARY|runtime error|==[0-9]+==" "$log" | head -8
   fi
 done
 exit $status

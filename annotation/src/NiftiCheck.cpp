@@ -63,16 +63,21 @@ void checkNifti(const std::filesystem::path& path) {
     unsigned char h[348];
     if (!f.read(h, sizeof(h)))
         throw InputError("Cannot read " + name + ": the file is truncated (shorter than a NIfTI header).");
-    bool swap = false;
-    if (field<std::int32_t>(h, 0, false) != 348) {
+    const bool nifti1Magic = std::memcmp(h + 344, "n+1", 4) == 0 || std::memcmp(h + 344, "ni1", 4) == 0;
+    if (field<std::int32_t>(h, 0, false) != 348 && field<std::int32_t>(h, 0, true) != 348) {
         for (bool swapped : {false, true})
             if (field<std::int32_t>(h, 0, swapped) == 540 && std::memcmp(h + 4, "n+2", 4) == 0)
                 throw InputError("Cannot read " + name +
                                  ": it is a NIfTI-2 file, which Engram does not read; save it as "
                                  "NIfTI-1 (nibabel: Nifti1Image; dcm2niix writes NIfTI-1).");
-        if (field<std::int32_t>(h, 0, true) != 348) return;  // not NIfTI: ITK decides
-        swap = true;
+        if (!nifti1Magic) return;  // not NIfTI: ITK decides
+        // A NIfTI-1 mark with a damaged sizeof_hdr: niftilib still reads it, so it is checked as NIfTI.
     }
+    // The byte order as niftilib finds it, from dim[0] (not from sizeof_hdr: a file whose sizeof_hdr was
+    // damaged was read by niftilib in the byte order this check did not use, and a NaN in its sform
+    // aborted ITK; found by fuzz_nifti).
+    const auto dim0 = field<std::int16_t>(h, 40, false);
+    const bool swap = !(dim0 >= 1 && dim0 <= 7);
     // A .nii without the single-file magic is an Analyze or .hdr/.img header, or damaged: niftilib would
     // look for its data elsewhere after ITK had allocated the size it claims (3.7 GB for a 1 KB file,
     // found by fuzz_nifti), so it is refused here.

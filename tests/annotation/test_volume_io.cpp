@@ -326,6 +326,13 @@ TEST(VolumeIO, BadNiftiFilesGetClearErrors) {
     std::memcpy(nanAffine.data() + 254, &one, 2);
     expectError<InputError>([&] { readVolumeFile(writeFile(dir / "nans.nii", nanAffine)); },
                             {"nans.nii", "srow", "not a number"});
+    // The same with sizeof_hdr damaged (fuzz_nifti): niftilib still reads it, by its NIfTI-1 mark and the
+    // byte order of dim[0], and so does the check.
+    std::string damagedSize = nanAffine;
+    const std::uint32_t notASize = 0xff00015cu;
+    std::memcpy(damagedSize.data(), &notASize, 4);
+    expectError<InputError>([&] { readVolumeFile(writeFile(dir / "nansize.nii", damagedSize)); },
+                            {"nansize.nii", "srow", "not a number"});
     // Found by fuzz_nifti (CPU-hour campaign): a 1 KB .nii without the 'n+1' mark, read as an Analyze
     // header claiming 370 million voxels, made ITK allocate 3.7 GB before niftilib looked for its data.
     std::string analyze = raw.substr(0, 1174);
