@@ -132,6 +132,10 @@ void checkMetaImage(const std::filesystem::path& path) {
         if (value.size() > 254)
             bad("its header value for " + key + " is " + std::to_string(value.size()) +
                 " characters long (MetaImage allows 254)");
+        // MetaIO reads the header in order, sizing an array by the count in force at that line: a huge
+        // NDims followed later by a sane one made it read DimSize forever (fuzz_mha). No writer repeats a
+        // key, so a repeated one is refused and this check sees what MetaIO sees.
+        if (fields.count(key)) bad("its header gives " + key + " twice");
         fields[key] = std::move(value);
         dataFile = key == "ElementDataFile";
     }

@@ -429,6 +429,9 @@ TEST(VolumeIO, MetaImageDataInOneFileIsReadAndSplitDataRefused) {
     expectError<InputError>([&] { readVolumeFile(dir / "text.mhd"); }, {"text.mhd", "as text", "BinaryData"});
     writeFile(dir / "binary.mhd", header + "BinaryData = True\nElementDataFile = vol.raw\n");
     EXPECT_FLOAT_EQ(readVolumeFile(dir / "binary.mhd").voxels()[5], 5.0f);
+    // A repeated key: MetaIO sized DimSize by the first, huge NDims and read it forever (fuzz_mha).
+    writeFile(dir / "twice.mhd", "NDims = 366666666666\n" + header + "ElementDataFile = vol.raw\n");
+    expectError<InputError>([&] { readVolumeFile(dir / "twice.mhd"); }, {"twice.mhd", "NDims twice"});
     // An unnamed or missing data file is named as missing (MetaIO allocated 2^63 bytes for an unnamed one).
     for (const char* missing : {"", "gone.raw", "."}) {
         SCOPED_TRACE(missing);
