@@ -64,10 +64,7 @@ bool AiEditController::click(std::uint8_t segment, const Vec3& world, bool posit
             Q_EMIT errorOccurred(tr("The click lies outside the volume."));
             return false;
         }
-    if (!document_.segments().find(segment)) {
-        document_.segments().put(SegmentList::defaultFor(segment));
-        Q_EMIT segmentsChanged();
-    }
+    if (document_.ensureSegment(segment)) Q_EMIT segmentsChanged();
     std::shared_ptr<const model::RegionMask> competitors;
     if (method == ClickMethod::GrowFromSeeds)
         competitors =

@@ -41,12 +41,6 @@ void AnnotationController::restore(LabelMap labels, SegmentList segments, std::v
     Q_EMIT labelsChanged({0, 0, 0}, document_.labels().geometry().size);
 }
 
-void AnnotationController::ensureSegment(std::uint8_t segment) {
-    if (document_.segments().find(segment)) return;
-    document_.segments().put(SegmentList::defaultFor(segment));
-    Q_EMIT segmentsChanged();
-}
-
 std::uint8_t AnnotationController::addSegment(const std::string& name) {
     const std::uint8_t label = document_.segments().add(name).label;
     Q_EMIT segmentsChanged();
@@ -74,7 +68,7 @@ void AnnotationController::beginStroke(std::uint8_t segment, bool erase, const Q
     if (stroke_.active) endStroke();
     if (!volume_ || segment == 0) return;
     acceptPreview();  // the stroke is drawn on accepted labels
-    ensureSegment(segment);
+    if (document_.ensureSegment(segment)) Q_EMIT segmentsChanged();
     stroke_ = Stroke{};
     stroke_.active = true;
     stroke_.erase = erase;
@@ -123,7 +117,7 @@ bool AnnotationController::thresholdFill(std::uint8_t segment, const Index3& see
                                  .arg(double(high)));
         return false;
     }
-    ensureSegment(segment);
+    if (document_.ensureSegment(segment)) Q_EMIT segmentsChanged();
     const VoxelChanges changes =
         engram::thresholdFill(document_.labelsForDrawing(), *volume_, seed, low, high, normalAxis, segment);
     Interaction what;

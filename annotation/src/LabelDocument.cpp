@@ -1,19 +1,27 @@
 #include <engram/annotation/LabelDocument.h>
 
-#include <algorithm>
-
 namespace engram {
 
 LabelDocument::LabelDocument(LabelMap labels, SegmentList segments)
-    : labels_(std::move(labels)), segments_(std::move(segments)), counts_(labels_.histogram()) {
+    : labels_(std::move(labels)), segments_(std::move(segments)) {
+    // One pass: the count and the box of every label value.
     const auto& g = labels_.geometry();
     std::size_t n = 0;
     for (std::int64_t k = 0; k < g.size[2]; ++k)
         for (std::int64_t j = 0; j < g.size[1]; ++j)
-            for (std::int64_t i = 0; i < g.size[0]; ++i, ++n)
-                if (const auto l = labels_.labels()[n]) extents_[l].add({i, j, k});
-    for (auto l : labels_.labelsPresent())
-        if (!segments_.find(l)) segments_.put(SegmentList::defaultFor(l));
+            for (std::int64_t i = 0; i < g.size[0]; ++i, ++n) {
+                const auto l = labels_.labels()[n];
+                ++counts_[l];
+                if (l) extents_[l].add({i, j, k});
+            }
+    for (int l = 1; l < 256; ++l)
+        if (counts_[std::size_t(l)] > 0) ensureSegment(std::uint8_t(l));
+}
+
+bool LabelDocument::ensureSegment(std::uint8_t label) {
+    if (segments_.find(label)) return false;
+    segments_.put(SegmentList::defaultFor(label));
+    return true;
 }
 
 void LabelDocument::apply(const SegmentEdit& edit, bool forward) {

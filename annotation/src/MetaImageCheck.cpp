@@ -160,18 +160,6 @@ void checkMetaImage(const std::filesystem::path& path) {
     std::error_code error;
     if (!local && (data.empty() || !std::filesystem::is_regular_file(dataPath, error)))
         bad("its data file '" + data.substr(0, 80) + "' (ElementDataFile) is missing");
-    // MetaIO allocates CompressedDataSize bytes before reading them: a claim of 100 GB (or of -5, taken as
-    // 2^64 - 5) in a 300-byte file was allocated as claimed. The claim must fit in the data's file.
-    if (fields.count("CompressedData") && metaTrue(fields["CompressedData"]) &&
-        fields.count("CompressedDataSize")) {
-        const auto available = std::filesystem::file_size(dataPath, error);
-        const auto claim = numbers(fields["CompressedDataSize"]);
-        if (claim.size() != 1 || claim[0] != std::floor(claim[0]) || claim[0] < 0 ||
-            (!error && claim[0] > double(available)))
-            bad("its CompressedDataSize '" + fields["CompressedDataSize"].substr(0, 40) +
-                "' is not a size within its data file" +
-                (error ? "" : " of " + std::to_string(available) + " bytes"));
-    }
     if (fields.count("HeaderSize")) {
         const auto h = numbers(fields["HeaderSize"]);
         if (h.size() != 1 || h[0] != std::floor(h[0]) || h[0] < -1)
@@ -211,8 +199,16 @@ void checkMetaImage(const std::filesystem::path& path) {
         const std::uintmax_t fileSize = std::filesystem::file_size(dataPath, error);
         if (error || offset > fileSize) bad("its compressed data cannot be read");
         std::uintmax_t bytes = fileSize - offset;
-        if (fields.count("CompressedDataSize"))
-            bytes = std::min<std::uintmax_t>(bytes, std::uintmax_t(numbers(fields["CompressedDataSize"])[0]));
+        // MetaIO allocates CompressedDataSize bytes before reading them: a claim of 100 GB (or of -5, taken
+        // as 2^64 - 5) in a 300-byte file was allocated as claimed. The claim must fit in the data's file.
+        if (fields.count("CompressedDataSize")) {
+            const auto claim = numbers(fields["CompressedDataSize"]);
+            if (claim.size() != 1 || claim[0] != std::floor(claim[0]) || claim[0] < 0 ||
+                claim[0] > double(fileSize))
+                bad("its CompressedDataSize '" + fields["CompressedDataSize"].substr(0, 40) +
+                    "' is not a size within its data file of " + std::to_string(fileSize) + " bytes");
+            bytes = std::min<std::uintmax_t>(bytes, std::uintmax_t(claim[0]));
+        }
         double declared = double(elementBytes(fields["ElementType"]));
         if (fields.count("ElementNumberOfChannels"))
             declared *= numbers(fields["ElementNumberOfChannels"])[0];

@@ -18,7 +18,6 @@ bool within(double distanceSquared, double radius) {
     return distanceSquared <= radius * radius * (1 + 1e-6) + 1e-9;
 }
 
-// A box of voxels, bounds inclusive. Empty when hi < lo.
 std::string number(double v) {
     std::ostringstream s;
     s << v;

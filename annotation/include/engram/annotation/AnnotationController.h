@@ -141,8 +141,6 @@ class AnnotationController : public QObject, private SessionStepper {
                       bool onPush) override {
         ai_.moveSessions(segment, steps, forward, onPush);
     }
-    // Makes sure `segment` has an entry in the segment list (a tool used on a new label value).
-    void ensureSegment(std::uint8_t segment);
     // Records voxels a manual tool already changed (their earlier values in `changes`) as one interaction.
     void commitManualEdit(const VoxelChanges& changes, Interaction what);
 

@@ -27,6 +27,8 @@ class LabelDocument {
     const SegmentList& segments() const { return segments_; }
     SegmentList& segments() { return segments_; }
     std::int64_t voxelCount(std::uint8_t label) const { return counts_[label]; }
+    // Gives `label` a segment entry (SegmentList::defaultFor) when it has none; true when one was added.
+    bool ensureSegment(std::uint8_t label);
     // A box holding every voxel of `label` (empty when it never had any).
     const VoxelBox& extentOf(std::uint8_t label) const { return extents_[label]; }
 
