@@ -440,76 +440,64 @@ std::map<std::string, double> groupWeights(const std::string& text) {
     return weights;
 }
 
-int trainClickNet(const Args& a) {
-    model::ClickNetTrainOptions o;
+// What every step-based run takes (StepRunOptions), and the network's crop size and widths.
+template <typename Options>
+void readStepRun(const Args& a, Options& o) {
     o.output = a.option("out", true);
     o.resume = a.option("resume");
     o.initialWeights = a.option("init");
     o.steps = number(a, "steps", o.steps);
     o.batch = number(a, "batch", o.batch);
-    o.maxClicks = number(a, "clicks", o.maxClicks);
-    o.longClicks = std::max(o.maxClicks, number(a, "long-clicks", o.longClicks));
     o.lr = number(a, "lr", o.lr);
     o.warmupSteps = number(a, "warmup", o.warmupSteps);
-    o.largeCropShare = number(a, "large-crop", o.largeCropShare);
-    o.memoryOffShare = number(a, "memory-off", o.memoryOffShare);
-    o.singleClickShare = number(a, "single-click", o.singleClickShare);
-    o.seedsOffShare = number(a, "seeds-off", o.seedsOffShare);
     o.checkpointEvery = std::max(1, number(a, "checkpoint-every", o.checkpointEvery));
     o.seed = number(a, "seed", o.seed);
     o.config.cropSize = number(a, "crop", o.config.cropSize);
     if (const auto w = a.option("widths"); !w.empty()) o.config.widths = intList(w);
     try {
-        o.config = model::ClickNetConfig::fromJson(o.config.toJson());
+        o.config = decltype(o.config)::fromJson(o.config.toJson());
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
     }
     o.groupWeights = groupWeights(a.option("groups"));
     if (const auto d = a.option("device"); !d.empty()) o.device = d;
     o.half = a.flag("half");
-    const auto data = loadData(a);
-    const auto last = model::trainClickNet(data, o, [](const model::ClickNetReport& r) {
-        std::printf("step %6ld/%ld  loss %.4f  Dice %.3f  lr %.1e  %.2f s/step ", r.step, r.steps, r.loss,
-                    r.dice, r.learningRate, r.secondsPerStep);
-        for (const auto& [group, dice] : r.groupDice) std::printf(" %s %.3f", group.c_str(), dice);
-        std::printf("\n");
-        std::fflush(stdout);
-    });
+}
+
+// One report line: "step", loss, Dice, the family's `extra` figures, learning rate, speed, Dice per group.
+void printReport(const model::StepReport& r, const std::string& extra) {
+    std::printf("step %6ld/%ld  loss %.4f  Dice %.3f  %slr %.1e  %.2f s/step ", r.step, r.steps, r.loss,
+                r.dice, extra.c_str(), r.learningRate, r.secondsPerStep);
+    for (const auto& [group, dice] : r.groupDice) std::printf(" %s %.3f", group.c_str(), dice);
+    std::printf("\n");
+    std::fflush(stdout);
+}
+
+int trainClickNet(const Args& a) {
+    model::ClickNetTrainOptions o;
+    readStepRun(a, o);
+    o.maxClicks = number(a, "clicks", o.maxClicks);
+    o.longClicks = std::max(o.maxClicks, number(a, "long-clicks", o.longClicks));
+    o.largeCropShare = number(a, "large-crop", o.largeCropShare);
+    o.memoryOffShare = number(a, "memory-off", o.memoryOffShare);
+    o.singleClickShare = number(a, "single-click", o.singleClickShare);
+    o.seedsOffShare = number(a, "seeds-off", o.seedsOffShare);
+    const auto last =
+        model::trainClickNet(loadData(a), o, [](const model::ClickNetReport& r) { printReport(r, ""); });
     std::printf("trained %ld steps on %d targets; wrote %s\n", last.step, last.targets, o.output.c_str());
     return kOk;
 }
 
 int trainSliceNet(const Args& a) {
     model::SliceNetTrainOptions o;
-    o.output = a.option("out", true);
-    o.resume = a.option("resume");
-    o.initialWeights = a.option("init");
-    o.steps = number(a, "steps", o.steps);
-    o.batch = number(a, "batch", o.batch);
+    readStepRun(a, o);
     o.sequence = number(a, "sequence", o.sequence);
-    o.lr = number(a, "lr", o.lr);
-    o.warmupSteps = number(a, "warmup", o.warmupSteps);
     o.plainShare = number(a, "plain-share", o.plainShare);
     o.endShare = number(a, "end-share", o.endShare);
-    o.checkpointEvery = std::max(1, number(a, "checkpoint-every", o.checkpointEvery));
-    o.seed = number(a, "seed", o.seed);
-    o.config.cropSize = number(a, "crop", o.config.cropSize);
-    if (const auto w = a.option("widths"); !w.empty()) o.config.widths = intList(w);
-    try {
-        o.config = model::SliceNetConfig::fromJson(o.config.toJson());
-    } catch (const std::invalid_argument& e) {
-        throw UsageError(e.what());
-    }
-    o.groupWeights = groupWeights(a.option("groups"));
-    if (const auto d = a.option("device"); !d.empty()) o.device = d;
-    o.half = a.flag("half");
-    const auto data = loadData(a);
-    const auto last = model::trainSliceNet(data, o, [](const model::SliceNetReport& r) {
-        std::printf("step %6ld/%ld  loss %.4f  Dice %.3f  absent-clean %.3f  lr %.1e  %.2f s/step ", r.step,
-                    r.steps, r.loss, r.dice, r.absentClean, r.learningRate, r.secondsPerStep);
-        for (const auto& [group, dice] : r.groupDice) std::printf(" %s %.3f", group.c_str(), dice);
-        std::printf("\n");
-        std::fflush(stdout);
+    const auto last = model::trainSliceNet(loadData(a), o, [](const model::SliceNetReport& r) {
+        char extra[32];
+        std::snprintf(extra, sizeof extra, "absent-clean %.3f  ", r.absentClean);
+        printReport(r, extra);
     });
     std::printf("trained %ld steps on %d targets; wrote %s\n", last.step, last.targets, o.output.c_str());
     return kOk;

@@ -551,18 +551,7 @@ ClickNetModel ClickNetModel::create(const ClickNetConfig& config) {
 }
 
 ClickNetModel ClickNetModel::load(const std::string& path) {
-    const SafeTensorsFile file(path);
-    ClickNetConfig config;
-    try {
-        if (const auto json = familyConfig(file, path, "clicknet"); !json.empty())
-            config = ClickNetConfig::fromJson(json);
-    } catch (const std::invalid_argument& e) {
-        throw WeightsError("Weights " + path + ": " + e.what());
-    }
-    ClickNetModel m = create(config);
-    loadStateDict(*m.net, file, "", true, {"optimizer."});
-    m.net->eval();
-    return m;
+    return loadFamilyModel<ClickNetModel>(path, "clicknet");
 }
 
 void ClickNetModel::save(const std::string& path, const std::map<std::string, torch::Tensor>& extraTensors,

@@ -371,18 +371,7 @@ SliceNetModel SliceNetModel::create(const SliceNetConfig& config) {
 }
 
 SliceNetModel SliceNetModel::load(const std::string& path) {
-    const SafeTensorsFile file(path);
-    SliceNetConfig config;
-    try {
-        if (const auto json = familyConfig(file, path, "slicenet"); !json.empty())
-            config = SliceNetConfig::fromJson(json);
-    } catch (const std::invalid_argument& e) {
-        throw WeightsError("Weights " + path + ": " + e.what());
-    }
-    SliceNetModel m = create(config);
-    loadStateDict(*m.net, file, "", true, {"optimizer."});
-    m.net->eval();
-    return m;
+    return loadFamilyModel<SliceNetModel>(path, "slicenet");
 }
 
 void SliceNetModel::save(const std::string& path, const std::map<std::string, torch::Tensor>& extraTensors,

@@ -88,64 +88,22 @@ ClickNetReport trainClickNet(const std::vector<LabelledVolume>& data, const Clic
     std::vector<PreparedVolume> prepared;
     const auto targets = training::findTargets(data, o.minTargetVoxels, prepared);
     training::GroupSampler sampler(targets, prepared, o.groupWeights);
-    const auto device = training::deviceFor(o.device);
 
-    auto start = training::startRun<ClickNetModel>(o.resume, o.initialWeights, o.config, o.seed, "clicknet");
-    auto& model = start.model;
-    const long startStep = start.step;
+    training::StepRun<ClickNetModel> run(o, o.config, "clicknet");
+    auto& model = run.model();
     const auto& cfg = model.config;
-    model.net->to(device);
-    model.net->train();
-    torch::optim::Adam optimizer(model.net->parameters(),
-                                 torch::optim::AdamOptions(o.lr).weight_decay(o.weightDecay));
-    const auto named = model.net->named_parameters();
-    if (start.checkpoint) training::restoreAdamState(optimizer, named, *start.checkpoint, device);
-    const std::string checkpoint = o.checkpoint.empty() ? o.output + ".ckpt" : o.checkpoint;
+    const auto device = run.device;
     spdlog::info(
         "clicknet training: {} targets in {} volumes ({} groups), steps {}..{} of {}, batch {}, on {}",
-        targets.size(), data.size(), sampler.groups().size(), startStep, o.steps, o.steps, o.batch,
+        targets.size(), data.size(), sampler.groups().size(), run.startStep(), o.steps, o.steps, o.batch,
         device.str());
 
-    auto writeCheckpoint = [&](long step) {
-        const nlohmann::json trained{
-            {"step", step}, {"batch", o.batch}, {"targets", targets.size()}, {"max_clicks", o.maxClicks}};
-        training::writeRunFiles(model, optimizer, named, checkpoint, o.output, step, o.steps, o.seed,
-                                trained.dump(), o.half);
+    const auto trained = [&](long step) {
+        return nlohmann::json{
+            {"step", step}, {"batch", o.batch}, {"targets", targets.size()}, {"max_clicks", o.maxClicks}}
+            .dump();
     };
-
-    ClickNetReport report;
-    report.steps = o.steps;
-    report.targets = static_cast<int>(targets.size());
-    double lossSum = 0, diceSum = 0;
-    std::map<std::string, std::pair<double, int>> groupSums;
-    int reported = 0;
-    auto window = training::Clock::now();
-    const auto flushReport = [&](long step) {
-        report.step = step;
-        report.loss = reported ? lossSum / reported : 0;
-        report.dice = diceSum / std::max(1, reported * o.batch);
-        report.groupDice.clear();
-        for (const auto& [g, s] : groupSums) report.groupDice[g] = s.first / std::max(1, s.second);
-        report.secondsPerStep =
-            std::chrono::duration<double>(training::Clock::now() - window).count() / std::max(1, reported);
-        report.learningRate = optimizer.param_groups()[0].options().get_lr();
-        if (onReport && reported) onReport(report);
-        lossSum = diceSum = 0;
-        groupSums.clear();
-        reported = 0;
-        window = training::Clock::now();
-    };
-
-    for (long step = startStep; step < o.steps; ++step) {
-        if (o.stop && o.stop()) {
-            writeCheckpoint(step);
-            throw TrainingStopped("training stopped at step " + std::to_string(step));
-        }
-        std::mt19937 rng(o.seed * 1000003u + static_cast<unsigned>(step));
-        torch::manual_seed(o.seed * 1000003u + static_cast<std::uint64_t>(step));
-        const double lr = training::cosineRate(o.lr, step, o.steps, o.warmupSteps);
-        static_cast<torch::optim::AdamOptions&>(optimizer.param_groups()[0].options()).lr(lr);
-
+    const auto step = [&](long, std::mt19937& rng) {
         const std::int64_t S = chance(rng, o.largeCropShare)
                                    ? (cfg.cropSize * 4 / 3 + cfg.factor() - 1) / cfg.factor() * cfg.factor()
                                    : cfg.cropSize;
@@ -275,21 +233,16 @@ ClickNetReport trainClickNet(const std::vector<LabelledVolume>& data, const Clic
             const auto pred = out.logits.detach().gt(0).cpu();
             for (std::size_t b = 0; b < batch.size(); ++b) {
                 const auto p = pred[std::int64_t(b)].to(torch::kUInt8).contiguous();
-                const double di = dice(p.data_ptr<std::uint8_t>(), batch[b].truth.data(), p.numel());
-                diceSum += di;
-                auto& g =
-                    groupSums[prepared[std::size_t(targets[std::size_t(batch[b].target)].volume)].group];
-                g.first += di;
-                g.second += 1;
+                run.addDice(prepared[std::size_t(targets[std::size_t(batch[b].target)].volume)].group,
+                            dice(p.data_ptr<std::uint8_t>(), batch[b].truth.data(), p.numel()));
             }
         }
-        training::descend(optimizer, loss, model.net->parameters());
-        lossSum += loss.item<double>();
-        ++reported;
-        if ((step + 1) % o.reportEvery == 0 || step + 1 == o.steps) flushReport(step + 1);
-        if ((step + 1) % o.checkpointEvery == 0 || step + 1 == o.steps) writeCheckpoint(step + 1);
-    }
-    if (startStep >= o.steps) writeCheckpoint(startStep);
+        return loss;
+    };
+
+    ClickNetReport report;
+    report.targets = static_cast<int>(targets.size());
+    run.run<ClickNetReport>(report, step, trained, onReport, {});
     return report;
 }
 

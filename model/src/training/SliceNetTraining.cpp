@@ -100,67 +100,27 @@ SliceNetReport trainSliceNet(const std::vector<LabelledVolume>& data, const Slic
     std::vector<training::PreparedVolume> prepared;
     const auto targets = training::findTargets(data, o.minTargetVoxels, prepared);
     training::GroupSampler sampler(targets, prepared, o.groupWeights);
-    const auto device = training::deviceFor(o.device);
 
-    auto start = training::startRun<SliceNetModel>(o.resume, o.initialWeights, o.config, o.seed, "slicenet");
-    auto& model = start.model;
-    const long startStep = start.step;
+    training::StepRun<SliceNetModel> run(o, o.config, "slicenet");
+    auto& model = run.model();
     const auto& cfg = model.config;
     const auto S = std::int64_t(cfg.cropSize);
-    model.net->to(device);
-    model.net->train();
-    torch::optim::Adam optimizer(model.net->parameters(),
-                                 torch::optim::AdamOptions(o.lr).weight_decay(o.weightDecay));
-    const auto named = model.net->named_parameters();
-    if (start.checkpoint) training::restoreAdamState(optimizer, named, *start.checkpoint, device);
-    const std::string checkpoint = o.checkpoint.empty() ? o.output + ".ckpt" : o.checkpoint;
+    const auto device = run.device;
     spdlog::info(
         "slicenet training: {} targets in {} volumes ({} groups), steps {}..{}, batch {} x {} slices, on {}",
-        targets.size(), data.size(), sampler.groups().size(), startStep, o.steps, o.batch, o.sequence,
+        targets.size(), data.size(), sampler.groups().size(), run.startStep(), o.steps, o.batch, o.sequence,
         device.str());
 
-    auto writeCheckpoint = [&](long step) {
-        const nlohmann::json trained{
-            {"step", step}, {"batch", o.batch}, {"sequence", o.sequence}, {"targets", targets.size()}};
-        training::writeRunFiles(model, optimizer, named, checkpoint, o.output, step, o.steps, o.seed,
-                                trained.dump(), o.half);
-    };
-
     SliceCounts counts;
-    SliceNetReport report;
-    report.steps = o.steps;
-    report.targets = static_cast<int>(targets.size());
-    double lossSum = 0, diceSum = 0, cleanSum = 0;
-    int reported = 0, diceCount = 0, absentCount = 0;
-    std::map<std::string, std::pair<double, int>> groupSums;
-    auto window = training::Clock::now();
-    const auto flushReport = [&](long step) {
-        report.step = step;
-        report.loss = reported ? lossSum / reported : 0;
-        report.dice = diceSum / std::max(1, diceCount);
-        report.absentClean = absentCount ? cleanSum / absentCount : 1;
-        report.groupDice.clear();
-        for (const auto& [g, s] : groupSums) report.groupDice[g] = s.first / std::max(1, s.second);
-        report.secondsPerStep =
-            std::chrono::duration<double>(training::Clock::now() - window).count() / std::max(1, reported);
-        report.learningRate = optimizer.param_groups()[0].options().get_lr();
-        if (onReport && reported) onReport(report);
-        lossSum = diceSum = cleanSum = 0;
-        reported = diceCount = absentCount = 0;
-        groupSums.clear();
-        window = training::Clock::now();
+    double cleanSum =
+        0;  // tracked slices without the target whose object score said absent, since the report
+    int absentCount = 0;
+    const auto trained = [&](long step) {
+        return nlohmann::json{
+            {"step", step}, {"batch", o.batch}, {"sequence", o.sequence}, {"targets", targets.size()}}
+            .dump();
     };
-
-    for (long step = startStep; step < o.steps; ++step) {
-        if (o.stop && o.stop()) {
-            writeCheckpoint(step);
-            throw TrainingStopped("training stopped at step " + std::to_string(step));
-        }
-        std::mt19937 rng(o.seed * 1000003u + static_cast<unsigned>(step));
-        torch::manual_seed(o.seed * 1000003u + static_cast<std::uint64_t>(step));
-        const double lr = training::cosineRate(o.lr, step, o.steps, o.warmupSteps);
-        static_cast<torch::optim::AdamOptions&>(optimizer.param_groups()[0].options()).lr(lr);
-
+    const auto step = [&](long, std::mt19937& rng) {
         // The sequences and their prompts.
         std::vector<Sequence> batch;
         while (int(batch.size()) < o.batch) {
@@ -331,12 +291,8 @@ SliceNetReport trainSliceNet(const std::vector<LabelledVolume>& data, const Slic
                     const auto inter = (pred * tr).sum(), uni = (pred + tr).clamp_max(1).sum();
                     const auto actual = inter / uni.clamp_min(1);
                     term = term + o.iouWeight * (out.iou[idx] - actual).abs();
-                    const double di = (2 * inter / (pred.sum() + tr.sum()).clamp_min(1)).item<double>();
-                    diceSum += di;
-                    ++diceCount;
-                    auto& g = groupSums[prepared[std::size_t(targets[std::size_t(q.target)].volume)].group];
-                    g.first += di;
-                    g.second += 1;
+                    run.addDice(prepared[std::size_t(targets[std::size_t(q.target)].volume)].group,
+                                (2 * inter / (pred.sum() + tr.sum()).clamp_min(1)).item<double>());
                 } else {
                     cleanSum += out.object[idx].item<float>() < 0 ? 1 : 0;
                     ++absentCount;
@@ -350,14 +306,16 @@ SliceNetReport trainSliceNet(const std::vector<LabelledVolume>& data, const Slic
                                                              q.slices[std::size_t(f)]));
             }
         }
-        loss = loss / double(std::max(1, terms));
-        training::descend(optimizer, loss, model.net->parameters());
-        lossSum += loss.item<double>();
-        ++reported;
-        if ((step + 1) % o.reportEvery == 0 || step + 1 == o.steps) flushReport(step + 1);
-        if ((step + 1) % o.checkpointEvery == 0 || step + 1 == o.steps) writeCheckpoint(step + 1);
-    }
-    if (startStep >= o.steps) writeCheckpoint(startStep);
+        return loss / double(std::max(1, terms));
+    };
+
+    SliceNetReport report;
+    report.targets = static_cast<int>(targets.size());
+    run.run<SliceNetReport>(report, step, trained, onReport, [&](SliceNetReport& r) {
+        r.absentClean = absentCount ? cleanSum / absentCount : 1;
+        cleanSum = 0;
+        absentCount = 0;
+    });
     return report;
 }
 

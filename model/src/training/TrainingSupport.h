@@ -12,6 +12,7 @@
 #include <torch/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -94,43 +95,53 @@ std::string checkpointMetadata(long step, long steps, unsigned seed);
 // "training" metadata (a model file, not a checkpoint).
 long checkpointStep(const SafeTensorsFile& file, const std::string& path, const std::string& family);
 
-// Where a step-based run (trainClickNet, trainSliceNet) starts: the checkpoint `resume` at its step (its
-// file kept for Adam's state), else the model file `initial` at step 0, else a new model of `config` drawn
-// from `seed`. Model: ClickNetModel or SliceNetModel.
+// A step-based run (trainClickNet, trainSliceNet, StepRunOptions) of a model family (Model: ClickNetModel or
+// SliceNetModel). It starts from the checkpoint `resume` at its step, with Adam's state, else from the model
+// file `initialWeights` at step 0, else from a new model of `config` drawn from the seed; `run` is the loop.
 template <typename Model>
-struct RunStart {
-    Model model;
-    long step = 0;
-    std::unique_ptr<SafeTensorsFile> checkpoint;
-};
-template <typename Model, typename Config>
-RunStart<Model> startRun(const std::string& resume, const std::string& initial, const Config& config,
-                         unsigned seed, const std::string& family) {
-    RunStart<Model> r;
-    if (!resume.empty()) {
-        r.model = Model::load(resume);
-        r.checkpoint = std::make_unique<SafeTensorsFile>(resume);
-        r.step = checkpointStep(*r.checkpoint, resume, family);
-    } else if (!initial.empty()) {
-        r.model = Model::load(initial);
-    } else {
-        torch::manual_seed(seed);
-        r.model = Model::create(config);
-    }
-    return r;
-}
+class StepRun {
+  public:
+    StepRun(const StepRunOptions& options, const typename Model::Config& config, const std::string& family);
 
-// A step-based run's files at `step`: the checkpoint (the model, Adam's state, checkpointMetadata) and the
-// model file (float16 when `half`, with `trained`, JSON, as its "trained" metadata).
-template <typename Model>
-void writeRunFiles(const Model& model, torch::optim::Adam& optimizer,
-                   const torch::OrderedDict<std::string, torch::Tensor>& named, const std::string& checkpoint,
-                   const std::string& output, long step, long steps, unsigned seed,
-                   const std::string& trained, bool half) {
-    model.save(checkpoint, adamState(optimizer, named),
-               {{"training", checkpointMetadata(step, steps, seed)}});
-    model.save(output, {}, {{"trained", trained}}, half);
-}
+    Model& model() { return start_.model; }  // on `device`, in training mode
+    long startStep() const { return start_.step; }
+    const torch::Device device;
+
+    // A trained prediction's Dice (of a target in `group`) for the next report.
+    void addDice(const std::string& group, double dice);
+
+    // The steps from startStep() to options.steps. Each: the stop check (a checkpoint, then TrainingStopped),
+    // random numbers seeded from (seed, step), the learning rate, `step` (the batch's loss, its graph
+    // attached), descent. Every reportEvery steps and at the end: `report`'s means, the family's own fields
+    // (`finish`), `onReport`. Every checkpointEvery steps and at the end: the checkpoint and the model file
+    // (float16 when `half`), whose "trained" metadata (JSON) `trained` gives.
+    template <typename Report>
+    void run(Report& report, const std::function<torch::Tensor(long step, std::mt19937& rng)>& step,
+             const std::function<std::string(long step)>& trained,
+             const std::function<void(const Report&)>& onReport, const std::function<void(Report&)>& finish);
+
+  private:
+    struct Start {
+        Model model;
+        long step = 0;
+        std::unique_ptr<SafeTensorsFile> checkpoint;
+    };
+    static Start begin(const StepRunOptions& o, const typename Model::Config& config,
+                       const std::string& family, const torch::Device& device);
+    void write(long step, const std::string& trained);
+    template <typename Report>
+    void closeReport(Report& report, long step);
+
+    const StepRunOptions& o_;
+    Start start_;
+    torch::optim::Adam optimizer_;
+    torch::OrderedDict<std::string, torch::Tensor> named_;
+    std::string checkpoint_;
+    double lossSum_ = 0, diceSum_ = 0;
+    int steps_ = 0, dices_ = 0;  // since the last report
+    std::map<std::string, std::pair<double, int>> groupSums_;
+    Clock::time_point window_ = Clock::now();
+};
 
 // One optimiser step on `loss`: gradients, clipped to norm 1 over `parameters`, then Adam.
 void descend(torch::optim::Adam& optimizer, const torch::Tensor& loss,
@@ -154,5 +165,103 @@ TrainProgress epochProgress(int epoch, int epochs, int firstEpoch, int samples, 
 
 // The run's totals, its first and last loss and last Dice from the history.
 void finishSummary(TrainSummary& summary, int epochs, int samplesPerEpoch, Clock::time_point runStart);
+
+// ------------------------------------------------------------------------------------------ template bodies
+
+template <typename Model>
+typename StepRun<Model>::Start StepRun<Model>::begin(const StepRunOptions& o,
+                                                     const typename Model::Config& config,
+                                                     const std::string& family, const torch::Device& device) {
+    Start r;
+    if (!o.resume.empty()) {
+        r.model = Model::load(o.resume);
+        r.checkpoint = std::make_unique<SafeTensorsFile>(o.resume);
+        r.step = checkpointStep(*r.checkpoint, o.resume, family);
+    } else if (!o.initialWeights.empty()) {
+        r.model = Model::load(o.initialWeights);
+    } else {
+        torch::manual_seed(o.seed);
+        r.model = Model::create(config);
+    }
+    r.model.net->to(device);
+    r.model.net->train();
+    return r;
+}
+
+template <typename Model>
+StepRun<Model>::StepRun(const StepRunOptions& o, const typename Model::Config& config,
+                        const std::string& family)
+    : device(deviceFor(o.device)),
+      o_(o),
+      start_(begin(o, config, family, device)),
+      optimizer_(start_.model.net->parameters(), torch::optim::AdamOptions(o.lr).weight_decay(o.weightDecay)),
+      named_(start_.model.net->named_parameters()),
+      checkpoint_(o.checkpoint.empty() ? o.output + ".ckpt" : o.checkpoint) {
+    if (start_.checkpoint) restoreAdamState(optimizer_, named_, *start_.checkpoint, device);
+}
+
+template <typename Model>
+void StepRun<Model>::addDice(const std::string& group, double dice) {
+    diceSum_ += dice;
+    ++dices_;
+    auto& g = groupSums_[group];
+    g.first += dice;
+    g.second += 1;
+}
+
+template <typename Model>
+void StepRun<Model>::write(long step, const std::string& trained) {
+    model().save(checkpoint_, adamState(optimizer_, named_),
+                 {{"training", checkpointMetadata(step, o_.steps, o_.seed)}});
+    model().save(o_.output, {}, {{"trained", trained}}, o_.half);
+}
+
+template <typename Model>
+template <typename Report>
+void StepRun<Model>::closeReport(Report& report, long step) {
+    report.step = step;
+    report.steps = o_.steps;
+    report.loss = steps_ ? lossSum_ / steps_ : 0;
+    report.dice = diceSum_ / std::max(1, dices_);
+    report.groupDice.clear();
+    for (const auto& [g, s] : groupSums_) report.groupDice[g] = s.first / std::max(1, s.second);
+    report.secondsPerStep =
+        std::chrono::duration<double>(Clock::now() - window_).count() / std::max(1, steps_);
+    report.learningRate = optimizer_.param_groups()[0].options().get_lr();
+    lossSum_ = diceSum_ = 0;
+    steps_ = dices_ = 0;
+    groupSums_.clear();
+    window_ = Clock::now();
+}
+
+template <typename Model>
+template <typename Report>
+void StepRun<Model>::run(Report& report, const std::function<torch::Tensor(long, std::mt19937&)>& step,
+                         const std::function<std::string(long)>& trained,
+                         const std::function<void(const Report&)>& onReport,
+                         const std::function<void(Report&)>& finish) {
+    report.steps = o_.steps;
+    for (long s = startStep(); s < o_.steps; ++s) {
+        if (o_.stop && o_.stop()) {
+            write(s, trained(s));
+            throw TrainingStopped("training stopped at step " + std::to_string(s));
+        }
+        std::mt19937 rng(o_.seed * 1000003u + static_cast<unsigned>(s));
+        torch::manual_seed(o_.seed * 1000003u + static_cast<std::uint64_t>(s));
+        static_cast<torch::optim::AdamOptions&>(optimizer_.param_groups()[0].options())
+            .lr(cosineRate(o_.lr, s, o_.steps, o_.warmupSteps));
+        const auto loss = step(s, rng);
+        descend(optimizer_, loss, model().net->parameters());
+        lossSum_ += loss.item<double>();
+        ++steps_;
+        if ((s + 1) % o_.reportEvery == 0 || s + 1 == o_.steps) {
+            closeReport(report, s + 1);
+            if (finish) finish(report);
+            if (onReport) onReport(report);
+        }
+        if ((s + 1) % o_.checkpointEvery == 0 || s + 1 == o_.steps) write(s + 1, trained(s + 1));
+    }
+    if (startStep() >= o_.steps) write(startStep(), trained(startStep()));
+}
 
 }  // namespace engram::model::training

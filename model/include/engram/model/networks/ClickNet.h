@@ -142,6 +142,7 @@ ClickNetStep runClickNetInteraction(ClickNetImpl& net, const Grid& grid, const f
 
 // A ClickNet model file. Throws WeightsError naming the file and what is wrong.
 struct ClickNetModel {
+    using Config = ClickNetConfig;
     ClickNetConfig config;
     ClickNet net{nullptr};
     static ClickNetModel load(const std::string& path);

@@ -141,6 +141,7 @@ TORCH_MODULE(SliceNet);
 
 // A slicenet model file. Throws WeightsError naming the file and what is wrong.
 struct SliceNetModel {
+    using Config = SliceNetConfig;
     SliceNetConfig config;
     SliceNet net{nullptr};
     static SliceNetModel load(const std::string& path);

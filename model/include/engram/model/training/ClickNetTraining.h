@@ -17,10 +17,7 @@
 // Memory and the grow-from-seeds channel are each switched off for a share of batches, so that one run also
 // trains the ablations that `engram-cli evaluate` reports (methods none and mais-no-gfs).
 //
-// A step is one batch; its random numbers come from (seed, step), so a run resumed from a checkpoint (the
-// model, Adam's moments, the step, in one safetensors file written atomically every `checkpointEvery`
-// steps) continues exactly as the uninterrupted run would. Learning rate: linear warm-up, then cosine decay
-// to 5% over `steps`.
+// A step is one batch; runs resume exactly from their checkpoints (StepRunOptions, Training.h).
 
 #include <engram/model/networks/ClickNetConfig.h>
 #include <engram/model/training/Training.h>
@@ -31,42 +28,26 @@
 
 namespace engram::model {
 
-struct ClickNetTrainOptions {
-    std::string output;          // the trained model file (written at the end and at every checkpoint)
-    std::string checkpoint;      // default: output + ".ckpt"
-    std::string resume;          // a checkpoint to continue from; its configuration wins over `config`
-    std::string initialWeights;  // a clicknet model file to start from (a new run: step 0, fresh optimiser)
+struct ClickNetTrainOptions : StepRunOptions {
+    ClickNetTrainOptions() {
+        steps = 20000;
+        batch = 2;  // torch's CPU convolution is 2-7x slower per sample at batch 1 (TRAINING.md)
+        warmupSteps = 200;
+    }
     ClickNetConfig config;
-    long steps = 20000;
-    int batch = 2;  // torch's CPU convolution is 2-7x slower per sample at batch 1 (TRAINING.md)
     int maxClicks = 12, longClicks = 20;
     double longShare = 0.15;  // batches with maxClicks < K <= longClicks
     // Batches with K = 1: the first click's answer is trained only there, and a run with K uniform in
     // 1..12 (1/12 of the batches) lost it while later clicks improved (held-out Dice@1 0.45 -> 0.11).
     double singleClickShare = 0.25;
     double largeCropShare = 0;  // batches at 4/3 of the crop size (in steps of the network's factor)
-    double lr = 1e-3, weightDecay = 1e-5;
-    int warmupSteps = 200;
     double memoryOffShare = 0.3, seedsOffShare = 0.25, negativeFirstShare = 0.1, randomRuleShare = 0.3;
     double scaleRange = 0.2;      // crop spacing x [1/(1+r), 1+r]
     double rotationDegrees = 15;  // about each axis
-    std::map<std::string, double> groupWeights;
-    int minTargetVoxels = 50;
-    int checkpointEvery = 100;
-    int reportEvery = 25;
-    unsigned seed = 1;
-    std::string device = "cpu";
-    bool half = false;           // float16 model file (the checkpoint stays float32)
-    std::function<bool()> stop;  // polled before every step; true ends the run after a checkpoint
 };
 
-struct ClickNetReport {
-    long step = 0, steps = 0;
-    double loss = 0, dice = 0;                // means over the steps since the last report
-    std::map<std::string, double> groupDice;  // the same per target group
-    double secondsPerStep = 0, learningRate = 0;
-    int targets = 0;
-};
+// Dice: of every sample's last interaction.
+using ClickNetReport = StepReport;
 
 // Throws std::invalid_argument for unusable options or data, WeightsError for model files. `onReport`
 // every `reportEvery` steps and at the end. Returns the last report.

@@ -19,8 +19,7 @@
 // makes its training images: a random intensity in [-0.9, 0.9] per label value, partial volumes from the
 // bilinear sampling, a linear bias field of up to +-15% across the crop, then the same gain, shift and noise.
 //
-// A step is one batch; its random numbers come from (seed, step), so a run resumed from a checkpoint
-// continues exactly as the uninterrupted run would. Learning rate: linear warm-up, then cosine decay to 5%.
+// A step is one batch; runs resume exactly from their checkpoints (StepRunOptions, Training.h).
 
 #include <engram/model/networks/SliceNetConfig.h>
 #include <engram/model/training/Training.h>
@@ -31,41 +30,26 @@
 
 namespace engram::model {
 
-struct SliceNetTrainOptions {
-    std::string output;          // the trained model file (written at the end and at every checkpoint)
-    std::string checkpoint;      // default: output + ".ckpt"
-    std::string resume;          // a checkpoint to continue from; its configuration wins over `config`
-    std::string initialWeights;  // a slicenet model file to start from (a new run: step 0, fresh optimiser)
+struct SliceNetTrainOptions : StepRunOptions {
+    SliceNetTrainOptions() {
+        steps = 4000;
+        batch = 8;
+        warmupSteps = 100;
+    }
     SliceNetConfig config;
-    long steps = 4000;
-    int batch = 8;
     int sequence = 8;
     double plainShare = 0.4;
     int maxShortTerm = 3;
     double axialShare = 0.7, endShare = 0.3, skipShare = 0.2;
-    double lr = 1e-3, weightDecay = 1e-5;
-    int warmupSteps = 100;
     double scaleRange = 0.25;     // crop side x [1/(1+r), 1+r]
     double rotationDegrees = 20;  // in the plane
     double objectWeight = 0.5, iouWeight = 0.5;
-    std::map<std::string, double> groupWeights;
-    int minTargetVoxels = 50, minPromptPixels = 10;
-    int checkpointEvery = 100;
-    int reportEvery = 25;
-    unsigned seed = 1;
-    std::string device = "cpu";
-    bool half = false;           // float16 model file (the checkpoint stays float32)
-    std::function<bool()> stop;  // polled before every step; true ends the run after a checkpoint
+    int minPromptPixels = 10;
 };
 
-struct SliceNetReport {
-    long step = 0, steps = 0;
-    double loss = 0;
-    double dice = 0;         // mean over tracked slices with the target on the crop
+// Dice: over tracked slices with the target on the crop.
+struct SliceNetReport : StepReport {
     double absentClean = 0;  // tracked slices without it whose object score said absent
-    std::map<std::string, double> groupDice;
-    double secondsPerStep = 0, learningRate = 0;
-    int targets = 0;
 };
 
 // Throws std::invalid_argument for unusable options or data, WeightsError for model files. `onReport` every

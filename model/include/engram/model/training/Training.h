@@ -110,6 +110,41 @@ struct TrainSummary {
     std::vector<TrainProgress> history;
 };
 
+// What a step-based run (trainClickNet, trainSliceNet) takes besides its family's own options. A step is one
+// batch; its random numbers come from (seed, step), so a run resumed from a checkpoint (the model, Adam's
+// moments, the step, in one safetensors file written atomically every `checkpointEvery` steps) continues
+// exactly as the uninterrupted run would. Learning rate: linear warm-up over `warmupSteps`, then cosine
+// decay to 5% over `steps`. Each family's options set its own defaults for steps, batch and warm-up.
+struct StepRunOptions {
+    std::string output;      // the trained model file (written at the end and at every checkpoint)
+    std::string checkpoint;  // default: output + ".ckpt"
+    std::string resume;      // a checkpoint to continue from; its configuration wins over the family's
+    std::string
+        initialWeights;  // a model file of the family to start from (a new run: step 0, fresh optimiser)
+    long steps = 1000;
+    int batch = 1;
+    double lr = 1e-3, weightDecay = 1e-5;
+    int warmupSteps = 100;
+    std::map<std::string, double> groupWeights;  // the dataset list's group= -> sampling weight (default 1)
+    int minTargetVoxels = 50;
+    int checkpointEvery = 100;
+    int reportEvery = 25;
+    unsigned seed = 1;
+    std::string device = "cpu";
+    bool half = false;           // float16 model file (the checkpoint stays float32)
+    std::function<bool()> stop;  // polled before every step; true ends the run after a checkpoint
+};
+
+// A step-based run's report: means over the steps since the last one.
+struct StepReport {
+    long step = 0, steps = 0;
+    double loss = 0;
+    double dice = 0;                          // mean over the trained predictions with the target present
+    std::map<std::string, double> groupDice;  // the same per target group
+    double secondsPerStep = 0, learningRate = 0;
+    int targets = 0;
+};
+
 // Throws std::invalid_argument for unusable options or data (no target large enough), WeightsError for
 // model files, TrainingStopped when stopped. `onEpoch` is called after every epoch, once its checkpoint is
 // written.

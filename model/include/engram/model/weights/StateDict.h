@@ -6,6 +6,7 @@
 #include <torch/nn/module.h>
 
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,24 @@ std::string modelFamily(const std::string& path);
 // The configuration JSON of `file` (read from `path`), empty when it has none. Throws WeightsError when the
 // file is not of `family`.
 std::string familyConfig(const SafeTensorsFile& file, const std::string& path, const std::string& family);
+// A family's model file as `Model` (ClickNetModel, SliceNetModel: its Config, create(config), net), in
+// inference mode; a file without a configuration gets the default one. Throws WeightsError for a file of
+// another family, an unusable configuration, and missing, unexpected or mis-shaped tensors.
+template <typename Model>
+Model loadFamilyModel(const std::string& path, const std::string& family) {
+    const SafeTensorsFile file(path);
+    typename Model::Config config;
+    try {
+        if (const auto json = familyConfig(file, path, family); !json.empty())
+            config = Model::Config::fromJson(json);
+    } catch (const std::invalid_argument& e) {
+        throw WeightsError("Weights " + path + ": " + e.what());
+    }
+    Model m = Model::create(config);
+    loadStateDict(*m.net, file, "", true, {"optimizer."});
+    m.net->eval();
+    return m;
+}
 // Writes `module`'s parameters and buffers (floating ones in float16 when `half`) and `extraTensors`, with
 // `extraMetadata` plus "format", "family" and the configuration.
 void saveFamilyFile(const torch::nn::Module& module, const std::string& path, const std::string& format,
