@@ -70,6 +70,17 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
             h.damage = "its file meta element " + std::string(e->getTag().toString().c_str()) +
                        " has no valid value representation";
     if (h.damage.empty()) h.damage = detail::oddStructureLength(ds);
+    // GDCM asserts (aborting the process) on a Recognition Code (0008,0010), a retired ACR-NEMA element,
+    // that is not empty and starts with none of the marks it knows (found by fuzz_dicom: a UID there).
+    DcmElement* recognition = nullptr;
+    if (h.damage.empty() && ds.findAndGetElement(DCM_RETIRED_RecognitionCode, recognition).good() &&
+        recognition->getLengthField() > 0) {
+        char* value = nullptr;
+        const std::string code = recognition->getString(value).good() && value ? value : "";
+        if (code.rfind("ACR-NEMA", 0) != 0 && code.rfind("ACRNEMA", 0) != 0 && code.rfind("MIPS 2.0", 0) != 0)
+            h.damage =
+                "its Recognition Code (0008,0010), a retired ACR-NEMA element, is not an ACR-NEMA mark";
+    }
     // GDCM asserts (aborting the process) when a pixel-format element it reads as one US value is stored
     // otherwise, e.g. PlanarConfiguration as 12 bytes of CS (found by fuzz_dicom); an empty one it skips.
     for (const DcmTagKey& tag : {DCM_SamplesPerPixel, DCM_PlanarConfiguration, DCM_Rows, DCM_Columns,

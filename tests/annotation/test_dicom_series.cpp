@@ -311,6 +311,23 @@ TEST(DicomSeries, APixelFormatElementOfTheWrongKindIsRefusedBeforeGdcmReadsIt) {
                                                             "PlanarConfiguration", "unsigned short"});
 }
 
+// Found by fuzz_dicom (round 6, from the tiny seed): SOPInstanceUID's tag turned into the Recognition Code's
+// (0008,0010), a retired ACR-NEMA element; GDCM asserts (an abort) when it holds anything but an ACR-NEMA or
+// MIPS 2.0 mark. Such a file is refused by name before GDCM reads it; an ACR-NEMA mark still loads.
+TEST(DicomSeries, ARecognitionCodeThatIsNoAcrNemaMarkIsRefusedBeforeGdcmReadsIt) {
+    const fs::path junk = copyCt("dicom-recognition-code", [](std::size_t k, DcmDataset& ds) {
+        if (k == 4) ds.putAndInsertString(DCM_RETIRED_RecognitionCode, "1.2.826.0.1.3680043.8.498.1");
+        return true;
+    });
+    expectError<InputError>([&] { loadDicomFolder(junk); },
+                            {"Cannot load", ".dcm", "truncated or damaged", "Recognition Code (0008,0010)"});
+    const fs::path acrNema = copyCt("dicom-recognition-code-acr-nema", [](std::size_t, DcmDataset& ds) {
+        ds.putAndInsertString(DCM_RETIRED_RecognitionCode, "ACR-NEMA 2.0");
+        return true;
+    });
+    EXPECT_NO_THROW(loadDicomFolder(acrNema));
+}
+
 // Found by fuzz_dicom (hour campaign): a text element claiming 4 GB made the very check for such claims
 // allocate it (DCMTK measures a string by loading it); only the declared length is read now. The 4 GB
 // allocation itself is what the fuzzer's malloc limit reported (its input, a mutated shared file, is not
