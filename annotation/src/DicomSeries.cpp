@@ -7,6 +7,7 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcstack.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 #include <itkGDCMImageIO.h>
@@ -37,6 +38,48 @@ std::optional<std::array<double, N>> getDoubles(DcmItem& item, const DcmTagKey& 
         out[i] = v;
     }
     return out;
+}
+
+// An attribute GDCM reads as one fixed kind (gdcm::Attribute) on its way to the pixels and the geometry,
+// stored as another kind: GDCM asserts on it (aborting the process; found by fuzz_dicom: PlanarConfiguration
+// as CS, RescaleIntercept as AE). Looked for at every depth, as GDCM finds an enhanced file's geometry in its
+// functional groups; UN is read as the dictionary's kind. The pixel-format attributes must hold one value.
+// Empty when there is none.
+std::string elementOfWrongKind(DcmDataset& ds) {
+    static const DcmTagKey onePixelFormatValue[] = {
+        DCM_SamplesPerPixel, DCM_PlanarConfiguration, DCM_Rows,    DCM_Columns,
+        DCM_BitsAllocated,   DCM_BitsStored,          DCM_HighBit, DCM_PixelRepresentation};
+    static const DcmTagKey fixedKind[] = {
+        DCM_NumberOfFrames, DCM_FrameIncrementPointer, DCM_PixelSpacing, DCM_RescaleIntercept,
+        DCM_RescaleSlope, DCM_RescaleType, DCM_SliceThickness, DCM_SpacingBetweenSlices, DCM_FrameTime,
+        DCM_PhysicalDeltaX, DCM_PhysicalDeltaY, DCM_ImagePositionPatient, DCM_ImageOrientationPatient,
+        DCM_RETIRED_ImagePosition, DCM_RETIRED_ImageOrientation, DCM_RETIRED_ImageDimensions,
+        DCM_RETIRED_Planes, DCM_LossyImageCompression, DCM_RealWorldValueIntercept, DCM_RealWorldValueSlope,
+        DCM_TotalPixelMatrixColumns, DCM_TotalPixelMatrixRows, DCM_GridFrameOffsetVector, DCM_DoseGridScaling,
+        // overlays, in any of the groups 6000-601E (as 6000 here)
+        DCM_OverlayRows, DCM_OverlayColumns, DCM_NumberOfFramesInOverlay, DCM_OverlayOrigin,
+        DCM_ImageFrameOrigin, DCM_OverlayBitsAllocated, DCM_OverlayBitPosition, DCM_RETIRED_OverlayLocation};
+    const auto listed = [](const auto& list, const DcmTagKey& key) {
+        return std::find(std::begin(list), std::end(list), key) != std::end(list);
+    };
+    DcmStack stack;
+    while (ds.nextObject(stack, true).good()) {
+        const DcmObject* o = stack.top();
+        DcmTagKey key = o->getTag();
+        if (key.getGroup() >= 0x6000 && key.getGroup() <= 0x601e && key.getGroup() % 2 == 0)
+            key.setGroup(0x6000);
+        const bool pixelFormat = listed(onePixelFormatValue, key);
+        if (!pixelFormat && !listed(fixedKind, key)) continue;
+        DcmTag tag(o->getTag());
+        const std::string name = std::string("its ") + tag.getTagName() + " " + tag.toString().c_str();
+        const DcmEVR expected = DcmTag(key).getEVR();
+        if (o->ident() != expected && o->ident() != EVR_UN)
+            return name + " is stored as " + DcmVR(o->ident()).getVRName() + ", where DICOM has " +
+                   DcmVR(expected).getVRName();
+        if (pixelFormat && o->getLengthField() != 2 && o->getLengthField() != 0)
+            return name + " holds " + std::to_string(o->getLengthField()) + " bytes, not one unsigned short";
+    }
+    return {};
 }
 
 struct ScannedFile {
@@ -81,17 +124,7 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
             h.damage =
                 "its Recognition Code (0008,0010), a retired ACR-NEMA element, is not an ACR-NEMA mark";
     }
-    // GDCM asserts (aborting the process) when a pixel-format element it reads as one US value is stored
-    // otherwise, e.g. PlanarConfiguration as 12 bytes of CS (found by fuzz_dicom); an empty one it skips.
-    for (const DcmTagKey& tag : {DCM_SamplesPerPixel, DCM_PlanarConfiguration, DCM_Rows, DCM_Columns,
-                                 DCM_BitsAllocated, DCM_BitsStored, DCM_HighBit, DCM_PixelRepresentation}) {
-        DcmElement* e = nullptr;
-        if (h.damage.empty() && ds.findAndGetElement(tag, e).good() &&
-            (e->ident() != EVR_US || (e->getLengthField() != 2 && e->getLengthField() != 0)))
-            h.damage = "its " + std::string(DcmTag(tag).getTagName()) + " " + tag.toString().c_str() +
-                       " is not one unsigned short (" + DcmVR(e->ident()).getVRName() + ", " +
-                       std::to_string(e->getLengthField()) + " bytes)";
-    }
+    if (h.damage.empty()) h.damage = elementOfWrongKind(ds);
     h.file = path.string();
     h.sopClassUid = detail::dicomString(ds, DCM_SOPClassUID);
     if (h.sopClassUid.empty())

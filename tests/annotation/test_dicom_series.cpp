@@ -289,26 +289,43 @@ TEST(DicomSeries, ASequenceWithAnOddLengthIsRefusedBeforeGdcmReadsIt) {
                             {"Cannot load", victim.filename().string(), "(0012,0064)", "odd length 61165"});
 }
 
-// Found by fuzz_dicom (CPU-hour campaign, from the tiny seed): PhotometricInterpretation's tag turned into
-// PlanarConfiguration's, so that a US element held 12 bytes of CS; GDCM asserted (an abort). The pixel-format
-// elements must each be one unsigned short; the file is refused by name before GDCM reads it.
-TEST(DicomSeries, APixelFormatElementOfTheWrongKindIsRefusedBeforeGdcmReadsIt) {
-    const fs::path dir = copyCt("dicom-wrong-vr");
-    const fs::path victim = filesOf(dir)[5];
-    std::string bytes;
-    {
-        std::ifstream in(victim, std::ios::binary);
-        bytes.assign(std::istreambuf_iterator<char>(in), {});
+// Found by fuzz_dicom (from the tiny seed, twice): PhotometricInterpretation's tag turned into
+// PlanarConfiguration's, so that a US element held 12 bytes of CS, and RescaleIntercept stored as AE; GDCM
+// asserted (an abort) on each. The attributes GDCM reads as one fixed kind must be stored as that kind; the
+// file is refused by name before GDCM reads it.
+TEST(DicomSeries, AnAttributeOfTheWrongKindIsRefusedBeforeGdcmReadsIt) {
+    struct Case {
+        std::string element;  // tag and VR as stored (explicit VR little endian)
+        std::size_t at;       // the byte changed
+        std::string to;
+        std::string attribute, says;
+    };
+    const Case cases[] = {
+        {std::string("\x28\x00\x04\x00"
+                     "CS",
+                     6),
+         2, "\x06", "PlanarConfiguration (0028,0006)", "is stored as CS, where DICOM has US"},
+        {std::string("\x28\x00\x52\x10"
+                     "DS",
+                     6),
+         4, "AE", "RescaleIntercept (0028,1052)", "is stored as AE, where DICOM has DS"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.attribute);
+        const fs::path dir = copyCt("dicom-wrong-vr");
+        const fs::path victim = filesOf(dir)[5];
+        std::string bytes;
+        {
+            std::ifstream in(victim, std::ios::binary);
+            bytes.assign(std::istreambuf_iterator<char>(in), {});
+        }
+        const auto at = bytes.find(c.element);
+        ASSERT_NE(at, std::string::npos);
+        bytes.replace(at + c.at, c.to.size(), c.to);
+        std::ofstream(victim, std::ios::binary | std::ios::trunc) << bytes;
+        expectError<InputError>([&] { loadDicomFolder(dir); },
+                                {"Cannot load", victim.filename().string(), c.attribute, c.says});
     }
-    const auto at =
-        bytes.find(std::string("\x28\x00\x04\x00"
-                               "CS",
-                               6));  // explicit VR little endian
-    ASSERT_NE(at, std::string::npos);
-    bytes[at + 2] = '\x06';
-    std::ofstream(victim, std::ios::binary | std::ios::trunc) << bytes;
-    expectError<InputError>([&] { loadDicomFolder(dir); }, {"Cannot load", victim.filename().string(),
-                                                            "PlanarConfiguration", "unsigned short"});
 }
 
 // Found by fuzz_dicom (round 6, from the tiny seed): SOPInstanceUID's tag turned into the Recognition Code's
