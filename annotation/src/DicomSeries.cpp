@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -151,12 +152,21 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
     ds.findAndGetUint16(DCM_BitsStored, stored);
     ds.findAndGetUint16(DCM_HighBit, highBit);
     ds.findAndGetUint16(DCM_PixelRepresentation, representation);
+    // GDCM reads a photometric interpretation it does not know by its first letters (MONOC... as
+    // MONOCHROME1, found by fuzz_dicom), so a greyscale image must name one of the two exactly.
+    std::string photometric = detail::dicomString(ds, DCM_PhotometricInterpretation);
     if (samples != 1)
         h.unsupported = "it has " + std::to_string(samples) +
                         " samples per pixel (a colour image); Engram reads greyscale images";
-    else if (ds.tagExists(DCM_PixelData) &&
-             !((allocated == 8 || allocated == 16 || allocated == 32) && stored >= 1 && stored <= allocated &&
-               highBit < allocated && representation <= 1))
+    else if (ds.tagExists(DCM_PixelData) && !photometric.empty() && photometric != "MONOCHROME1" &&
+             photometric != "MONOCHROME2") {
+        for (auto& c : photometric)
+            if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
+        h.unsupported = "its photometric interpretation is \"" + photometric +
+                        "\", where a greyscale image has MONOCHROME1 or MONOCHROME2";
+    } else if (ds.tagExists(DCM_PixelData) &&
+               !((allocated == 8 || allocated == 16 || allocated == 32) && stored >= 1 &&
+                 stored <= allocated && highBit < allocated && representation <= 1))
         h.unsupported = "its pixel format (BitsAllocated " + std::to_string(allocated) + ", BitsStored " +
                         std::to_string(stored) + ", HighBit " + std::to_string(highBit) +
                         ", PixelRepresentation " + std::to_string(representation) + ") is not a valid one";
@@ -164,7 +174,7 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
         h.unsupported = "it stores " + std::to_string(stored) + " bits in each " + std::to_string(allocated) +
                         "-bit pixel, which the DICOM decoder (GDCM) cannot read";
     else if (ds.tagExists(DCM_PixelData) && representation == 1 && stored == 12 &&
-             detail::dicomString(ds, DCM_PhotometricInterpretation) == "MONOCHROME1")
+             photometric == "MONOCHROME1")
         h.unsupported =
             "its pixels are signed 12-bit MONOCHROME1, which the DICOM decoder (GDCM) cannot invert";
     // Uncompressed pixel data shorter than its rows, columns and frames need: GDCM copies the full size

@@ -202,7 +202,8 @@ TEST(DicomSeries, CorruptPixelDataIsReportedByFile) {
 }
 
 // Found by fuzz_dicom: GDCM aborted the process (an assert) on a slice claiming two samples per pixel, on
-// 8- and 32-bit pixels with fewer bits stored, and on signed 12-bit MONOCHROME1 (which it cannot invert).
+// 8- and 32-bit pixels with fewer bits stored, and on signed 12-bit MONOCHROME1 (which it cannot invert),
+// also when named otherwise.
 // Such pixel formats are refused from the header, by file, before GDCM decodes.
 TEST(DicomSeries, PixelFormatsGdcmCannotDecodeAreRefusedBeforeDecoding) {
     struct Case {
@@ -229,6 +230,12 @@ TEST(DicomSeries, PixelFormatsGdcmCannotDecodeAreRefusedBeforeDecoding) {
          {{DCM_PixelRepresentation, 1}, {DCM_BitsStored, 12}, {DCM_HighBit, 11}},
          "MONOCHROME1",
          "cannot invert"},
+        // GDCM took this for MONOCHROME1 and asserted in the same inversion (found by fuzz_dicom, round 6)
+        {"signed 12-bit MONOC ROME2",
+         {{DCM_PixelRepresentation, 1}, {DCM_BitsStored, 12}, {DCM_HighBit, 11}},
+         "MONOC ROME2",
+         "photometric interpretation is \"MONOC ROME2\", where a greyscale image has MONOCHROME1 or "
+         "MONOCHROME2"},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.what);
