@@ -298,9 +298,10 @@ TEST(DicomSeries, ASequenceWithAnOddLengthIsRefusedBeforeGdcmReadsIt) {
 
 // Found by fuzz_dicom (from the tiny seed, twice): PhotometricInterpretation's tag turned into
 // PlanarConfiguration's, so that a US element held 12 bytes of CS, and RescaleIntercept stored as AE; GDCM
-// asserted (an abort) on each. The attributes GDCM reads as one fixed kind must be stored as that kind; the
-// file is refused by name before GDCM reads it.
-TEST(DicomSeries, AnAttributeOfTheWrongKindIsRefusedBeforeGdcmReadsIt) {
+// asserted (an abort) on each. The attributes GDCM reads as one fixed kind must be stored as that kind. And
+// (round 6, from pydicom's CT): an element whose VR is no DICOM one, which DCMTK reads with a 2-byte length
+// and GDCM with a 4-byte one (it allocated 3 GB). Each file is refused by name before GDCM reads it.
+TEST(DicomSeries, AnElementOfTheWrongKindOrNoneIsRefusedBeforeGdcmReadsIt) {
     struct Case {
         std::string element;  // tag and VR as stored (explicit VR little endian)
         std::size_t at;       // the byte changed
@@ -316,6 +317,10 @@ TEST(DicomSeries, AnAttributeOfTheWrongKindIsRefusedBeforeGdcmReadsIt) {
                      "DS",
                      6),
          4, "AE", "RescaleIntercept (0028,1052)", "is stored as AE, where DICOM has DS"},
+        {std::string("\x08\x00\x60\x00"
+                     "CS",
+                     6),
+         4, "'L", "element (0008,0060)", "has no valid value representation"},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.attribute);
