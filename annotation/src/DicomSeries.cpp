@@ -18,6 +18,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -41,15 +42,58 @@ std::optional<std::array<double, N>> getDoubles(DcmItem& item, const DcmTagKey& 
     return out;
 }
 
-// "its <kind> (gggg,eeee) has no valid value representation" for the first element at any depth whose VR
+// "its element (gggg,eeee) has no valid value representation" for the first element at any depth whose VR
 // in the file is no DICOM one; empty when there is none.
-std::string elementWithoutVr(DcmItem& item, const std::string& kind) {
+std::string elementWithoutVr(DcmItem& item) {
     DcmStack stack;
     while (item.nextObject(stack, true).good())
         if (const DcmEVR vr = stack.top()->ident(); vr == EVR_UNKNOWN || vr == EVR_UNKNOWN2B)
-            return "its " + kind + " " + stack.top()->getTag().toString().c_str() +
+            return std::string("its element ") + stack.top()->getTag().toString().c_str() +
                    " has no valid value representation";
     return {};
+}
+
+// What is wrong with a Part 10 file's meta group, read as GDCM reads it: element by element from byte 132,
+// each in explicit VR little endian with a DICOM VR, in ascending order, none a sequence or of undefined
+// length, each value within the file. DCMTK forgives more: it drops a repeated element (GDCM read the
+// repeat, whose VR was no DICOM one, fell back to implicit VR and asserted; found by fuzz_dicom), and reads
+// past a VR it does not know (GDCM asserted on that too). Empty when nothing is, or the file has no meta
+// group (no "DICM" at byte 128).
+std::string metaGroupDamage(const fs::path& path, std::uintmax_t fileBytes) {
+    std::ifstream in(path, std::ios::binary);
+    char magic[4] = {};
+    if (!in.seekg(128) || !in.read(magic, 4) || std::string(magic, 4) != "DICM") return {};
+    const auto le = [](const unsigned char* b, int n) {
+        std::uint32_t v = 0;
+        for (int i = n - 1; i >= 0; --i) v = v << 8 | b[i];
+        return v;
+    };
+    std::int64_t previous = -1;  // element number
+    for (std::uint64_t at = 132;;) {
+        unsigned char head[12];
+        if (!in.seekg(std::streamoff(at)) || !in.read(reinterpret_cast<char*>(head), 8) ||
+            le(head, 2) != 0x0002)
+            return {};  // the data set begins (or the file ends: the data set's own checks say so)
+        const std::uint32_t element = le(head + 2, 2);
+        const std::string name =
+            std::string("its file meta element ") + DcmTagKey(0x0002, Uint16(element)).toString().c_str();
+        const DcmVR vr(std::string(reinterpret_cast<const char*>(head) + 4, 2).c_str());
+        if (!vr.isStandard())
+            return name + " has no valid value representation" +
+                   (at == 132 ? " (the meta group must be in explicit VR little endian)" : "");
+        if (std::int64_t(element) <= previous) return name + " is out of order or repeated";
+        previous = element;
+        std::uint64_t length = le(head + 6, 2), value = at + 8;
+        if (vr.usesExtendedLengthEncoding()) {
+            if (!in.read(reinterpret_cast<char*>(head + 8), 4)) return name + " is cut off";
+            length = le(head + 8, 4);
+            value = at + 12;
+        }
+        if (vr.getEVR() == EVR_SQ || length == DCM_UndefinedLength)
+            return name + " is a sequence or of undefined length";
+        if (value + length > fileBytes) return name + " claims more bytes than the file holds";
+        at = value + length;
+    }
 }
 
 // An attribute GDCM reads as one fixed kind (gdcm::Attribute) on its way to the pixels and the geometry,
@@ -118,12 +162,11 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
     DicomImageHeader& h = f.header;
     if (status.bad()) h.damage = status.text();
     if (pixelsCut && h.damage.empty()) h.damage = "its pixel data claims more bytes than the file holds";
-    // An element whose VR is not a DICOM one: DCMTK reads past it (assuming a 2-byte length); GDCM aborts
-    // the process (an assert) on one in the file meta group and reads on with a 4-byte length in the data
-    // set (a 3 GB allocation for a 39 KB file; both found by fuzz_dicom). The file is refused, by name.
-    if (h.damage.empty()) h.damage = elementWithoutVr(*ff.getMetaInfo(), "file meta element");
+    if (h.damage.empty()) h.damage = metaGroupDamage(path, fileBytes);
+    // An element whose VR is not a DICOM one in the data set: DCMTK reads past it (assuming a 2-byte
+    // length), GDCM reads on with a 4-byte one (a 3 GB allocation for a 39 KB file, found by fuzz_dicom).
     if (h.damage.empty() && DcmXfer(ds.getOriginalXfer()).isExplicitVR())  // implicit: unknown tags have none
-        h.damage = elementWithoutVr(ds, "element");
+        h.damage = elementWithoutVr(ds);
     if (h.damage.empty()) h.damage = detail::oddStructureLength(ds);
     // GDCM asserts (aborting the process) on a Recognition Code (0008,0010), a retired ACR-NEMA element,
     // that is not empty and starts with none of the marks it knows (found by fuzz_dicom: a UID there).

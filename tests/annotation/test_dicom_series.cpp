@@ -300,7 +300,8 @@ TEST(DicomSeries, ASequenceWithAnOddLengthIsRefusedBeforeGdcmReadsIt) {
 // PlanarConfiguration's, so that a US element held 12 bytes of CS, and RescaleIntercept stored as AE; GDCM
 // asserted (an abort) on each. The attributes GDCM reads as one fixed kind must be stored as that kind. And
 // (round 6, from pydicom's CT): an element whose VR is no DICOM one, which DCMTK reads with a 2-byte length
-// and GDCM with a 4-byte one (it allocated 3 GB). Each file is refused by name before GDCM reads it.
+// and GDCM with a 4-byte one (it allocated 3 GB); a file meta element repeated with such a VR, which DCMTK
+// dropped and GDCM asserted on. Each file is refused by name before GDCM reads it.
 TEST(DicomSeries, AnElementOfTheWrongKindOrNoneIsRefusedBeforeGdcmReadsIt) {
     struct Case {
         std::string element;  // tag and VR as stored (explicit VR little endian)
@@ -321,6 +322,15 @@ TEST(DicomSeries, AnElementOfTheWrongKindOrNoneIsRefusedBeforeGdcmReadsIt) {
                      "CS",
                      6),
          4, "'L", "element (0008,0060)", "has no valid value representation"},
+        // the file meta group, walked as GDCM walks it: DCMTK drops a repeated element, GDCM read it
+        {std::string("\x02\x00\x13\x00"
+                     "SH",
+                     6),
+         2, "\x12", "file meta element (0002,0012)", "is out of order or repeated"},
+        {std::string("\x02\x00\x13\x00"
+                     "SH",
+                     6),
+         4, "?H", "file meta element (0002,0013)", "has no valid value representation"},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.attribute);
