@@ -138,6 +138,30 @@ std::string elementOfWrongKind(DcmDataset& ds) {
     return {};
 }
 
+// What makes GDCM, which decodes the pixels, abort the process or allocate far beyond the file although
+// DCMTK reads the file (each found by fuzz_dicom), so that the file is refused, by name, before GDCM sees it.
+// Empty when there is nothing.
+std::string gdcmCannotRead(DcmDataset& ds, const fs::path& path, std::uintmax_t fileBytes) {
+    if (auto meta = metaGroupDamage(path, fileBytes); !meta.empty()) return meta;
+    // An element whose VR is not a DICOM one in the data set: DCMTK reads past it (assuming a 2-byte
+    // length), GDCM reads on with a 4-byte one (a 3 GB allocation for a 39 KB file). In implicit VR unknown
+    // (private) tags have no VR and are read alike.
+    if (DcmXfer(ds.getOriginalXfer()).isExplicitVR())
+        if (auto noVr = elementWithoutVr(ds); !noVr.empty()) return noVr;
+    if (auto odd = detail::oddStructureLength(ds); !odd.empty()) return odd;
+    // A Recognition Code (0008,0010), a retired ACR-NEMA element, that is not empty and starts with none of
+    // the marks GDCM knows: it asserts (a UID there).
+    DcmElement* recognition = nullptr;
+    if (ds.findAndGetElement(DCM_RETIRED_RecognitionCode, recognition).good() &&
+        recognition->getLengthField() > 0) {
+        char* value = nullptr;
+        const std::string code = recognition->getString(value).good() && value ? value : "";
+        if (code.rfind("ACR-NEMA", 0) != 0 && code.rfind("ACRNEMA", 0) != 0 && code.rfind("MIPS 2.0", 0) != 0)
+            return "its Recognition Code (0008,0010), a retired ACR-NEMA element, is not an ACR-NEMA mark";
+    }
+    return elementOfWrongKind(ds);
+}
+
 struct ScannedFile {
     DicomImageHeader header;
     DicomSeriesInfo series;  // series-level attributes of this file (images empty)
@@ -162,24 +186,7 @@ std::optional<ScannedFile> readHeader(const fs::path& path) {
     DicomImageHeader& h = f.header;
     if (status.bad()) h.damage = status.text();
     if (pixelsCut && h.damage.empty()) h.damage = "its pixel data claims more bytes than the file holds";
-    if (h.damage.empty()) h.damage = metaGroupDamage(path, fileBytes);
-    // An element whose VR is not a DICOM one in the data set: DCMTK reads past it (assuming a 2-byte
-    // length), GDCM reads on with a 4-byte one (a 3 GB allocation for a 39 KB file, found by fuzz_dicom).
-    if (h.damage.empty() && DcmXfer(ds.getOriginalXfer()).isExplicitVR())  // implicit: unknown tags have none
-        h.damage = elementWithoutVr(ds);
-    if (h.damage.empty()) h.damage = detail::oddStructureLength(ds);
-    // GDCM asserts (aborting the process) on a Recognition Code (0008,0010), a retired ACR-NEMA element,
-    // that is not empty and starts with none of the marks it knows (found by fuzz_dicom: a UID there).
-    DcmElement* recognition = nullptr;
-    if (h.damage.empty() && ds.findAndGetElement(DCM_RETIRED_RecognitionCode, recognition).good() &&
-        recognition->getLengthField() > 0) {
-        char* value = nullptr;
-        const std::string code = recognition->getString(value).good() && value ? value : "";
-        if (code.rfind("ACR-NEMA", 0) != 0 && code.rfind("ACRNEMA", 0) != 0 && code.rfind("MIPS 2.0", 0) != 0)
-            h.damage =
-                "its Recognition Code (0008,0010), a retired ACR-NEMA element, is not an ACR-NEMA mark";
-    }
-    if (h.damage.empty()) h.damage = elementOfWrongKind(ds);
+    if (h.damage.empty()) h.damage = gdcmCannotRead(ds, path, fileBytes);
     h.file = path.string();
     h.sopClassUid = detail::dicomString(ds, DCM_SOPClassUID);
     if (h.sopClassUid.empty())
