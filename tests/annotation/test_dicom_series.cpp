@@ -7,7 +7,6 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 
 #include <algorithm>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -24,6 +23,22 @@ std::vector<fs::path> filesOf(const fs::path& dir) {
     for (const auto& e : fs::directory_iterator(dir)) f.push_back(e.path());
     std::sort(f.begin(), f.end());
     return f;
+}
+
+// Overwrites `file`'s bytes `offset` past the first `pattern` at or after byte `from` with `with`; false
+// when the pattern is not there.
+bool patchBytes(const fs::path& file, const std::string& pattern, std::size_t offset, const std::string& with,
+                std::size_t from = 0) {
+    std::string bytes;
+    {
+        std::ifstream in(file, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const auto at = bytes.find(pattern, from);
+    if (at == std::string::npos) return false;
+    bytes.replace(at + offset, with.size(), with);
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+    return true;
 }
 
 // Copies the uncompressed 20-slice CT into `dir` under scrambled names; `edit(k, dataset)` may change the
@@ -282,16 +297,9 @@ TEST(DicomSeries, ASequenceWithAnOddLengthIsRefusedBeforeGdcmReadsIt) {
     const auto files = filesOf(shared("dicom/mr-brain-120slice"));
     for (std::size_t i = 0; i < 4; ++i) fs::copy_file(files[i], dir / files[i].filename());
     const fs::path victim = dir / files[2].filename();
-    std::string bytes;
-    {
-        std::ifstream in(victim, std::ios::binary);
-        bytes.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    const auto at = bytes.find(std::string("\x12\x00\x64\x00\xff\xff\xff\xff", 8));
-    ASSERT_NE(at, std::string::npos);
     const std::uint32_t odd = 61165;
-    std::memcpy(bytes.data() + at + 4, &odd, 4);
-    std::ofstream(victim, std::ios::binary | std::ios::trunc) << bytes;
+    ASSERT_TRUE(patchBytes(victim, std::string("\x12\x00\x64\x00\xff\xff\xff\xff", 8), 4,
+                           std::string(reinterpret_cast<const char*>(&odd), 4)));
     expectError<InputError>([&] { loadDicomFolder(dir); },
                             {"Cannot load", victim.filename().string(), "(0012,0064)", "odd length 61165"});
 }
@@ -336,15 +344,7 @@ TEST(DicomSeries, AnElementOfTheWrongKindOrNoneIsRefusedBeforeGdcmReadsIt) {
         SCOPED_TRACE(c.attribute);
         const fs::path dir = copyCt("dicom-wrong-vr");
         const fs::path victim = filesOf(dir)[5];
-        std::string bytes;
-        {
-            std::ifstream in(victim, std::ios::binary);
-            bytes.assign(std::istreambuf_iterator<char>(in), {});
-        }
-        const auto at = bytes.find(c.element);
-        ASSERT_NE(at, std::string::npos);
-        bytes.replace(at + c.at, c.to.size(), c.to);
-        std::ofstream(victim, std::ios::binary | std::ios::trunc) << bytes;
+        ASSERT_TRUE(patchBytes(victim, c.element, c.at, c.to));
         expectError<InputError>([&] { loadDicomFolder(dir); },
                                 {"Cannot load", victim.filename().string(), c.attribute, c.says});
     }
@@ -382,16 +382,9 @@ TEST(DicomSeries, ATextElementClaimingGigabytesIsNotLoaded) {
         ff.getDataset()->putAndInsertString(DCM_StudyDescription, "ABDOMEN");
         ASSERT_TRUE(ff.saveFile(victim.c_str(), EXS_LittleEndianImplicit).good());
     }
-    std::string bytes;
-    {
-        std::ifstream in(victim, std::ios::binary);
-        bytes.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    const auto at = bytes.find(std::string("\x08\x00\x30\x10\x08\x00\x00\x00", 8), 132);
-    ASSERT_NE(at, std::string::npos);
     const std::uint32_t claim = 0xFFFFFFF0u;
-    std::memcpy(bytes.data() + at + 4, &claim, 4);
-    std::ofstream(victim, std::ios::binary | std::ios::trunc) << bytes;
+    ASSERT_TRUE(patchBytes(victim, std::string("\x08\x00\x30\x10\x08\x00\x00\x00", 8), 4,
+                           std::string(reinterpret_cast<const char*>(&claim), 4), 132));
 
     const auto series = scanDicomFolder(dir);
     ASSERT_EQ(series.size(), 1u);

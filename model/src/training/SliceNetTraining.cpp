@@ -112,9 +112,9 @@ SliceNetReport trainSliceNet(const std::vector<LabelledVolume>& data, const Slic
         device.str());
 
     SliceCounts counts;
-    double cleanSum =
-        0;  // tracked slices without the target whose object score said absent, since the report
+    // Since the last report: tracked slices without the target, and those whose object score said absent.
     int absentCount = 0;
+    double cleanSum = 0;
     const auto trained = [&](long step) {
         return nlohmann::json{
             {"step", step}, {"batch", o.batch}, {"sequence", o.sequence}, {"targets", targets.size()}}

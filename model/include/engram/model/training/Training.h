@@ -119,8 +119,7 @@ struct StepRunOptions {
     std::string output;      // the trained model file (written at the end and at every checkpoint)
     std::string checkpoint;  // default: output + ".ckpt"
     std::string resume;      // a checkpoint to continue from; its configuration wins over the family's
-    std::string
-        initialWeights;  // a model file of the family to start from (a new run: step 0, fresh optimiser)
+    std::string initialWeights;  // a model file of the family to start from (step 0, fresh optimiser)
     long steps = 1000;
     int batch = 1;
     double lr = 1e-3, weightDecay = 1e-5;
