@@ -354,8 +354,9 @@ TEST(Workspace, ToolsEditTheActiveSegmentWithTheEditorsOptions) {
     const auto& grid = w.volume()->geometry();
     const auto& labels = c.labels().labels();
     for (std::size_t o = 0; o < labels.size(); ++o) {
-        if (labels[o])
+        if (labels[o]) {
             ASSERT_EQ(std::int64_t(o) / (grid.size[0] * grid.size[1]), centre[2]);  // this slice only
+        }
     }
 
     // The secondary button erases what the brush painted; the eraser too.
